@@ -1,0 +1,3 @@
+from yardcam.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""Run a real uvicorn server for an ASGI app on 127.0.0.1, port 0, in a background thread.
+
+Tests import :func:`serve` directly, or use the ``serve_app`` fixture from ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """A trustme CA and a server certificate for 127.0.0.1/localhost, written to disk."""
+
+    ca_pem: Path
+    cert_pem: Path
+    key_pem: Path
+
+
+@dataclass
+class Running:
+    """A server that is accepting connections; ``url`` has no trailing slash."""
+
+    url: str
+    port: int
+    server: uvicorn.Server
+
+
+@contextlib.contextmanager
+def serve(
+    app: object,
+    tls: TLSFiles | None = None,
+    *,
+    host: str = "127.0.0.1",
+    **config: object,
+) -> Iterator[Running]:
+    """Serve ``app`` until the block exits; waits for readiness by polling, never by sleeping blind."""
+    kwargs: dict[str, object] = {
+        "host": host,
+        "port": 0,
+        "log_level": "warning",
+        "lifespan": "auto",
+        **config,
+    }
+    if tls is not None:
+        kwargs.update(ssl_certfile=str(tls.cert_pem), ssl_keyfile=str(tls.key_pem))
+    server = uvicorn.Server(uvicorn.Config(app, **kwargs))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    scheme = "https" if tls else "http"
+    try:
+        yield Running(url=f"{scheme}://{host}:{port}", port=port, server=server)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
