@@ -1,0 +1,158 @@
+"""Every exception ``yardcam.requests`` raises.
+
+The tree (all of it derives from ``OSError``, so ``except OSError`` catches any failure, as the
+cam's archive code expects)::
+
+    OSError
+    └── RequestException
+        ├── HTTPError                      raise_for_status() on a 4xx/5xx response
+        ├── ConnectionError                the connection could not be opened or broke
+        │   ├── ProxyError
+        │   ├── SSLError                   handshake or certificate verification failed
+        │   └── ConnectTimeout (+Timeout)  no connection within the connect timeout
+        ├── Timeout                        errno == ETIMEDOUT
+        │   └── ReadTimeout                the server stopped answering mid-response
+        ├── TooManyRedirects
+        ├── RetryError                     the retry policy gave up
+        ├── ChunkedEncodingError / ContentDecodingError   the response body is broken
+        ├── StreamConsumedError            the body of a streamed response was already read
+        └── InvalidRequest (+ValueError)   API misuse, raised before anything is sent
+            ├── MissingSchema / InvalidSchema / InvalidURL
+            ├── InvalidHeader
+            ├── InvalidBody                a files=/data= value that cannot be sent
+            └── UnrewindableBody           a retry or 307/308 needs a body that cannot be replayed
+
+"The request failed" (ConnectionError, Timeout, HTTPError...) is kept apart from "the API was
+misused" (InvalidRequest). Socket, ssl and h11 errors are translated into this tree in exactly one
+place, at the transport edge, and chained with ``from exc``.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from yardcam.requests._models import Request, Response
+
+__all__ = [
+    "ChunkedEncodingError",
+    "ConnectTimeout",
+    "ConnectionError",
+    "ContentDecodingError",
+    "HTTPError",
+    "InvalidBody",
+    "InvalidHeader",
+    "InvalidRequest",
+    "InvalidSchema",
+    "InvalidURL",
+    "MissingSchema",
+    "ProxyError",
+    "ReadTimeout",
+    "RequestException",
+    "RetryError",
+    "SSLError",
+    "StreamConsumedError",
+    "Timeout",
+    "TooManyRedirects",
+    "UnrewindableBody",
+]
+
+
+class RequestException(OSError):
+    """Base of every yardcam.requests error; carries the request and response when known."""
+
+    def __init__(
+        self,
+        *args: Any,
+        request: Request | None = None,
+        response: Response | None = None,
+    ) -> None:
+        super().__init__(*args)
+        self.request = request
+        self.response = response
+        if request is None and response is not None:
+            self.request = getattr(response, "request", None)
+
+
+class HTTPError(RequestException):
+    """The server answered with a 4xx or 5xx status (raised by ``raise_for_status``)."""
+
+
+class ConnectionError(RequestException):  # noqa: A001 - the name requests users know
+    """The connection could not be opened, or broke mid-transfer."""
+
+
+class ProxyError(ConnectionError):
+    """A proxy refused or failed the connection."""
+
+
+class SSLError(ConnectionError):
+    """The TLS handshake or certificate verification failed."""
+
+
+class Timeout(RequestException):
+    """The request timed out; ``errno`` is ``errno.ETIMEDOUT``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if len(args) == 1 and isinstance(args[0], str):
+            args = (errno.ETIMEDOUT, args[0])
+        elif not args:
+            args = (errno.ETIMEDOUT, "timed out")
+        super().__init__(*args, **kwargs)
+
+
+class ConnectTimeout(ConnectionError, Timeout):
+    """No connection within the connect timeout; safe to retry on any method."""
+
+
+class ReadTimeout(Timeout):
+    """The server did not send data within the read timeout."""
+
+
+class TooManyRedirects(RequestException):
+    """More redirects than ``Session.max_redirects``."""
+
+
+class RetryError(RequestException):
+    """The retry policy was exhausted."""
+
+
+class ChunkedEncodingError(RequestException):
+    """The server sent a broken chunked or truncated body."""
+
+
+class ContentDecodingError(RequestException, ValueError):
+    """The body could not be decoded with its Content-Encoding."""
+
+
+class StreamConsumedError(RequestException, TypeError):
+    """The content of a streamed response was already consumed."""
+
+
+class InvalidRequest(RequestException, ValueError):
+    """The request cannot be sent as given; nothing went over the network."""
+
+
+class MissingSchema(InvalidRequest):
+    """The URL has no scheme (``example.com/x`` instead of ``https://example.com/x``)."""
+
+
+class InvalidSchema(InvalidRequest):
+    """The URL scheme is not http or https."""
+
+
+class InvalidURL(InvalidRequest):
+    """The URL cannot be parsed or has no host."""
+
+
+class InvalidHeader(InvalidRequest):
+    """A header name or value is not allowed (CR/LF, non-string...)."""
+
+
+class InvalidBody(InvalidRequest):
+    """A ``data=`` or ``files=`` value cannot be sent (not readable, closed, text mode...)."""
+
+
+class UnrewindableBody(InvalidRequest):
+    """A retry or 307/308 redirect must resend a body that cannot be replayed."""
