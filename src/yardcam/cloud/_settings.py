@@ -1,0 +1,88 @@
+"""One archive node's configuration, from CLI flags or ``YARDCAM_ARCHIVE_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+_ENV_PREFIX = "YARDCAM_ARCHIVE_"
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """Per-cam limits; None means unlimited."""
+
+    max_age: float | None = None  # seconds
+    max_bytes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveSettings:
+    """Configuration of one archive node.
+
+    ``blobs``/``index`` default to ``file://<data_dir>/blobs`` and ``sqlite:///<data_dir>/index.db``
+    (see :meth:`for_data_dir`); several nodes share ``s3://`` + ``postgresql://`` URLs to scale out.
+    """
+
+    data_dir: Path
+    blobs: str
+    index: str
+    max_frame_bytes: int = 10 * 1024 * 1024
+    rate_per_token: float = 50.0  # uploads/s sustained per token
+    rate_burst: int = 100
+    retention: dict[str, Retention] = field(default_factory=dict)  # cam -> limits; "*" = default
+    purge_interval: float = 300.0  # seconds between background purges; 0 disables
+    thumb_size: int = 240  # thumbnails are at least this tall (DCT-scaled, never upscaled)
+    thumb_cache_entries: int = 512
+    session_secret: str | None = None  # for the gallery's signed cookies; None: from data dir
+    accounts_file: Path | None = None  # gallery users; None: <data_dir>/accounts.json
+    secure_cookies: bool = True
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path | str, **overrides: Any) -> ArchiveSettings:
+        """The embedded single-node default: file blobs + SQLite under ``data_dir``."""
+        root = Path(data_dir).resolve()
+        base = cls(
+            data_dir=root,
+            blobs=(root / "blobs").as_uri(),
+            index=f"sqlite:///{root / 'index.db'}",
+        )
+        return replace(base, **overrides)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> ArchiveSettings:
+        """``YARDCAM_ARCHIVE_DATA_DIR``, ``..._BLOBS``, ``..._INDEX``, ``..._MAX_FRAME_BYTES``...
+
+        Explicit ``overrides`` (CLI flags) win over the environment; None overrides are ignored.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(_ENV_PREFIX + f.name.upper())
+            if raw is None or f.name == "retention":
+                continue
+            values[f.name] = _parse(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        data_dir = values.pop("data_dir", None) or Path("yardcam-archive")
+        return cls.for_data_dir(data_dir, **values)
+
+    def retention_for(self, cam: str) -> Retention:
+        return self.retention.get(cam) or self.retention.get("*") or Retention()
+
+    @property
+    def accounts_path(self) -> Path:
+        return self.accounts_file or self.data_dir / "accounts.json"
+
+
+def _parse(name: str, raw: str) -> Any:
+    if name in {"data_dir", "accounts_file"}:
+        return Path(raw)
+    if name in {"max_frame_bytes", "rate_burst", "thumb_size", "thumb_cache_entries"}:
+        return int(raw)
+    if name in {"rate_per_token", "purge_interval"}:
+        return float(raw)
+    if name == "secure_cookies":
+        return raw.strip().lower() not in {"0", "false", "no", "off"}
+    return raw

@@ -1,0 +1,175 @@
+"""``file://DIR`` blobs: temp file + fsync + rename, so a blob is either whole or absent.
+
+Writes are buffered in memory up to a bound and flushed to the temp file off the event loop; a
+typical frame (100 KB) costs one thread hop at commit. Temp files live in ``DIR/.tmp`` on the same
+filesystem (rename is atomic only within one), and stale ones left by a killed process are removed
+when the store is opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import BinaryIO
+
+from ._keys import check_key
+from ._types import BlobNotFound, StorageError, StoredBlob
+
+_FLUSH_AT = 256 * 1024
+_STALE_TEMP_AGE = 3600.0
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FileBlobWriter:
+    def __init__(self, store: FileBlobStore, key: str) -> None:
+        self._store = store
+        self._key = key
+        self._temp = store.temp_dir / f"{secrets.token_hex(12)}.part"
+        self._file: BinaryIO | None = None
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._size = 0
+        self._hash = hashlib.sha256()
+        self._done = False
+
+    def _flush_sync(self, chunks: list[bytes]) -> None:
+        if self._file is None:
+            self._file = open(self._temp, "xb")  # noqa: SIM115 - closed in commit/abort
+        self._file.writelines(chunks)
+
+    async def write(self, data: bytes) -> None:
+        if self._done:
+            raise StorageError("blob writer already finished")
+        self._hash.update(data)
+        self._size += len(data)
+        self._buffer.append(data)
+        self._buffered += len(data)
+        if self._buffered >= _FLUSH_AT:
+            chunks, self._buffer, self._buffered = self._buffer, [], 0
+            try:
+                await asyncio.to_thread(self._flush_sync, chunks)
+            except OSError as exc:
+                raise StorageError(f"writing blob failed: {exc}") from exc
+
+    def _commit_sync(self, chunks: list[bytes]) -> None:
+        self._flush_sync(chunks)
+        assert self._file is not None
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        final = self._store.path_for(self._key)
+        created_dirs = not final.parent.is_dir()
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._temp, final)
+        _fsync_dir(final.parent)
+        if created_dirs:
+            # A new date directory must itself survive a crash to keep the blob reachable.
+            _fsync_dir(final.parent.parent)
+
+    async def commit(self) -> StoredBlob:
+        if self._done:
+            raise StorageError("blob writer already finished")
+        self._done = True
+        chunks, self._buffer = self._buffer, []
+        try:
+            await asyncio.to_thread(self._commit_sync, chunks)
+        except OSError as exc:
+            await asyncio.to_thread(self._discard_sync)
+            raise StorageError(f"storing blob failed: {exc}") from exc
+        return StoredBlob(self._key, self._size, self._hash.hexdigest())
+
+    def _discard_sync(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self._temp.unlink()
+
+    async def abort(self) -> None:
+        self._done = True
+        self._buffer = []
+        if self._file is not None or self._temp.exists():
+            await asyncio.to_thread(self._discard_sync)
+
+
+class FileBlobStore:
+    """Blobs under one directory; the layout is the key (``cam/YYYY/MM/DD/<id>.jpg``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.url = self.root.as_uri()
+        self.temp_dir = self.root / ".tmp"
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temps()
+
+    def _remove_stale_temps(self) -> None:
+        cutoff = time.time() - _STALE_TEMP_AGE
+        for temp in self.temp_dir.glob("*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if temp.stat().st_mtime < cutoff:
+                    temp.unlink()
+
+    def path_for(self, key: str) -> Path:
+        check_key(key)
+        return self.root / key
+
+    async def open_writer(self, key: str) -> FileBlobWriter:
+        check_key(key)
+        return FileBlobWriter(self, key)
+
+    async def read(self, key: str) -> bytes:
+        path = self.path_for(key)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+        except OSError as exc:
+            raise StorageError(f"reading blob failed: {exc}") from exc
+
+    async def stream(self, key: str, chunk_size: int = 65536) -> AsyncIterator[bytes]:
+        path = self.path_for(key)
+        try:
+            handle = await asyncio.to_thread(open, path, "rb")
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+        try:
+            while chunk := await asyncio.to_thread(handle.read, chunk_size):
+                yield chunk
+        finally:
+            handle.close()
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self.path_for(key).is_file)
+
+    async def delete(self, key: str) -> None:
+        path = self.path_for(key)
+        try:
+            await asyncio.to_thread(path.unlink, True)
+        except OSError as exc:
+            raise StorageError(f"deleting blob failed: {exc}") from exc
+
+    def _check_sync(self) -> None:
+        probe = self.temp_dir / f"ready-{secrets.token_hex(6)}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+
+    async def check(self) -> None:
+        try:
+            await asyncio.to_thread(self._check_sync)
+        except OSError as exc:
+            raise StorageError(f"blob directory not writable: {exc}") from exc
+
+    async def close(self) -> None:
+        return None

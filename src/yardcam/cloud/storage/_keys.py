@@ -1,0 +1,35 @@
+"""Blob keys are made by the server only, so no client-supplied text ever becomes a path."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+CAM_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+_CAM = re.compile(CAM_PATTERN)
+_KEY = re.compile(CAM_PATTERN + r"/[0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9a-z]{8,64}\.jpg")
+
+
+def is_valid_cam(name: str) -> bool:
+    """Cam names are letters, digits, ``_`` and ``-`` (they become a path segment)."""
+    return bool(_CAM.fullmatch(name))
+
+
+def new_frame_id() -> str:
+    """Time-ordered (ms, hex) then 80 random bits: unique across nodes without coordination."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+
+
+def blob_key(cam: str, frame_id: str, received: float) -> str:
+    """``cam/YYYY/MM/DD/<id>.jpg`` by the server's UTC date of receipt."""
+    day = time.strftime("%Y/%m/%d", time.gmtime(received))
+    key = f"{cam}/{day}/{frame_id}.jpg"
+    check_key(key)
+    return key
+
+
+def check_key(key: str) -> None:
+    """Refuse any key this module could not have made (defence in depth for path stores)."""
+    if not _KEY.fullmatch(key):
+        raise ValueError(f"invalid blob key {key!r}")

@@ -1,0 +1,226 @@
+"""SQL shared by the SQLite and PostgreSQL indexes: one schema, one set of queries.
+
+The two backends differ only in placeholder style and a few expressions, captured by
+:class:`Dialect`; the queries are written once with ``{p}`` for the placeholder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ._cursor import decode_cursor, encode_cursor
+from ._types import CamSummary, FramePage, FrameRecord, TokenRecord
+
+MAX_LIMIT = 1000
+
+FRAME_COLUMNS = "id, cam, ts, seq, change, size, sha256, blob_key, received, idempotency_key"
+TOKEN_COLUMNS = "id, token_hash, cam, scope, created, revoked"
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS frames (
+        id TEXT PRIMARY KEY,
+        cam TEXT NOT NULL,
+        ts DOUBLE PRECISION NOT NULL,
+        seq BIGINT,
+        change DOUBLE PRECISION,
+        size BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        blob_key TEXT NOT NULL,
+        received DOUBLE PRECISION NOT NULL,
+        idempotency_key TEXT,
+        UNIQUE (cam, idempotency_key)
+    )""",
+    "CREATE INDEX IF NOT EXISTS frames_cam_ts ON frames (cam, ts, id)",
+    "CREATE INDEX IF NOT EXISTS frames_ts ON frames (ts, id)",
+    """CREATE TABLE IF NOT EXISTS tokens (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        cam TEXT,
+        scope TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        revoked BOOLEAN NOT NULL DEFAULT FALSE
+    )""",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    placeholder: str  # "?" or "%s"
+    hour_bucket: str  # an expression giving the UTC hour start (integer seconds) of ``ts``
+
+
+SQLITE = Dialect("?", "CAST(ts / 3600 AS INTEGER) * 3600")
+POSTGRES = Dialect("%s", "CAST(FLOOR(ts / 3600) AS BIGINT) * 3600")
+
+Query = tuple[str, tuple[Any, ...]]
+
+
+def _q(dialect: Dialect, sql: str, *params: Any) -> Query:
+    return sql.format(p=dialect.placeholder), params
+
+
+def frame_from_row(row: Sequence[Any]) -> FrameRecord:
+    fid, cam, ts, seq, change, size, sha, key, received, idem = row
+    return FrameRecord(
+        id=fid,
+        cam=cam,
+        ts=float(ts),
+        seq=seq,
+        change=change,
+        size=int(size),
+        sha256=sha,
+        blob_key=key,
+        received=float(received),
+        idempotency_key=idem,
+    )
+
+
+def token_from_row(row: Sequence[Any]) -> TokenRecord:
+    tid, token_hash, cam, scope, created, revoked = row
+    return TokenRecord(tid, token_hash, cam, scope, float(created), bool(revoked))
+
+
+def cam_from_row(row: Sequence[Any]) -> CamSummary:
+    cam, count, size, first, last = row
+    return CamSummary(cam, int(count), int(size or 0), float(first), float(last))
+
+
+def insert_frame(d: Dialect, r: FrameRecord) -> Query:
+    return _q(
+        d,
+        f"INSERT INTO frames ({FRAME_COLUMNS}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}},"
+        " {p}, {p}, {p}, {p}) ON CONFLICT (cam, idempotency_key) DO NOTHING",
+        r.id,
+        r.cam,
+        r.ts,
+        r.seq,
+        r.change,
+        r.size,
+        r.sha256,
+        r.blob_key,
+        r.received,
+        r.idempotency_key,
+    )
+
+
+def frame_by_idempotency(d: Dialect, cam: str, key: str) -> Query:
+    return _q(
+        d,
+        f"SELECT {FRAME_COLUMNS} FROM frames WHERE cam = {{p}} AND idempotency_key = {{p}}",
+        cam,
+        key,
+    )
+
+
+def frame_by_id(d: Dialect, frame_id: str) -> Query:
+    return _q(d, f"SELECT {FRAME_COLUMNS} FROM frames WHERE id = {{p}}", frame_id)
+
+
+def delete_frame(d: Dialect, frame_id: str) -> Query:
+    return _q(d, "DELETE FROM frames WHERE id = {p}", frame_id)
+
+
+def list_frames(
+    d: Dialect,
+    *,
+    cam: str | None,
+    since: float | None,
+    until: float | None,
+    limit: int,
+    cursor: str | None,
+    newest_first: bool,
+) -> Query:
+    """Keyset pagination on (ts, id): stable under concurrent inserts, O(limit) per page.
+
+    Fetches ``limit + 1`` rows so :func:`page_from_rows` knows whether another page exists.
+    """
+    where: list[str] = []
+    params: list[Any] = []
+    if cam is not None:
+        where.append("cam = {p}")
+        params.append(cam)
+    if since is not None:
+        where.append("ts >= {p}")
+        params.append(since)
+    if until is not None:
+        where.append("ts < {p}")
+        params.append(until)
+    if cursor is not None:
+        ts, fid = decode_cursor(cursor)
+        op = "<" if newest_first else ">"
+        where.append(f"(ts {op} {{p}} OR (ts = {{p}} AND id {op} {{p}}))")
+        params.extend((ts, ts, fid))
+    order = "DESC" if newest_first else "ASC"
+    sql = f"SELECT {FRAME_COLUMNS} FROM frames"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY ts {order}, id {order} LIMIT {{p}}"
+    params.append(clamp_limit(limit) + 1)
+    return _q(d, sql, *params)
+
+
+def clamp_limit(limit: int) -> int:
+    return max(1, min(int(limit), MAX_LIMIT))
+
+
+def page_from_rows(rows: Sequence[Sequence[Any]], limit: int) -> FramePage:
+    limit = clamp_limit(limit)
+    frames = [frame_from_row(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    last = frames[-1] if frames else None
+    return FramePage(frames, encode_cursor(last.ts, last.id) if more and last else None)
+
+
+def list_cams(d: Dialect) -> Query:
+    return _q(
+        d,
+        "SELECT cam, COUNT(*), SUM(size), MIN(ts), MAX(ts) FROM frames GROUP BY cam ORDER BY cam",
+    )
+
+
+def counts_per_hour(d: Dialect, cam: str, since: float, until: float) -> Query:
+    return _q(
+        d,
+        f"SELECT {d.hour_bucket} AS hour, COUNT(*) FROM frames"
+        " WHERE cam = {p} AND ts >= {p} AND ts < {p} GROUP BY hour ORDER BY hour",
+        cam,
+        since,
+        until,
+    )
+
+
+def oldest_frames(d: Dialect, cam: str, before: float | None, limit: int) -> Query:
+    if before is None:
+        sql = f"SELECT {FRAME_COLUMNS} FROM frames WHERE cam = {{p}}"
+        params: tuple[Any, ...] = (cam,)
+    else:
+        sql = f"SELECT {FRAME_COLUMNS} FROM frames WHERE cam = {{p}} AND ts < {{p}}"
+        params = (cam, before)
+    return _q(d, sql + " ORDER BY ts ASC, id ASC LIMIT {p}", *params, clamp_limit(limit))
+
+
+def add_token(d: Dialect, t: TokenRecord) -> Query:
+    return _q(
+        d,
+        f"INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}})",
+        t.id,
+        t.token_hash,
+        t.cam,
+        t.scope,
+        t.created,
+        t.revoked,
+    )
+
+
+def token_by_hash(d: Dialect, token_hash: str) -> Query:
+    return _q(d, f"SELECT {TOKEN_COLUMNS} FROM tokens WHERE token_hash = {{p}}", token_hash)
+
+
+def list_tokens(d: Dialect) -> Query:
+    return _q(d, f"SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY created, id")
+
+
+def revoke_token(d: Dialect, token_id: str) -> Query:
+    return _q(d, "UPDATE tokens SET revoked = TRUE WHERE id = {p}", token_id)
