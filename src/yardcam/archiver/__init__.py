@@ -1,0 +1,42 @@
+"""The archiver: every triggered frame reaches the archive exactly once, or is accounted for.
+
+:class:`Outbox` is the durable pending queue on disk; :class:`Uploader` sends its entries to the
+archive in the background (asyncio, ``yardcam.requests.AsyncSession``) with retries, token
+rotation and dead-lettering; :class:`TokenSource` reads the upload token from a file or the
+environment. The motion detector only calls :meth:`Uploader.submit`, which never blocks.
+"""
+
+from yardcam.archiver._backoff import Backoff
+from yardcam.archiver._classify import Outcome, Verdict, classify_error, classify_response
+from yardcam.archiver._entry import Entry, frame_id
+from yardcam.archiver._outbox import (
+    CorruptEntry,
+    DeadLetter,
+    DiskFull,
+    FullPolicy,
+    Outbox,
+    OutboxError,
+    OutboxFull,
+    OutboxState,
+)
+from yardcam.archiver._token import TokenSource, TokenUnavailable
+
+__all__ = [
+    "Backoff",
+    "CorruptEntry",
+    "DeadLetter",
+    "DiskFull",
+    "Entry",
+    "FullPolicy",
+    "Outbox",
+    "OutboxError",
+    "OutboxFull",
+    "OutboxState",
+    "Outcome",
+    "TokenSource",
+    "TokenUnavailable",
+    "Verdict",
+    "classify_error",
+    "classify_response",
+    "frame_id",
+]

@@ -1,0 +1,23 @@
+"""The public surface of yardcam.archiver is pinned, and its docstring examples run."""
+
+from __future__ import annotations
+
+import doctest
+
+import pytest
+
+import yardcam.archiver
+from yardcam.archiver import _backoff, _token
+
+
+def test_exported_names() -> None:
+    assert yardcam.archiver.__all__ == sorted(yardcam.archiver.__all__)
+    assert set(yardcam.archiver.__all__) == {
+        name for name in dir(yardcam.archiver) if not name.startswith("_")
+    } - {"annotations"}
+
+
+@pytest.mark.parametrize("module", [_backoff, _token])
+def test_docstring_examples(module: object) -> None:
+    result = doctest.testmod(module)  # type: ignore[arg-type]
+    assert result.attempted > 0 and result.failed == 0
