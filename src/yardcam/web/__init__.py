@@ -1,0 +1,38 @@
+"""What the cam dashboard and the archive gallery share: accounts, login, sessions, CSRF,
+login throttling, security headers, CORS and first-run TLS.
+
+Wiring an app::
+
+    settings = WebSettings(secret_key=ensure_secret_key(data / "secret"), cookie_name="cam")
+    auth = Auth(Accounts(data / "users.json"), templates=make_templates(my_templates))
+    app = Starlette(routes=[*auth.routes(), Route("/", auth.required(home))],
+                    middleware=web_middleware(settings))
+"""
+
+from ._accounts import Accounts
+from ._auth import Auth
+from ._csrf import CSRFMiddleware, csrf_token, rotate_csrf_token, token_matches
+from ._files import ensure_secret_key, write_private_file
+from ._headers import CONTENT_SECURITY_POLICY, SecurityHeadersMiddleware
+from ._settings import WebSettings, web_middleware
+from ._templates import make_templates
+from ._throttle import LoginThrottle
+from ._tls import ensure_self_signed_cert
+
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "Accounts",
+    "Auth",
+    "CSRFMiddleware",
+    "LoginThrottle",
+    "SecurityHeadersMiddleware",
+    "WebSettings",
+    "csrf_token",
+    "ensure_secret_key",
+    "ensure_self_signed_cert",
+    "make_templates",
+    "rotate_csrf_token",
+    "token_matches",
+    "web_middleware",
+    "write_private_file",
+]

@@ -1,0 +1,133 @@
+"""User accounts: username -> argon2id hash, kept in a small JSON file.
+
+The file is re-read when it changes on disk, so ``yardcam user add`` takes effect on a running
+server without a restart. Verifying an unknown user still runs one argon2 verification against a
+dummy hash, so response time does not reveal which usernames exist.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ._files import write_private_file
+
+_USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+_MAX_PASSWORD = 1024  # argon2 accepts any length; a cap keeps one request from burning CPU
+
+
+class Accounts:
+    """Thread-safe user store; ``path=None`` keeps users in memory only (tests, embedded use)."""
+
+    def __init__(self, path: Path | None = None, *, hasher: PasswordHasher | None = None) -> None:
+        self._path = path
+        self._hasher = hasher or PasswordHasher()
+        self._lock = threading.Lock()
+        self._users: dict[str, str] = {}
+        self._stamp: tuple[int, int] | None = None
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        self._reload_if_changed()
+
+    def __contains__(self, username: object) -> bool:
+        with self._lock:
+            self._reload_if_changed()
+            return username in self._users
+
+    def __iter__(self) -> Iterator[str]:
+        with self._lock:
+            self._reload_if_changed()
+            return iter(sorted(self._users))
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._reload_if_changed()
+            return len(self._users)
+
+    def set_password(self, username: str, password: str) -> None:
+        """Create ``username`` or replace its password (which ends its existing sessions)."""
+        if not _USERNAME.fullmatch(username):
+            raise ValueError("username must be 1-64 letters, digits or _.@-")
+        if not 8 <= len(password) <= _MAX_PASSWORD:
+            raise ValueError(f"password must be 8 to {_MAX_PASSWORD} characters")
+        hashed = self._hasher.hash(password)
+        with self._lock:
+            self._reload_if_changed()
+            self._users[username] = hashed
+            self._save()
+
+    def remove(self, username: str) -> None:
+        with self._lock:
+            self._reload_if_changed()
+            if self._users.pop(username, None) is None:
+                raise KeyError(username)
+            self._save()
+
+    def verify(self, username: str, password: str) -> bool:
+        """True if the password matches; upgrades the stored hash when argon2 parameters changed.
+
+        CPU-heavy (tens of ms by design): call it from a worker thread in async code.
+        """
+        with self._lock:
+            self._reload_if_changed()
+            stored = self._users.get(username)
+        if len(password) > _MAX_PASSWORD:
+            return False
+        try:
+            self._hasher.verify(stored or self._dummy_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if stored is None:
+            return False
+        if self._hasher.check_needs_rehash(stored):
+            upgraded = self._hasher.hash(password)
+            with self._lock:
+                # Only replace the hash we verified: a concurrent password change wins.
+                if self._users.get(username) == stored:
+                    self._users[username] = upgraded
+                    self._save()
+        return True
+
+    def session_tag(self, username: str) -> str | None:
+        """A short fingerprint of the user's current hash, or None if the user is gone.
+
+        Sessions record it at login; a password change or removal changes it, which ends them.
+        """
+        with self._lock:
+            self._reload_if_changed()
+            stored = self._users.get(username)
+        if stored is None:
+            return None
+        return hashlib.sha256(stored.encode()).hexdigest()[:16]
+
+    def _reload_if_changed(self) -> None:
+        if self._path is None:
+            return
+        try:
+            st = self._path.stat()
+        except FileNotFoundError:
+            return
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp == self._stamp:
+            return
+        doc = json.loads(self._path.read_text(encoding="utf-8"))
+        users = doc.get("users") if isinstance(doc, dict) else None
+        if not isinstance(users, dict) or not all(isinstance(v, str) for v in users.values()):
+            raise ValueError(f"{self._path}: not a yardcam accounts file")
+        self._users = dict(users)
+        self._stamp = stamp
+
+    def _save(self) -> None:
+        if self._path is None:
+            return
+        doc = {"version": 1, "users": self._users}
+        write_private_file(self._path, json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n")
+        st = self._path.stat()
+        self._stamp = (st.st_mtime_ns, st.st_size)

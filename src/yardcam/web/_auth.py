@@ -1,0 +1,148 @@
+"""Login, logout and the ``required`` guard for pages and APIs behind a login.
+
+A session holds the username, a fingerprint of the user's password hash (so a password change or
+removal ends every session at once) and the CSRF token, which is replaced at login so a token
+planted before login is worthless after it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from ._accounts import Accounts
+from ._csrf import rotate_csrf_token, token_matches
+from ._templates import STATIC_DIR, STATIC_PATH, make_templates
+from ._throttle import LoginThrottle
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Auth:
+    """Session login for one app; ``routes()`` go into the app, ``required`` guards endpoints."""
+
+    def __init__(
+        self,
+        accounts: Accounts,
+        *,
+        templates: Jinja2Templates | None = None,
+        throttle: LoginThrottle | None = None,
+        home: str = "/",
+    ) -> None:
+        self.accounts = accounts
+        self.templates = templates or make_templates(home=home)
+        self.throttle = throttle or LoginThrottle()
+        self.home = home
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/login", self._login_page, methods=["GET"]),
+            Route("/login", self._login, methods=["POST"]),
+            Route("/logout", self._logout, methods=["POST"]),
+            Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="web-static"),
+        ]
+
+    def user(self, connection: HTTPConnection) -> str | None:
+        """The logged-in username, or None (also when the password changed since login)."""
+        session = connection.session
+        username = session.get("user")
+        if not isinstance(username, str):
+            return None
+        if session.get("tag") != self.accounts.session_tag(username):
+            session.clear()
+            return None
+        return username
+
+    def required(self, endpoint: Endpoint) -> Endpoint:
+        """Guard an endpoint: pages redirect to the login page, everything else gets 401 JSON.
+
+        Responses behind a login default to ``Cache-Control: no-store`` so a shared browser's
+        cache never keeps them; endpoints may set their own (e.g. private caching of images).
+        """
+
+        @functools.wraps(endpoint)
+        async def guarded(request: Request) -> Response:
+            if self.user(request) is None:
+                return self._unauthenticated(request)
+            response = await endpoint(request)
+            response.headers.setdefault("cache-control", "no-store")
+            return response
+
+        return guarded
+
+    def _unauthenticated(self, request: Request) -> Response:
+        wants_page = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+        if wants_page:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return JSONResponse({"error": "login required"}, status_code=401)
+
+    async def _login_page(self, request: Request) -> Response:
+        next_url = _safe_next(request.query_params.get("next"), self.home)
+        if self.user(request) is not None:
+            return RedirectResponse(next_url, status_code=303)
+        return self._render_login(request, next_url=next_url)
+
+    async def _login(self, request: Request) -> Response:
+        async with request.form(max_files=0, max_fields=8) as form:
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        username = fields.get("username", "").strip()
+        password = fields.get("password", "")
+        next_url = _safe_next(fields.get("next"), self.home)
+        if not token_matches(request.session, fields.get("csrf_token")):
+            # Also covers a first visit with no session cookie at all (login CSRF).
+            error = "Your session expired; please try again."
+            return self._render_login(request, next_url, username, error, status=403)
+        address = request.client.host if request.client else "unknown"
+        wait = self.throttle.retry_after(username, address)
+        if wait is not None:
+            error = f"Too many failed attempts; try again in {wait} s."
+            response = self._render_login(request, next_url, username, error, status=429)
+            response.headers["retry-after"] = str(wait)
+            return response
+        if not await run_in_threadpool(self.accounts.verify, username, password):
+            self.throttle.failed(username, address)
+            error = "Wrong username or password."
+            return self._render_login(request, next_url, username, error, status=401)
+        self.throttle.succeeded(username, address)
+        session = request.session
+        session.clear()
+        session["user"] = username
+        session["tag"] = self.accounts.session_tag(username)
+        rotate_csrf_token(session)
+        return RedirectResponse(next_url, status_code=303)
+
+    async def _logout(self, request: Request) -> Response:
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    def _render_login(
+        self,
+        request: Request,
+        next_url: str,
+        username: str = "",
+        error: str = "",
+        *,
+        status: int = 200,
+    ) -> Response:
+        context = {"next": next_url, "username": username, "error": error}
+        response = self.templates.TemplateResponse(
+            request, "login.html", context, status_code=status
+        )
+        response.headers["cache-control"] = "no-store"
+        return response
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    """Only same-site paths: never ``//evil.example`` or ``/\\evil.example`` (open redirect)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    return target

@@ -1,0 +1,135 @@
+"""CSRF protection: a random per-session token required on every unsafe request.
+
+A browser attaches the session cookie to any request, including one forged by another site, so a
+cookie alone cannot prove intent. Every POST/PUT/PATCH/DELETE that arrives with session
+credentials must also carry the session's token, either in the ``X-CSRF-Token`` header (fetch)
+or in a ``csrf_token`` field of a url-encoded form. Requests carrying ``Authorization: Bearer``
+are exempt, because no browser adds that header on its own; they are also handed an empty
+session, so such a request can never act on the strength of a cookie that happens to ride along.
+
+Multipart forms must use the header: parsing a multipart body here would mean buffering uploads.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.datastructures import Headers
+from starlette.middleware.sessions import Session
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+SESSION_KEY = "csrf"
+FORM_FIELD = "csrf_token"
+HEADER = "x-csrf-token"
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_MAX_FORM = 64 * 1024
+
+
+def csrf_token(connection: HTTPConnection) -> str:
+    """The session's CSRF token, created on first use (put it in every form you render)."""
+    session = connection.session
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str):
+        token = session[SESSION_KEY] = secrets.token_urlsafe(32)
+    return token
+
+
+def rotate_csrf_token(session: Session) -> str:
+    """A fresh token, e.g. at login, so a token seen before login is useless after it."""
+    token = session[SESSION_KEY] = secrets.token_urlsafe(32)
+    return token
+
+
+def token_matches(session: Mapping[str, Any], submitted: str | None) -> bool:
+    expected = session.get(SESSION_KEY)
+    if not isinstance(expected, str) or not submitted:
+        return False
+    return hmac.compare_digest(expected.encode(), submitted.encode())
+
+
+class CSRFMiddleware:
+    """Refuses unsafe requests that bear session credentials but not the session's token.
+
+    Install it inside (after) Starlette's ``SessionMiddleware``; it reads ``scope["session"]``.
+    """
+
+    def __init__(self, app: ASGIApp, *, session_cookie: str) -> None:
+        self.app = app
+        self.session_cookie = session_cookie
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _UNSAFE:
+            await self.app(scope, receive, send)
+            return
+        connection = HTTPConnection(scope)
+        headers = connection.headers
+        if headers.get("authorization", "").lower().startswith("bearer "):
+            await self.app({**scope, "session": Session()}, receive, send)
+            return
+        if self.session_cookie not in connection.cookies:
+            # No ambient credentials, nothing to forge; endpoints needing a login refuse it.
+            await self.app(scope, receive, send)
+            return
+        submitted = headers.get(HEADER)
+        if submitted is None and _is_urlencoded(headers):
+            body, receive = await _buffer_form(receive)
+            if body is None:
+                await _refuse(413, "form too large", scope, receive, send)
+                return
+            submitted = _form_field(body)
+        if not token_matches(scope["session"], submitted):
+            reason = "missing or invalid CSRF token; reload the page"
+            await _refuse(403, reason, scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_urlencoded(headers: Headers) -> bool:
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type == "application/x-www-form-urlencoded"
+
+
+async def _buffer_form(receive: Receive) -> tuple[bytes | None, Receive]:
+    """Read the whole (small) form body, and a ``receive`` that replays it to the endpoint."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > _MAX_FORM:
+            return None, receive
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
+
+
+def _form_field(body: bytes) -> str | None:
+    try:
+        values = parse_qs(body.decode("utf-8"), max_num_fields=1000).get(FORM_FIELD)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return values[0] if values else None
+
+
+async def _refuse(status: int, reason: str, scope: Scope, receive: Receive, send: Send) -> None:
+    await JSONResponse({"error": reason}, status_code=status)(scope, receive, send)

@@ -1,0 +1,75 @@
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from conftest import CHEAP
+from yardcam.web import Accounts
+
+
+def test_verify_right_wrong_and_unknown_user() -> None:
+    accounts = Accounts(hasher=CHEAP)
+    accounts.set_password("alice", "s3cret-pass")
+    assert accounts.verify("alice", "s3cret-pass")
+    assert not accounts.verify("alice", "wrong-pass")
+    assert not accounts.verify("mallory", "s3cret-pass")
+    assert "alice" in accounts and "mallory" not in accounts
+    assert list(accounts) == ["alice"]
+
+
+@pytest.mark.parametrize("name", ["", "a b", "x" * 65, "é", "a/b"])
+def test_bad_usernames_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="username"):
+        Accounts(hasher=CHEAP).set_password(name, "long enough")
+
+
+def test_short_password_is_refused() -> None:
+    with pytest.raises(ValueError, match="password"):
+        Accounts(hasher=CHEAP).set_password("alice", "short")
+
+
+def test_file_store_is_private_atomic_and_reloaded(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    writer = Accounts(path, hasher=CHEAP)
+    writer.set_password("alice", "s3cret-pass")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert list(tmp_path.iterdir()) == [path]  # no temporary files left behind
+    stored = json.loads(path.read_text())["users"]["alice"]
+    assert stored.startswith("$argon2id$") and "s3cret" not in path.read_text()
+
+    reader = Accounts(path, hasher=CHEAP)
+    assert reader.verify("alice", "s3cret-pass")
+    writer.set_password("bob", "another-pass")  # a running server sees CLI changes
+    assert reader.verify("bob", "another-pass")
+    writer.remove("bob")
+    assert "bob" not in reader
+
+
+def test_hash_is_upgraded_when_parameters_change(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    Accounts(path, hasher=CHEAP).set_password("alice", "s3cret-pass")
+    stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
+    accounts = Accounts(path, hasher=stronger)
+    before = json.loads(path.read_text())["users"]["alice"]
+    assert accounts.verify("alice", "s3cret-pass")
+    after = json.loads(path.read_text())["users"]["alice"]
+    assert before != after and "t=2" in after and "m=2048" in after
+    assert not accounts.verify("alice", "wrong-pass")
+
+
+def test_session_tag_changes_with_the_password() -> None:
+    accounts = Accounts(hasher=CHEAP)
+    accounts.set_password("alice", "s3cret-pass")
+    tag = accounts.session_tag("alice")
+    accounts.set_password("alice", "s3cret-pass")  # same password, new salt
+    assert tag is not None and accounts.session_tag("alice") not in (None, tag)
+    assert accounts.session_tag("nobody") is None
+
+
+def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "users.json"
+    path.write_text('{"users": {"alice": 3}}')
+    with pytest.raises(ValueError, match="not a yardcam accounts file"):
+        Accounts(path, hasher=CHEAP)
