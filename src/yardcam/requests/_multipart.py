@@ -1,10 +1,11 @@
 """multipart/form-data bodies, encoded while they are sent.
 
 ``requests`` renders the whole multipart body into one bytes object before sending (about twice
-the upload in memory); a cam uploading while it detects motion cannot afford that. Here each part
-is a small rendered head plus a :class:`~yardcam.requests._body.Body` for its content: files
-stream in large blocks that are yielded exactly as read, and only the small pieces (boundaries,
-headers, short fields) are joined, so a frame costs a few sends instead of one per piece.
+the upload in memory); a cam uploading while it detects motion cannot afford that. Here the body
+is a list of pieces: rendered bytes (boundaries, part headers, plain fields) and a
+:class:`~yardcam.requests._body.FileBody` per file, which streams in large blocks that are
+yielded exactly as read. Small pieces are joined, so a camera frame costs three sends (everything
+before the JPEG, the JPEG, the closing boundary) instead of one per piece.
 """
 
 from __future__ import annotations
@@ -14,26 +15,21 @@ import os
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from yardcam.requests._body import Body, BytesBody, FileBody, field_name, form_fields
+from yardcam.requests._body import FileBody, field_name, form_fields
 from yardcam.requests._exceptions import InvalidBody
 
 __all__ = ["MultipartBody"]
 
 # Pieces below this size are joined before being handed to the transport; a copy this small
-# is cheaper than a send. File blocks at or above it are passed through uncopied.
+# is cheaper than a send. Blocks at or above it are passed through uncopied.
 COALESCE_LIMIT = 64 * 1024
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
 _UNSAFE_VALUE = re.compile(r"[\r\n\0]")
 
-
-@dataclass(frozen=True, slots=True)
-class _Part:
-    head: bytes  # the boundary line and part headers, with the previous part's closing CRLF
-    content: Body
+_Piece = bytes | FileBody
 
 
 class MultipartBody:
@@ -47,48 +43,58 @@ class MultipartBody:
     def __init__(self, files: object, data: object = None, *, boundary: str | None = None) -> None:
         self.boundary = boundary or secrets.token_hex(16)
         self.content_type: str | None = f"multipart/form-data; boundary={self.boundary}"
-        fields = form_fields(data) if data is not None else []
-        heads_and_contents: list[tuple[bytes, Body]] = [
-            (_field_head(name), _encoded(value)) for name, value in fields
-        ]
-        heads_and_contents += [_file_part(name, value) for name, value in _file_items(files)]
-        dash = f"--{self.boundary}".encode("ascii")
-        self._parts = [
-            _Part((b"\r\n" if i else b"") + dash + b"\r\n" + head, content)
-            for i, (head, content) in enumerate(heads_and_contents)
-        ]
-        self._tail = (b"\r\n" if self._parts else b"") + dash + b"--\r\n"
-        self.rewindable = all(part.content.rewindable for part in self._parts)
-        self.content_length = _total_length(self._parts, self._tail)
+        delimiter = f"--{self.boundary}\r\n".encode("ascii")
+        # Rendered bytes are joined here, once; files are left to stream.
+        batch = _Coalescer()
+        pieces: list[_Piece] = []
+        for name, value in form_fields(data) if data is not None else ():
+            pieces += batch.add(delimiter + _part_head(name))
+            pieces += batch.add(_as_bytes(value))
+            pieces += batch.add(b"\r\n")
+        for name, value in _file_items(files):
+            head, content = _file_part(name, value)
+            pieces += batch.add(delimiter + head)
+            pieces += (
+                batch.add(content) if isinstance(content, bytes) else [*batch.flush(), content]
+            )
+            pieces += batch.add(b"\r\n")
+        pieces += batch.add(f"--{self.boundary}--\r\n".encode("ascii"))
+        self._pieces = [*pieces, *batch.flush()]
+        self._files = [piece for piece in self._pieces if isinstance(piece, FileBody)]
+        self.rewindable = all(f.rewindable for f in self._files)
+        self.content_length = _total_length(self._pieces)
 
     def __iter__(self) -> Iterator[bytes]:
         batch = _Coalescer()
-        for part in self._parts:
-            yield from batch.add(part.head)
-            for block in part.content:
-                yield from batch.add(block)
-        yield from batch.add(self._tail)
+        for piece in self._pieces:
+            if isinstance(piece, bytes):
+                yield from batch.add(piece)
+            else:
+                for block in piece:
+                    yield from batch.add(block)
         yield from batch.flush()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         batch = _Coalescer()
-        for part in self._parts:
-            for chunk in batch.add(part.head):
-                yield chunk
-            async for block in part.content:
-                for chunk in batch.add(block):
+        for piece in self._pieces:
+            if isinstance(piece, bytes):
+                for chunk in batch.add(piece):
                     yield chunk
-        for chunk in [*batch.add(self._tail), *batch.flush()]:
+            else:
+                async for block in piece:
+                    for chunk in batch.add(block):
+                        yield chunk
+        for chunk in batch.flush():
             yield chunk
 
     def rewind(self) -> None:
         """Return every file to its start; raises UnrewindableBody if one cannot seek."""
-        for part in self._parts:
-            part.content.rewind()
+        for f in self._files:
+            f.rewind()
 
 
 class _Coalescer:
-    """Joins small pieces into one send; big blocks go through as the same object."""
+    """Joins small pieces into one; big ones pass through as the very same object."""
 
     def __init__(self) -> None:
         self._pending: list[bytes] = []
@@ -97,6 +103,8 @@ class _Coalescer:
     def add(self, piece: bytes) -> list[bytes]:
         if len(piece) >= COALESCE_LIMIT:
             return [*self.flush(), piece]
+        if not piece:
+            return []
         self._pending.append(piece)
         self._size += len(piece)
         return self.flush() if self._size >= COALESCE_LIMIT else []
@@ -104,7 +112,7 @@ class _Coalescer:
     def flush(self) -> list[bytes]:
         if not self._pending:
             return []
-        joined = b"".join(self._pending)
+        joined = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending.clear()
         self._size = 0
         return [joined]
@@ -120,7 +128,7 @@ def _file_items(files: object) -> Iterable[tuple[Any, Any]]:
     raise InvalidBody("files= must be a dict or a list of (name, value) pairs")
 
 
-def _file_part(name: object, value: object) -> tuple[bytes, Body]:
+def _file_part(name: object, value: object) -> tuple[bytes, _Piece]:
     """Render one ``files=`` entry: its part head and a body for its content."""
     field = field_name(name)
     where = f"files[{field!r}]"
@@ -143,12 +151,12 @@ def _file_part(name: object, value: object) -> tuple[bytes, Body]:
     extra = _extra_headers(where, headers)
     if content_type is not None and "content-type" not in {k.lower() for k in extra}:
         extra = {"Content-Type": _header_value(where, content_type), **extra}
-    return _field_head(field, filename, extra), _file_content(where, fileobj)
+    return _part_head(field, filename, extra), _file_content(where, fileobj)
 
 
-def _file_content(where: str, fileobj: object) -> Body:
+def _file_content(where: str, fileobj: object) -> _Piece:
     if isinstance(fileobj, str | bytes | bytearray | memoryview):
-        return _encoded(fileobj)
+        return _as_bytes(fileobj)
     if hasattr(fileobj, "read"):
         return FileBody(fileobj, what=where)
     raise InvalidBody(
@@ -156,9 +164,10 @@ def _file_content(where: str, fileobj: object) -> Body:
     )
 
 
-def _field_head(
+def _part_head(
     name: str, filename: str | None = None, headers: Mapping[str, str] | None = None
 ) -> bytes:
+    """The part's header block, ending with the blank line; the delimiter goes before it."""
     disposition = f'form-data; name="{_quote(name)}"'
     if filename is not None:
         disposition += f'; filename="{_quote(filename)}"'
@@ -201,15 +210,18 @@ def _guess_filename(fileobj: object) -> str | None:
     return None
 
 
-def _encoded(value: str | bytes | bytearray | memoryview) -> BytesBody:
-    return BytesBody(value.encode("utf-8") if isinstance(value, str) else bytes(value))
+def _as_bytes(value: str | bytes | bytearray | memoryview) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
 
 
-def _total_length(parts: list[_Part], tail: bytes) -> int | None:
-    """The exact body size, or None (send chunked) if any part's size is unknown."""
-    total = len(tail)
-    for part in parts:
-        if part.content.content_length is None:
+def _total_length(pieces: list[_Piece]) -> int | None:
+    """The exact body size, or None (send chunked) if any file's size is unknown."""
+    total = 0
+    for piece in pieces:
+        size = len(piece) if isinstance(piece, bytes) else piece.content_length
+        if size is None:
             return None
-        total += len(part.head) + part.content.content_length
+        total += size
     return total
