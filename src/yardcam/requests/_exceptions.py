@@ -79,8 +79,12 @@ class HTTPError(RequestException):
     """The server answered with a 4xx or 5xx status (raised by ``raise_for_status``)."""
 
 
-class ConnectionError(RequestException):  # noqa: A001 - the name requests users know
+class ConnectionError(RequestException):
     """The connection could not be opened, or broke mid-transfer."""
+
+    #: True when no connection was established: the request never reached the server, so
+    #: retrying it is safe whatever the method.
+    connect_failed: bool = False
 
 
 class ProxyError(ConnectionError):
@@ -104,6 +108,8 @@ class Timeout(RequestException):
 
 class ConnectTimeout(ConnectionError, Timeout):
     """No connection within the connect timeout; safe to retry on any method."""
+
+    connect_failed = True
 
 
 class ReadTimeout(Timeout):

@@ -1,0 +1,83 @@
+"""``from yardcam import requests``: the cam's HTTP client, with CPython requests' API.
+
+Sync (:class:`Session`, module functions) and asyncio (:class:`AsyncSession`) share one
+implementation of everything but the I/O. Every call has a timeout (:data:`DEFAULT_TIMEOUT`,
+``timeout=None`` to wait forever), every failure is an ``OSError``, bodies stream in constant
+memory, connections are kept alive per host, and retries follow a :class:`Retry` policy.
+
+>>> from yardcam import requests
+>>> requests.get("ftp://example.com/")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+    ...
+yardcam.requests._exceptions.InvalidSchema: no connection adapter for 'ftp://example.com/': ...
+"""
+
+from yardcam.requests._api import delete, get, head, options, patch, post, put, request
+from yardcam.requests._auth import BasicAuth, BearerAuth
+from yardcam.requests._config import DEFAULT_TIMEOUT, TimeoutConfig
+from yardcam.requests._exceptions import (
+    ChunkedEncodingError,
+    ConnectionError,
+    ConnectTimeout,
+    ContentDecodingError,
+    HTTPError,
+    InvalidBody,
+    InvalidHeader,
+    InvalidRequest,
+    InvalidSchema,
+    InvalidURL,
+    MissingSchema,
+    ProxyError,
+    ReadTimeout,
+    RequestException,
+    RetryError,
+    SSLError,
+    StreamConsumedError,
+    Timeout,
+    TooManyRedirects,
+    UnrewindableBody,
+)
+from yardcam.requests._headers import Headers
+from yardcam.requests._models import PreparedRequest, Response
+from yardcam.requests._retry import Retry
+from yardcam.requests._session import Session
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "BasicAuth",
+    "BearerAuth",
+    "ChunkedEncodingError",
+    "ConnectTimeout",
+    "ConnectionError",
+    "ContentDecodingError",
+    "HTTPError",
+    "Headers",
+    "InvalidBody",
+    "InvalidHeader",
+    "InvalidRequest",
+    "InvalidSchema",
+    "InvalidURL",
+    "MissingSchema",
+    "PreparedRequest",
+    "ProxyError",
+    "ReadTimeout",
+    "RequestException",
+    "Response",
+    "Retry",
+    "RetryError",
+    "SSLError",
+    "Session",
+    "StreamConsumedError",
+    "Timeout",
+    "TimeoutConfig",
+    "TooManyRedirects",
+    "UnrewindableBody",
+    "delete",
+    "get",
+    "head",
+    "options",
+    "patch",
+    "post",
+    "put",
+    "request",
+]

@@ -1,0 +1,81 @@
+"""The blocking :class:`Session`: the shared flow, run with sockets."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from yardcam.requests._client import BaseSession, Discard, Flow, Send, Sleep, Verbs
+from yardcam.requests._exceptions import RequestException
+from yardcam.requests._models import Response
+from yardcam.requests._pool import Pool
+from yardcam.requests._sync_transport import SocketConnection, SyncTransport
+
+__all__ = ["Session"]
+
+
+class Session(BaseSession, Verbs[Response]):
+    """Keeps settings, cookies and keep-alive connections across requests; thread-safe.
+
+    >>> with Session(timeout=(5, 30)) as s:  # doctest: +SKIP
+    ...     r = s.post(url, files={"image": ("frame.jpg", jpeg_bytes)})
+    """
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self._pool: Pool[SocketConnection] = Pool(self.pool_maxsize)
+        self._transport = SyncTransport(self._pool)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Response:
+        """Send a request; keywords as in CPython ``requests.request`` plus ``retries=``."""
+        request, settings = self._split_kwargs(method, url, kwargs)
+        response = self._run(self._flow(request, settings))
+        if not settings.stream:
+            try:
+                response.content  # noqa: B018 - reads the body and frees the connection
+            except BaseException:
+                response.close()
+                raise
+        return response
+
+    def send(self, request: Any, **kwargs: Any) -> Response:
+        """Send a :class:`PreparedRequest` from :meth:`prepare` with the given settings."""
+        settings = self.settings(**kwargs)
+        response = self._run(self._flow(request, settings))
+        if not settings.stream:
+            response.content  # noqa: B018 - reads the body and frees the connection
+        return response
+
+    def _run(self, flow: Flow) -> Response:
+        """Perform the flow's actions with blocking I/O until it returns the final response."""
+        result: Any = None
+        error: RequestException | None = None
+        while True:
+            try:
+                action = flow.throw(error) if error is not None else flow.send(result)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            result = error = None
+            try:
+                if type(action) is Send:
+                    result = self._transport.send(
+                        action.request, action.timeout, action.ssl_context
+                    )
+                elif type(action) is Sleep:
+                    time.sleep(action.seconds)
+                else:
+                    assert type(action) is Discard
+                    action.response._discard()
+            except RequestException as exc:
+                error = exc
+
+    def close(self) -> None:
+        """Close idle connections; responses still streaming close theirs when done."""
+        self._closed = True
+        self._pool.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

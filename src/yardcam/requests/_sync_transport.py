@@ -1,0 +1,218 @@
+"""Blocking I/O for :class:`Session`: sockets + ssl, driven by the shared :class:`HTTP11` core.
+
+Everything here is I/O; what to write and what the read bytes mean is decided in ``_protocol``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import select
+import socket
+import ssl
+import time
+from collections.abc import Hashable, Iterator
+
+from yardcam.requests._config import TimeoutConfig
+from yardcam.requests._errors import Phase, translate_errors
+from yardcam.requests._exceptions import ConnectionError, Timeout
+from yardcam.requests._models import PreparedRequest, Response
+from yardcam.requests._pool import Pool
+from yardcam.requests._protocol import END, HTTP11, NEED_DATA, ResponseHead
+from yardcam.requests._urls import URL
+
+__all__ = ["SocketConnection", "SyncTransport", "pool_key"]
+
+_READ_SIZE = 256 * 1024
+#: A redirect or retried response's leftover body up to this size is read so the connection can be
+#: reused; a larger one is cheaper to drop.
+DRAIN_LIMIT = 64 * 1024
+
+
+def pool_key(url: URL, ssl_context: ssl.SSLContext | None) -> Hashable:
+    # Contexts are cached per session, and a pooled TLS socket keeps its context alive, so the
+    # id cannot be recycled while a connection is keyed by it.
+    return (url.scheme, url.host, url.port, id(ssl_context) if ssl_context else None)
+
+
+class SocketConnection:
+    """One TCP (or TLS) connection and its protocol state."""
+
+    __slots__ = ("key", "proto", "sock", "where")
+
+    def __init__(self, sock: socket.socket, key: Hashable, where: str) -> None:
+        self.sock = sock
+        self.key = key
+        self.where = where
+        self.proto = HTTP11()
+
+    def is_dropped(self) -> bool:
+        """An idle connection with something to read has been closed (or spoiled) by the server."""
+        try:
+            readable, _, _ = select.select([self.sock], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+    def read_event(self) -> object:
+        proto = self.proto
+        while True:
+            event = proto.next_event()
+            if event is not NEED_DATA:
+                return event
+            proto.receive(self.sock.recv(_READ_SIZE))
+
+
+class SocketBodyStream:
+    """A response body read from its connection; the connection is released at the end."""
+
+    __slots__ = ("_conn", "_pool")
+
+    def __init__(self, conn: SocketConnection, pool: Pool[SocketConnection]) -> None:
+        self._conn: SocketConnection | None = conn
+        self._pool = pool
+
+    def __iter__(self) -> Iterator[bytes]:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            while True:
+                with translate_errors(Phase.BODY, conn.where):
+                    event = conn.read_event()
+                if event is END:
+                    break
+                yield event  # type: ignore[misc]
+        except BaseException:  # including GeneratorExit: a half-read body spoils the connection
+            self.close()
+            raise
+        self._release()
+
+    def drain(self) -> None:
+        """Finish a body nobody wants, keeping the connection if that is cheap."""
+        conn = self._conn
+        if conn is None:
+            return
+        received = 0
+        try:
+            while received <= DRAIN_LIMIT:
+                with translate_errors(Phase.BODY, conn.where):
+                    event = conn.read_event()
+                if event is END:
+                    self._release()
+                    return
+                received += len(event)  # type: ignore[arg-type]
+        except ConnectionError:
+            pass  # the body was unwanted anyway; only the connection is lost
+        self.close()
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            if conn.proto.finish():
+                self._pool.give(conn.key, conn)
+            else:
+                conn.close()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+class SyncTransport:
+    """Sends one request over a pooled (or new) connection and returns the response head."""
+
+    def __init__(self, pool: Pool[SocketConnection]) -> None:
+        self._pool = pool
+
+    def send(
+        self, request: PreparedRequest, timeout: TimeoutConfig, ssl_context: ssl.SSLContext | None
+    ) -> Response:
+        url = request.parsed_url
+        key = pool_key(url, ssl_context)
+        conn = self._pool.take(key)
+        if conn is not None:
+            try:
+                return self._exchange(conn, request, timeout)
+            except ConnectionError as exc:
+                # The server closed the idle connection just as we reused it: nothing was
+                # processed, so the request goes once more on a fresh connection.
+                if isinstance(exc, Timeout) or conn.proto.received_any:
+                    raise
+                if request.body is not None and not request.body.rewindable:
+                    raise
+                request.rewind_body()
+        conn = _connect(url, timeout, ssl_context, key)
+        return self._exchange(conn, request, timeout)
+
+    def _exchange(
+        self, conn: SocketConnection, request: PreparedRequest, timeout: TimeoutConfig
+    ) -> Response:
+        started = time.perf_counter()
+        try:
+            conn.sock.settimeout(timeout.read)
+            head = self._send_and_read_head(conn, request)
+        except BaseException:
+            conn.close()  # after any error the connection is never reused
+            raise
+        return Response(
+            status_code=head.status_code,
+            reason=head.reason,
+            raw_headers=head.raw_headers,
+            request=request,
+            elapsed=datetime.timedelta(seconds=time.perf_counter() - started),
+            stream=SocketBodyStream(conn, self._pool),
+        )
+
+    @staticmethod
+    def _send_and_read_head(conn: SocketConnection, request: PreparedRequest) -> ResponseHead:
+        proto, sendall = conn.proto, conn.sock.sendall
+        try:
+            with translate_errors(Phase.SEND, conn.where):
+                for buf in proto.start_request(request):
+                    sendall(buf)
+                if request.body is not None:
+                    for block in request.body:
+                        for buf in proto.send_body(block):
+                            sendall(buf)
+                for buf in proto.end_request():
+                    sendall(buf)
+        except ConnectionError as exc:
+            # A server may answer early (413, 401) and close before reading the whole body:
+            # that answer is what the caller needs, more than the broken pipe.
+            if isinstance(exc, Timeout):
+                raise
+            try:
+                with translate_errors(Phase.HEAD, conn.where):
+                    event = conn.read_event()
+            except ConnectionError:
+                raise exc from None
+            if isinstance(event, ResponseHead):
+                return event
+            raise
+        with translate_errors(Phase.HEAD, conn.where):
+            event = conn.read_event()
+        assert isinstance(event, ResponseHead)  # h11 yields the head before any body
+        return event
+
+
+def _connect(
+    url: URL, timeout: TimeoutConfig, ssl_context: ssl.SSLContext | None, key: Hashable
+) -> SocketConnection:
+    where = f"{url.host}:{url.port}"
+    with translate_errors(Phase.CONNECT, where):
+        sock = socket.create_connection((url.host, url.port), timeout=timeout.connect)
+        try:
+            # Small writes (head, multipart trailers) must not wait for the peer's delayed ACK.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if ssl_context is not None:
+                sock = ssl_context.wrap_socket(sock, server_hostname=url.host)
+        except BaseException:
+            sock.close()
+            raise
+    return SocketConnection(sock, key, where)

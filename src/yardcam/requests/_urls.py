@@ -1,0 +1,106 @@
+"""URL parsing and validation: everything about "where does this request go" before any I/O.
+
+Only absolute http/https URLs are accepted; anything else fails here with a clear error, before a
+socket is opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import SplitResult, quote, urlencode, urljoin, urlsplit, urlunsplit
+
+from yardcam.requests._exceptions import InvalidSchema, InvalidURL, MissingSchema
+
+__all__ = ["URL", "encode_params", "join_url", "parse_url"]
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_SAFE = "/%:@!$&'()*+,;=-._~"
+
+
+@dataclass(frozen=True, slots=True)
+class URL:
+    """A validated absolute URL, split into what the connection and the request line need."""
+
+    url: str  # the full URL, without the fragment
+    scheme: str  # "http" or "https"
+    host: str  # hostname without brackets, lower case
+    port: int
+    target: str  # path + query, what goes on the request line
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        """(scheme, host, port): what identifies a connection and "the same site" for redirects."""
+        return (self.scheme, self.host, self.port)
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if DEFAULT_PORTS[self.scheme] == self.port else f"{host}:{self.port}"
+
+
+def parse_url(url: object, params: object = None) -> URL:
+    """Validate ``url`` and append ``params`` to its query string."""
+    if not isinstance(url, str):
+        raise InvalidURL(f"URL must be a str, got {type(url).__name__}")
+    if any(c in url for c in "\r\n\t\x00 "):
+        url = url.strip()
+        if any(c in url for c in "\r\n\t\x00 "):
+            raise InvalidURL(f"URL contains whitespace or control characters: {url!r}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidURL(f"invalid URL {url!r}: {exc}") from exc
+    scheme = parts.scheme.lower()
+    if not scheme or (not parts.netloc and "://" not in url):
+        raise MissingSchema(f"invalid URL {url!r}: no scheme supplied; perhaps https://{url}?")
+    if scheme not in DEFAULT_PORTS:
+        raise InvalidSchema(f"no connection adapter for {url!r}: only http and https are supported")
+    host = parts.hostname
+    if not host:
+        raise InvalidURL(f"invalid URL {url!r}: no host supplied")
+    if port is None:
+        port = DEFAULT_PORTS[scheme]
+    query = parts.query
+    extra = encode_params(params)
+    if extra:
+        query = f"{query}&{extra}" if query else extra
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise InvalidURL(f"invalid host in URL {url!r}: {exc}") from exc
+    # The request line must be ASCII: percent-encode what the caller left raw, keep what is encoded.
+    path = quote(parts.path, safe=_SAFE) or "/"
+    query = quote(query, safe=_SAFE + "?")
+    target = f"{path}?{query}" if query else path
+    full = urlunsplit(SplitResult(scheme, parts.netloc, path, query, ""))
+    return URL(url=full, scheme=scheme, host=host, port=port, target=target)
+
+
+def encode_params(params: object) -> str:
+    """``params=`` as a query string: a mapping or pairs; a list value repeats the key.
+
+    None values are skipped, as in CPython requests.
+    """
+    if params is None:
+        return ""
+    if isinstance(params, str | bytes):
+        return params.decode("ascii") if isinstance(params, bytes) else params
+    if isinstance(params, Mapping):
+        items: Iterable[tuple[object, object]] = params.items()
+    elif isinstance(params, Iterable):
+        items = params  # type: ignore[assignment]
+    else:
+        raise InvalidURL(f"params must be a mapping, pairs or a str, got {type(params).__name__}")
+    pairs: list[tuple[object, object]] = []
+    for key, value in items:
+        values = value if isinstance(value, list | tuple) else [value]
+        pairs.extend((key, v) for v in values if v is not None)
+    return urlencode(pairs)
+
+
+def join_url(base: str, location: str) -> str:
+    """Resolve a redirect ``Location`` against the URL that answered with it."""
+    return urljoin(base, location)
