@@ -20,14 +20,18 @@ from yardcam.archiver._outbox import (
     OutboxState,
 )
 from yardcam.archiver._token import TokenSource, TokenUnavailable
+from yardcam.archiver._uploader import ArchiveState, FrameLike, MotionLike, Uploader
 
 __all__ = [
+    "ArchiveState",
     "Backoff",
     "CorruptEntry",
     "DeadLetter",
     "DiskFull",
     "Entry",
+    "FrameLike",
     "FullPolicy",
+    "MotionLike",
     "Outbox",
     "OutboxError",
     "OutboxFull",
@@ -35,6 +39,7 @@ __all__ = [
     "Outcome",
     "TokenSource",
     "TokenUnavailable",
+    "Uploader",
     "Verdict",
     "classify_error",
     "classify_response",

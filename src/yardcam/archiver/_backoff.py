@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """``delay(n)`` for the n-th failure: ``base * 2**(n-1)`` capped at ``cap``, half of it jittered.
+    """``delay(n)``: ``base * 2**(n-1)`` capped at ``cap``, the upper half jittered.
 
     >>> b = Backoff(base=1.0, cap=8.0)
     >>> all(2.0 <= b.delay(3) <= 4.0 for _ in range(100))

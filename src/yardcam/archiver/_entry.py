@@ -71,7 +71,7 @@ class Entry:
 
     @classmethod
     def from_json(cls, raw: bytes) -> tuple[Entry, dict[str, Any]]:
-        """Parse metadata; returns the entry and the keys that are not entry fields (e.g. reason)."""
+        """Parse metadata; returns the entry and the extra keys (e.g. a dead letter's reason)."""
         try:
             doc = json.loads(raw)
         except ValueError as exc:

@@ -1,0 +1,397 @@
+"""The background uploader: outbox entries -> the archive, without ever blocking detection.
+
+Flow on one event loop::
+
+    submit() --(in-memory handoff, bounded)--> store task --(thread: Outbox.put, fsync)--+
+                                                                                       v
+    retry heap (next attempt time) <--- defer --- workers (N, AsyncSession) <--- ready queue
+          '------------- scheduler moves due entries ----------------------------------^
+
+* ``submit`` only appends to a bounded in-memory queue: no disk, no network, no waiting. If
+  the disk writer falls that far behind, the frame is counted in ``dropped`` (visible).
+* Every disk operation runs in a thread (``asyncio.to_thread``); the loop never holds the
+  outbox lock, so an fsync can never stall detection.
+* A stored frame goes straight to the ready queue (tried at once); failures are deferred with
+  exponential backoff + jitter (``Retry-After`` honoured, and it holds every worker, since a
+  rate limit applies to the whole cam) and come back through the scheduler's slower loop.
+* 401/403 pauses every worker and raises the "token rejected" state; a guard task re-reads the
+  :class:`TokenSource` every ``token_probe_interval`` seconds and probes with one real upload
+  until the archive accepts it, then resumes everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import io
+import logging
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any, Protocol
+
+from yardcam.archiver._backoff import Backoff
+from yardcam.archiver._classify import Outcome, Verdict, classify_error, classify_response
+from yardcam.archiver._entry import Entry, check_cam_name
+from yardcam.archiver._outbox import CorruptEntry, Outbox, OutboxError
+from yardcam.archiver._token import TokenSource, TokenUnavailable
+
+log = logging.getLogger("yardcam.archiver")
+
+
+class FrameLike(Protocol):
+    """What the uploader needs of a ``yardcam.camera.Frame``."""
+
+    @property
+    def jpeg(self) -> bytes: ...
+    @property
+    def ts(self) -> float: ...
+    @property
+    def seq(self) -> int: ...
+
+
+class MotionLike(Protocol):
+    """What the uploader needs of a ``yardcam.motion.MotionEvent``."""
+
+    @property
+    def frame(self) -> FrameLike: ...
+    @property
+    def change(self) -> float: ...
+
+
+class ArchiveState(StrEnum):
+    OK = "ok"
+    UNREACHABLE = "unreachable"
+    TOKEN_REJECTED = "token rejected"
+
+
+class Uploader:
+    """Sends every outbox entry to ``url`` exactly once (see the module doc for the design).
+
+    ``verify`` is passed to ``AsyncSession`` (True, False or a CA bundle path); ``session`` lets
+    a caller share an existing ``AsyncSession`` (the uploader then does not close it).
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        url: str,
+        *,
+        cam: str,
+        token: TokenSource,
+        verify: bool | str = True,
+        concurrency: int = 4,
+        timeout: float | tuple[float, float] = (5.0, 30.0),
+        backoff: Backoff | None = None,
+        retry_interval: float = 10.0,
+        token_probe_interval: float = 30.0,
+        max_submitted: int = 256,
+        session: Any = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1: {concurrency}")
+        self.outbox = outbox
+        self.url = url
+        self.cam = check_cam_name(cam)
+        self.token = token
+        self.verify = verify
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.backoff = backoff or Backoff()
+        self.retry_interval = retry_interval
+        self.token_probe_interval = token_probe_interval
+        self._session = session
+        self._clock = clock
+        self._submitted: asyncio.Queue[tuple[FrameLike, float]] = asyncio.Queue(max_submitted)
+        self._ready: asyncio.Queue[str] = asyncio.Queue()
+        self._retry_heap: list[tuple[float, str]] = []
+        self._tracked: set[str] = set()  # ids in the heap, the ready queue or in flight
+        self._wake = asyncio.Event()  # the scheduler: something was deferred
+        self._progress = asyncio.Event()  # join(): something settled
+        self._resumed = asyncio.Event()  # cleared while the archive rejects the token ...
+        self._resumed.set()
+        self._paused = asyncio.Event()  # ... and this one set, for the token guard
+        self._hold_until = 0.0  # monotonic; a Retry-After holds every worker
+        self._current_token: str | None = None
+        self._storing = 0
+        self._in_flight = 0
+        self._sent = 0
+        self._retried = 0
+        self._dropped = 0
+        self._state = ArchiveState.OK
+        self._last_error: str | None = None
+        self._last_success: float | None = None
+
+    # -- the detector's side ---------------------------------------------------------------
+
+    def submit(self, event_or_frame: MotionLike | FrameLike, change: float | None = None) -> None:
+        """Hand a triggered frame over for storing and upload; never blocks, never raises.
+
+        Call it on the event loop (``MotionDetector.subscribe`` callbacks run there). Takes a
+        MotionEvent, or a Frame plus its ``change``.
+        """
+        frame, change = _unpack(event_or_frame, change)
+        try:
+            self._submitted.put_nowait((frame, change))
+        except asyncio.QueueFull:
+            self._dropped += 1
+            self._last_error = f"frame {frame.seq} dropped: the disk writer is behind"
+            log.error("archiver: %s", self._last_error)
+
+    async def enqueue(
+        self, event_or_frame: MotionLike | FrameLike, change: float | None = None
+    ) -> Entry:
+        """Store a frame durably (in a thread), schedule it, and return its entry.
+
+        For callers that must know the frame is on disk; raises ``OutboxFull``/``DiskFull``.
+        """
+        frame, change = _unpack(event_or_frame, change)
+        self._storing += 1
+        try:
+            entry = await asyncio.to_thread(
+                self.outbox.put,
+                cam=self.cam,
+                jpeg=frame.jpeg,
+                ts=frame.ts,
+                seq=frame.seq,
+                change=change,
+            )
+        finally:
+            self._storing -= 1
+        if entry.id not in self._tracked:
+            self._tracked.add(entry.id)
+            self._ready.put_nowait(entry.id)
+        return entry
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Store submitted frames and upload the outbox until cancelled."""
+        session = self._session
+        if session is None:
+            from yardcam.requests import AsyncSession
+
+            session = AsyncSession(verify=self.verify)
+        try:
+            await self._load_outbox()
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._store_submitted())
+                tasks.create_task(self._schedule_retries())
+                tasks.create_task(self._guard_token(session))
+                for _ in range(self.concurrency):
+                    tasks.create_task(self._upload_ready(session))
+        finally:
+            if self._session is None:
+                await session.close()
+
+    async def join(self) -> None:
+        """Wait until every submitted frame is stored and the outbox is empty (sent or dead)."""
+        while self._submitted.qsize() or self._storing or self._in_flight or len(self.outbox):
+            self._progress.clear()
+            await self._progress.wait()
+
+    def stats(self) -> dict[str, object]:
+        """Counters and states for the dashboard and metrics (cheap: no I/O)."""
+        return {
+            "pending": len(self.outbox),
+            "in_flight": self._in_flight,
+            "sent": self._sent,
+            "retried": self._retried,
+            "dead_lettered": self.outbox.dead_count,
+            "evicted": self.outbox.evicted,
+            "dropped": self._dropped,
+            "last_error": self._last_error,
+            "last_success": self._last_success,
+            "state": self._state.value,
+            "outbox_state": self.outbox.state.value,
+        }
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    async def _load_outbox(self) -> None:
+        self._current_token = await self._read_token()
+        for entry in await asyncio.to_thread(self.outbox.pending):
+            if entry.id not in self._tracked:
+                self._tracked.add(entry.id)
+                heapq.heappush(self._retry_heap, (entry.next_attempt, entry.id))
+
+    async def _store_submitted(self) -> None:
+        while True:
+            frame, change = await self._submitted.get()
+            try:
+                await self.enqueue(frame, change)
+            except (OutboxError, OSError) as exc:
+                # A boundary: the frame cannot be kept; count it and keep detection going.
+                self._dropped += 1
+                self._last_error = f"frame {frame.seq} not stored: {exc}"
+                log.error("archiver: %s", self._last_error)
+            self._progress.set()
+
+    async def _schedule_retries(self) -> None:
+        """The slower loop: move entries whose next attempt is due into the ready queue."""
+        while True:
+            now = self._clock()
+            while self._retry_heap and self._retry_heap[0][0] <= now:
+                self._ready.put_nowait(heapq.heappop(self._retry_heap)[1])
+            wait = self.retry_interval
+            if self._retry_heap:
+                wait = min(wait, self._retry_heap[0][0] - now)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.0))
+
+    async def _upload_ready(self, session: Any) -> None:
+        while True:
+            await self._resumed.wait()
+            entry_id = await self._ready.get()
+            hold = self._hold_until - time.monotonic()
+            if hold > 0:
+                await asyncio.sleep(hold)
+            await self._attempt(session, entry_id)
+
+    async def _guard_token(self, session: Any) -> None:
+        """While the token is rejected: re-read it and probe with one real upload, then resume."""
+        while True:
+            await self._paused.wait()
+            await asyncio.sleep(self.token_probe_interval)
+            self._current_token = await self._read_token()
+            try:
+                entry_id = await asyncio.wait_for(self._ready.get(), self.token_probe_interval)
+            except TimeoutError:
+                if not len(self.outbox):  # nothing to probe with: let the next frame find out
+                    self._resume()
+                continue
+            outcome = await self._attempt(session, entry_id)
+            if outcome is not Outcome.TOKEN_REJECTED:
+                self._resume()
+            if outcome is Outcome.RETRY:  # the token is fine, the archive is not
+                self._state = ArchiveState.UNREACHABLE
+
+    # -- one attempt -----------------------------------------------------------------------
+
+    async def _attempt(self, session: Any, entry_id: str) -> Outcome | None:
+        """Send one entry and act on the verdict; None if the entry vanished (evicted)."""
+        entry = self.outbox.get(entry_id)
+        if entry is None:
+            self._tracked.discard(entry_id)
+            return None
+        self._in_flight += 1
+        try:
+            try:
+                jpeg = await asyncio.to_thread(self.outbox.read_jpeg, entry)
+            except CorruptEntry as exc:
+                verdict = Verdict(Outcome.DEAD_LETTER, str(exc))
+            else:
+                if jpeg is None:
+                    self._tracked.discard(entry_id)
+                    return None
+                verdict = await self._post(session, entry, jpeg)
+            await self._settle(entry, verdict)
+            return verdict.outcome
+        except OSError as exc:
+            # The disk failed under the outbox (EIO, ENOSPC while dead-lettering...): keep the
+            # entry tracked and try it again later rather than let one bad write stop uploads.
+            self._last_error = f"{entry_id}: outbox disk error: {exc}"
+            log.error("archiver: %s", self._last_error)
+            self._schedule(entry_id, self._clock() + self.backoff.delay(entry.attempts + 1))
+            return Outcome.RETRY
+        finally:
+            self._in_flight -= 1
+            self._progress.set()
+
+    async def _post(self, session: Any, entry: Entry, jpeg: bytes) -> Verdict:
+        token = self._current_token
+        if token is None:
+            return Verdict(Outcome.TOKEN_REJECTED, self._last_error or "no upload token")
+        ts = f"{entry.ts:.3f}"
+        try:
+            response = await session.post(
+                self.url,
+                files={"image": (f"frame-{ts}.jpg", io.BytesIO(jpeg), "image/jpeg")},
+                data={
+                    "cam": entry.cam,
+                    "ts": ts,
+                    "seq": str(entry.seq),
+                    "change": f"{entry.change:g}",
+                },
+                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": entry.id},
+                timeout=self.timeout,
+            )
+        except OSError as exc:  # every yardcam.requests failure is an OSError
+            return classify_error(exc)
+        return classify_response(
+            response.status_code, response.reason, response.headers, response.content
+        )
+
+    async def _settle(self, entry: Entry, verdict: Verdict) -> None:
+        now = self._clock()
+        match verdict.outcome:
+            case Outcome.SENT:
+                await asyncio.to_thread(self.outbox.remove, entry.id)
+                self._tracked.discard(entry.id)
+                self._sent += 1
+                self._last_success = now
+                self._state = ArchiveState.OK
+                return
+            case Outcome.DEAD_LETTER:
+                await asyncio.to_thread(self.outbox.dead_letter, entry.id, verdict.reason)
+                self._tracked.discard(entry.id)
+                log.warning("archiver: %s dead-lettered: %s", entry.id, verdict.reason)
+                return
+            case Outcome.TOKEN_REJECTED:
+                self._pause()
+                next_attempt = now  # retried as soon as a probe succeeds
+            case Outcome.RETRY:
+                self._retried += 1
+                if self._state is not ArchiveState.TOKEN_REJECTED:
+                    self._state = ArchiveState.UNREACHABLE
+                if verdict.retry_after:
+                    self._hold_until = max(self._hold_until, time.monotonic() + verdict.retry_after)
+                delay = self.backoff.delay(entry.attempts + 1, retry_after=verdict.retry_after)
+                next_attempt = now + delay
+        self._last_error = f"{entry.id}: {verdict.reason}"
+        await asyncio.to_thread(
+            self.outbox.defer, entry.id, next_attempt=next_attempt, error=verdict.reason
+        )
+        self._schedule(entry.id, next_attempt)
+
+    def _schedule(self, entry_id: str, when: float) -> None:
+        heapq.heappush(self._retry_heap, (when, entry_id))
+        self._wake.set()
+
+    # -- the token -------------------------------------------------------------------------
+
+    async def _read_token(self) -> str | None:
+        try:
+            return await asyncio.to_thread(self.token.read)
+        except TokenUnavailable as exc:
+            self._last_error = str(exc)
+            self._pause()
+            return None
+
+    def _pause(self) -> None:
+        if self._resumed.is_set():
+            log.error("archiver: the archive rejected the token; uploads paused")
+        self._state = ArchiveState.TOKEN_REJECTED
+        self._resumed.clear()
+        self._paused.set()
+
+    def _resume(self) -> None:
+        if self._state is ArchiveState.TOKEN_REJECTED:
+            self._state = ArchiveState.OK
+        self._paused.clear()
+        self._resumed.set()
+        log.info("archiver: token accepted again; uploads resumed")
+
+
+def _unpack(
+    event_or_frame: MotionLike | FrameLike, change: float | None
+) -> tuple[FrameLike, float]:
+    if hasattr(event_or_frame, "frame"):
+        event: MotionLike = event_or_frame  # type: ignore[assignment]
+        return event.frame, event.change if change is None else change
+    if change is None:
+        raise TypeError("submit(frame, change): change is required with a bare Frame")
+    return event_or_frame, change  # type: ignore[return-value]

@@ -1,0 +1,34 @@
+"""Fixtures for the archiver tests: the archive stub served over real HTTPS."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import pytest
+from archiver_stub import ArchiveStub
+
+from serving import Running, TLSFiles, serve
+
+
+@pytest.fixture
+def stub() -> ArchiveStub:
+    return ArchiveStub()
+
+
+@pytest.fixture
+def start_archive(stub: ArchiveStub, tls_files: TLSFiles) -> Iterator[Callable[..., Running]]:
+    """``start_archive(port=0)`` -> the stub over real HTTPS (trustme); stopped at test end."""
+    with contextlib.ExitStack() as stack:
+
+        def start(port: int = 0) -> Running:
+            return stack.enter_context(
+                serve(stub.app(), tls_files, port=port, timeout_graceful_shutdown=1)
+            )
+
+        yield start
+
+
+@pytest.fixture
+def archive(start_archive: Callable[..., Running]) -> Running:
+    return start_archive()
