@@ -13,6 +13,7 @@ yardcam.requests._exceptions.InvalidSchema: no connection adapter for 'ftp://exa
 """
 
 from yardcam.requests._api import delete, get, head, options, patch, post, put, request
+from yardcam.requests._async_session import AsyncSession
 from yardcam.requests._auth import BasicAuth, BearerAuth
 from yardcam.requests._config import DEFAULT_TIMEOUT, TimeoutConfig
 from yardcam.requests._exceptions import (
@@ -44,6 +45,7 @@ from yardcam.requests._session import Session
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "AsyncSession",
     "BasicAuth",
     "BearerAuth",
     "ChunkedEncodingError",

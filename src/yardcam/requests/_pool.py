@@ -68,14 +68,18 @@ class Pool(Generic[C]):
                 return len(self._idle.get(key, ()))
             return sum(len(idle) for idle in self._idle.values())
 
-    def close(self) -> None:
-        """Close every idle connection; connections given back later are closed too."""
+    def close(self) -> list[C]:
+        """Close every idle connection (returned, to await their end in asyncio).
+
+        Connections given back later are closed too.
+        """
         with self._lock:
             self._closed = True
             conns = [conn for idle in self._idle.values() for conn in idle]
             self._idle.clear()
         for conn in conns:
             conn.close()
+        return conns
 
     @property
     def closed(self) -> bool:

@@ -1,0 +1,242 @@
+"""asyncio I/O for :class:`AsyncSession`: streams + ssl, driven by the shared :class:`HTTP11` core.
+
+The twin of ``_sync_transport`` in I/O only; the protocol, pooling policy and error translation are
+the shared ones. Request bodies come from ``Body.__aiter__``, which reads real files in a worker
+thread, so nothing here blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import ssl
+import time
+from collections.abc import AsyncIterator, Hashable
+
+from yardcam.requests._config import TimeoutConfig
+from yardcam.requests._errors import Phase, translate_errors
+from yardcam.requests._exceptions import ConnectionError, Timeout
+from yardcam.requests._models import AsyncStreamBase, PreparedRequest, Response
+from yardcam.requests._pool import Pool
+from yardcam.requests._protocol import END, HTTP11, NEED_DATA, ResponseHead
+from yardcam.requests._sync_transport import DRAIN_LIMIT, pool_key
+from yardcam.requests._urls import URL
+
+__all__ = ["AsyncTransport", "StreamConnection"]
+
+_READ_SIZE = 256 * 1024
+_STREAM_LIMIT = 1024 * 1024
+#: Wait for the peer to take our bytes only once this much is buffered in the transport.
+_WRITE_HIGH_WATER = 256 * 1024
+
+
+class StreamConnection:
+    """One asyncio TCP (or TLS) connection and its protocol state."""
+
+    __slots__ = ("key", "proto", "reader", "where", "writer")
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        key: Hashable,
+        where: str,
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.key = key
+        self.where = where
+        self.proto = HTTP11()
+
+    def is_dropped(self) -> bool:
+        """The server closed it (EOF seen by the loop), or it is closing."""
+        return self.reader.at_eof() or self.writer.transport.is_closing()
+
+    def close(self) -> None:
+        self.writer.close()
+
+    async def wait_closed(self) -> None:
+        with contextlib.suppress(OSError):
+            await self.writer.wait_closed()
+
+    async def read_event(self, read_timeout: float | None) -> object:
+        proto = self.proto
+        while True:
+            event = proto.next_event()
+            if event is not NEED_DATA:
+                return event
+            async with asyncio.timeout(read_timeout):
+                data = await self.reader.read(_READ_SIZE)
+            proto.receive(data)
+
+    async def write(self, buffers: list[bytes], write_timeout: float | None) -> None:
+        writer = self.writer
+        for buf in buffers:
+            writer.write(buf)
+        if writer.transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
+            async with asyncio.timeout(write_timeout):
+                await writer.drain()
+
+    async def flush(self, write_timeout: float | None) -> None:
+        async with asyncio.timeout(write_timeout):
+            await self.writer.drain()
+
+
+class StreamBodyStream(AsyncStreamBase):
+    """A response body read from its connection; the connection is released at the end."""
+
+    __slots__ = ("_conn", "_pool", "_read_timeout")
+
+    def __init__(
+        self, conn: StreamConnection, pool: Pool[StreamConnection], read_timeout: float | None
+    ) -> None:
+        self._conn: StreamConnection | None = conn
+        self._pool = pool
+        self._read_timeout = read_timeout
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            while True:
+                with translate_errors(Phase.BODY, conn.where):
+                    event = await conn.read_event(self._read_timeout)
+                if event is END:
+                    break
+                yield event  # type: ignore[misc]
+        except BaseException:  # including GeneratorExit/cancellation: the connection is spoiled
+            self._close()
+            raise
+        self._release()
+
+    async def adrain(self) -> None:
+        """Finish a body nobody wants, keeping the connection if that is cheap."""
+        conn = self._conn
+        if conn is None:
+            return
+        received = 0
+        try:
+            while received <= DRAIN_LIMIT:
+                with translate_errors(Phase.BODY, conn.where):
+                    event = await conn.read_event(self._read_timeout)
+                if event is END:
+                    self._release()
+                    return
+                received += len(event)  # type: ignore[arg-type]
+        except ConnectionError:
+            pass  # the body was unwanted anyway; only the connection is lost
+        self._close()
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            if conn.proto.finish():
+                self._pool.give(conn.key, conn)
+            else:
+                conn.close()
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    async def aclose(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+            await conn.wait_closed()
+
+
+class AsyncTransport:
+    """Sends one request over a pooled (or new) connection and returns the response head."""
+
+    def __init__(self, pool: Pool[StreamConnection]) -> None:
+        self._pool = pool
+
+    async def send(
+        self, request: PreparedRequest, timeout: TimeoutConfig, ssl_context: ssl.SSLContext | None
+    ) -> Response:
+        url = request.parsed_url
+        key = pool_key(url, ssl_context)
+        conn = self._pool.take(key)
+        if conn is not None:
+            try:
+                return await self._exchange(conn, request, timeout)
+            except ConnectionError as exc:
+                # The server closed the idle connection just as we reused it: nothing was
+                # processed, so the request goes once more on a fresh connection.
+                if isinstance(exc, Timeout) or conn.proto.received_any:
+                    raise
+                if request.body is not None and not request.body.rewindable:
+                    raise
+                request.rewind_body()
+        conn = await _connect(url, timeout, ssl_context, key)
+        return await self._exchange(conn, request, timeout)
+
+    async def _exchange(
+        self, conn: StreamConnection, request: PreparedRequest, timeout: TimeoutConfig
+    ) -> Response:
+        started = time.perf_counter()
+        try:
+            head = await self._send_and_read_head(conn, request, timeout.read)
+        except BaseException:
+            conn.close()  # after any error (or cancellation) the connection is never reused
+            raise
+        return Response(
+            status_code=head.status_code,
+            reason=head.reason,
+            raw_headers=head.raw_headers,
+            request=request,
+            elapsed=datetime.timedelta(seconds=time.perf_counter() - started),
+            stream=StreamBodyStream(conn, self._pool, timeout.read),
+        )
+
+    @staticmethod
+    async def _send_and_read_head(
+        conn: StreamConnection, request: PreparedRequest, read_timeout: float | None
+    ) -> ResponseHead:
+        proto = conn.proto
+        try:
+            with translate_errors(Phase.SEND, conn.where):
+                await conn.write(proto.start_request(request), read_timeout)
+                if request.body is not None:
+                    async for block in request.body:
+                        await conn.write(proto.send_body(block), read_timeout)
+                await conn.write(proto.end_request(), read_timeout)
+                await conn.flush(read_timeout)
+        except ConnectionError as exc:
+            # A server may answer early (413, 401) and close before reading the whole body:
+            # that answer is what the caller needs, more than the broken pipe.
+            if isinstance(exc, Timeout):
+                raise
+            try:
+                with translate_errors(Phase.HEAD, conn.where):
+                    event = await conn.read_event(read_timeout)
+            except ConnectionError:
+                raise exc from None
+            if isinstance(event, ResponseHead):
+                return event
+            raise
+        with translate_errors(Phase.HEAD, conn.where):
+            event = await conn.read_event(read_timeout)
+        assert isinstance(event, ResponseHead)  # h11 yields the head before any body
+        return event
+
+
+async def _connect(
+    url: URL, timeout: TimeoutConfig, ssl_context: ssl.SSLContext | None, key: Hashable
+) -> StreamConnection:
+    where = f"{url.host}:{url.port}"
+    with translate_errors(Phase.CONNECT, where):
+        async with asyncio.timeout(timeout.connect):
+            # asyncio sets TCP_NODELAY on its TCP transports.
+            reader, writer = await asyncio.open_connection(
+                url.host,
+                url.port,
+                ssl=ssl_context,
+                server_hostname=url.host if ssl_context is not None else None,
+                limit=_STREAM_LIMIT,
+            )
+    return StreamConnection(reader, writer, key, where)
