@@ -3,9 +3,10 @@
 Usage: ``python benchmarks/upload_rss.py {yardcam,requests} URL FILE`` prints one JSON line:
 ``{"client", "status", "size", "rss_before", "peak_rss", "growth"}`` (bytes). The client is
 imported and warmed up with a small upload first, so ``growth`` is what the big upload itself
-costs: the process's peak RSS after it minus its RSS just before it (an upper bound, since the
-peak may include start-up). Used by ``client.py``'s memory section and by
-``tests/requests/test_memory.py``.
+costs: the peak RSS during it minus the RSS just before it. Linux only: the peak is the kernel's
+high-water mark (``VmHWM``), reset to the current RSS before the upload through
+``/proc/self/clear_refs``; ``ru_maxrss`` would not do, as it keeps the peak of the process we
+were forked from. Used by ``client.py``'s memory section and by ``tests/requests/test_memory.py``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,18 @@ import importlib
 import io
 import json
 import os
-import resource
 import sys
+from pathlib import Path
 
-import psutil
+STATUS = Path("/proc/self/status")
+
+
+def vm_bytes(field: str) -> int:
+    """A ``/proc/self/status`` memory figure (``VmRSS``, ``VmHWM``), in bytes."""
+    for line in STATUS.read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in {STATUS}")
 
 
 def measure(client: str, url: str, path: str) -> dict[str, object]:
@@ -27,11 +36,11 @@ def measure(client: str, url: str, path: str) -> dict[str, object]:
         warm = session.post(url, files={"warm": ("w.bin", io.BytesIO(b"w" * 4096))}, timeout=30)
         warm.raise_for_status()
         gc.collect()
-        before = psutil.Process().memory_info().rss
+        Path("/proc/self/clear_refs").write_text("5")  # 5: reset VmHWM to the current RSS
+        before = vm_bytes("VmRSS")
         with open(path, "rb") as f:
             response = session.post(url, files={"video": ("clip.bin", f)}, timeout=120)
-        # ru_maxrss is in KiB on Linux.
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak = vm_bytes("VmHWM")
     return {
         "client": client,
         "status": response.status_code,
