@@ -106,7 +106,7 @@ class SyntheticScene:
         gap = _FIRST_CROSSING_S if k == 0 else rng.uniform(6, 16)
         enters = previous + max(1, round(gap * self.fps))
         sprite, mask = _walker(
-            rng, round(w * rng.uniform(0.3, 0.4)), round(h * rng.uniform(0.65, 0.85))
+            rng, round(w * rng.uniform(0.32, 0.42)), round(h * rng.uniform(0.7, 0.88))
         )
         sw = sprite.shape[1]
         frames = max(8, round(rng.uniform(3.0, 6.0) * self.fps))
@@ -167,7 +167,7 @@ class SyntheticScene:
         x0, y0 = self._bush_at
         rows = self._bush.shape[0]
         sway = math.sin(2 * math.pi * t / 1.7 + self._sway_phase) * (0.7 + 0.3 * math.sin(t / 3.1))
-        amplitude = self.width * 0.012
+        amplitude = self.width * 0.02
         for r0 in range(0, rows, 8):  # the top of the bush moves most
             lean = round(amplitude * sway * (1.0 - r0 / rows))
             band = slice(r0, r0 + 8)
@@ -214,7 +214,7 @@ def _bush(
     rng: np.random.Generator, w: int, h: int
 ) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
     """A clump of leafy blobs and where it stands; sways in bands when pasted."""
-    bw, bh = round(w * 0.16), round(h * 0.28)
+    bw, bh = round(w * 0.2), round(h * 0.34)
     ys, xs = np.mgrid[0:bh, 0:bw]
     mask = np.zeros((bh, bw), bool)
     for _ in range(14):
@@ -223,7 +223,7 @@ def _bush(
         mask |= ((xs - cx) / rx) ** 2 + ((ys - cy) / ry) ** 2 <= 1.0
     shade = rng.normal(1.0, 0.25, (bh, bw))[..., None]
     sprite = (np.array([35, 95, 30]) * shade).clip(0, 255).astype(np.int16)
-    return (round(w * 0.66), round(h * 0.45)), sprite, mask
+    return (round(w * 0.64), round(h * 0.40)), sprite, mask
 
 
 def _walker(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
