@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from websupport import CHEAP
 
-from conftest import CHEAP
 from yardcam.web import Accounts
 
 
@@ -73,3 +73,25 @@ def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"users": {"alice": 3}}')
     with pytest.raises(ValueError, match="not a yardcam accounts file"):
         Accounts(path, hasher=CHEAP)
+
+
+def test_public_surface() -> None:
+    import yardcam.web as web
+
+    assert web.__all__ == [
+        "CONTENT_SECURITY_POLICY",
+        "Accounts",
+        "Auth",
+        "CSRFMiddleware",
+        "LoginThrottle",
+        "SecurityHeadersMiddleware",
+        "WebSettings",
+        "csrf_token",
+        "ensure_secret_key",
+        "ensure_self_signed_cert",
+        "make_templates",
+        "rotate_csrf_token",
+        "token_matches",
+        "web_middleware",
+        "write_private_file",
+    ]

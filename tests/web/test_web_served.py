@@ -6,8 +6,8 @@ import ssl
 from collections.abc import Callable
 
 import httpx
+from websupport import PASSWORD, build_app, form_token
 
-from conftest import PASSWORD, build_app, form_token
 from serving import Running, TLSFiles
 from yardcam.web import Accounts
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -40,7 +40,7 @@ def csrf_token(connection: HTTPConnection) -> str:
     return token
 
 
-def rotate_csrf_token(session: Session) -> str:
+def rotate_csrf_token(session: MutableMapping[str, Any]) -> str:
     """A fresh token, e.g. at login, so a token seen before login is useless after it."""
     token = session[SESSION_KEY] = secrets.token_urlsafe(32)
     return token

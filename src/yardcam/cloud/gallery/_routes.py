@@ -1,0 +1,269 @@
+"""The gallery pages: cameras, a day's timeline with thumbnails and an hourly plot, one frame.
+
+Everything sits behind the session login of :mod:`yardcam.web`; the images are served here too
+(not by the bearer-token API) because a browser's ``<img>`` carries the cookie, not a token.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from ...web import Accounts, Auth, LoginThrottle, make_templates
+from ..storage import BlobNotFound, FrameIndex, FrameRecord, StorageError, is_valid_cam
+from ._plot import hourly_plot
+
+if TYPE_CHECKING:
+    from .._archive import Archive
+
+HOME = "/gallery"
+_HERE = Path(__file__).parent
+_FRAME_ID = re.compile(r"[0-9a-z]{8,64}")
+_IMAGE_CACHE = "private, max-age=604800, immutable"  # frames never change under their id
+
+
+def gallery_auth(accounts: Accounts, *, throttle: LoginThrottle | None = None) -> Auth:
+    """The login for the gallery: its own page title, and back to the gallery after login."""
+    return Auth(accounts, templates=_templates(UTC), throttle=throttle, home=HOME)
+
+
+def gallery_routes(
+    auth: Auth, archive: Archive, *, tz: tzinfo = UTC, page_size: int = 120
+) -> list[BaseRoute]:
+    """Routes to mount under ``/``: ``/gallery...``, the login routes, and ``/`` -> gallery.
+
+    ``archive`` may still be closed: it is only used per request. ``tz`` decides where a "day"
+    starts and ends (the index counts
+    per UTC hour, so use a zone whose offset is whole hours); ``page_size`` is thumbnails per page.
+    The app must install :func:`yardcam.web.web_middleware` (sessions + CSRF).
+    """
+    views = _Views(archive, _templates(tz), tz, page_size)
+    guard = auth.required
+    return [
+        *auth.routes(),
+        Mount(
+            HOME,
+            routes=[
+                Route("/", guard(views.cams), name="gallery"),
+                Route("/cams/{cam}", guard(views.day), name="gallery-day"),
+                Route("/frames/{frame_id}", guard(views.frame), name="gallery-frame"),
+                Route("/frames/{frame_id}/image.jpg", guard(views.image)),
+                Route("/frames/{frame_id}/thumb.jpg", guard(views.thumb)),
+                Mount("/static", StaticFiles(directory=_HERE / "static"), name="gallery-static"),
+            ],
+        ),
+        Route("/", _to_gallery),
+    ]
+
+
+def _templates(tz: tzinfo) -> Jinja2Templates:
+    templates = make_templates(_HERE / "templates", title="yardcam archive", home=HOME)
+    filters = templates.env.filters
+    filters["clock"] = lambda ts: datetime.fromtimestamp(ts, tz).strftime("%H:%M:%S")
+    filters["when"] = lambda ts: datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+    filters["day"] = lambda ts: datetime.fromtimestamp(ts, tz).date().isoformat()
+    filters["filesize"] = _filesize
+    return templates
+
+
+async def _to_gallery(request: Request) -> Response:
+    return RedirectResponse(HOME + "/", status_code=307)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hour:
+    hour: int
+    frames: list[FrameRecord]
+
+
+class _Views:
+    def __init__(
+        self, archive: Archive, templates: Jinja2Templates, tz: tzinfo, page_size: int
+    ) -> None:
+        self.archive = archive
+        self.page_size = page_size
+        self.templates = templates
+        self.tz = tz
+
+    def _page(
+        self, request: Request, name: str, context: dict[str, Any], status: int = 200
+    ) -> Response:
+        return self.templates.TemplateResponse(request, name, context, status_code=status)
+
+    def _error(self, request: Request, status: int, message: str) -> Response:
+        return self._page(request, "gallery_error.html", {"message": message}, status)
+
+    async def cams(self, request: Request) -> Response:
+        index = self.archive.index
+        try:
+            cams = await index.list_cams()
+            latest = [(await index.list_frames(cam=c.cam, limit=1)).frames for c in cams]
+        except StorageError:
+            return self._unavailable(request)
+        rows = [
+            (cam, frames[0] if frames else None) for cam, frames in zip(cams, latest, strict=True)
+        ]
+        return self._page(request, "gallery_cams.html", {"rows": rows})
+
+    async def day(self, request: Request) -> Response:
+        cam = request.path_params["cam"]
+        if not is_valid_cam(cam):
+            return self._error(request, 404, "No such camera.")
+        index = self.archive.index
+        params = request.query_params
+        try:
+            day = date.fromisoformat(params["day"]) if "day" in params else None
+            hour = int(params.get("hour", "0"))
+        except ValueError:
+            return self._error(request, 400, "day must be YYYY-MM-DD and hour 0-23.")
+        if not 0 <= hour <= 23:
+            return self._error(request, 400, "day must be YYYY-MM-DD and hour 0-23.")
+        try:
+            if day is None:
+                day = await self._last_active_day(index, cam)
+            start, end = self._day_bounds(day)
+            since = max(start, self._day_bounds(day, hour)[0])
+            counts = await index.counts_per_hour(cam, start, end)
+            page = await index.list_frames(
+                cam=cam,
+                since=since,
+                until=end,
+                limit=self.page_size,
+                cursor=params.get("cursor"),
+                newest_first=False,
+            )
+        except ValueError:
+            return self._error(request, 400, "That page link is broken; start from the day.")
+        except StorageError:
+            return self._unavailable(request)
+        more = None
+        if page.next_cursor:
+            query = {"day": day.isoformat(), "hour": hour, "cursor": page.next_cursor}
+            more = f"?{urlencode(query)}"
+        context = {
+            "cam": cam,
+            "day": day.isoformat(),
+            "prev_day": (day - timedelta(days=1)).isoformat(),
+            "next_day": (day + timedelta(days=1)).isoformat(),
+            "plot": hourly_plot(counts, start, end, self.tz),
+            "hours": self._group_by_hour(page.frames),
+            "more": more,
+        }
+        return self._page(request, "gallery_day.html", context)
+
+    async def frame(self, request: Request) -> Response:
+        try:
+            record = await self._record(request)
+            if record is None:
+                return self._error(request, 404, "No such frame.")
+            older, newer = await self._neighbours(record)
+        except StorageError:
+            return self._unavailable(request)
+        context = {"frame": record, "older": older, "newer": newer}
+        return self._page(request, "gallery_frame.html", context)
+
+    async def image(self, request: Request) -> Response:
+        try:
+            record = await self._record(request)
+            if record is None:
+                return self._error(request, 404, "No such frame.")
+            if _not_modified(request, record):
+                return Response(status_code=304, headers=_image_headers(record))
+            body = await self.archive.blobs.read(record.blob_key)
+        except BlobNotFound:
+            return self._error(request, 404, "This frame's image is gone (purged?).")
+        except StorageError:
+            return self._unavailable(request)
+        return Response(body, media_type="image/jpeg", headers=_image_headers(record))
+
+    async def thumb(self, request: Request) -> Response:
+        try:
+            record = await self._record(request)
+            if record is None:
+                return self._error(request, 404, "No such frame.")
+            body = await self.archive.thumbnail(record)
+        except BlobNotFound:
+            return self._error(request, 404, "This frame's image is gone (purged?).")
+        except StorageError:
+            return self._unavailable(request)
+        except ValueError:  # the archive's ThumbnailError: stored bytes no longer decode
+            return self._error(request, 404, "This frame's image cannot be decoded.")
+        return Response(body, media_type="image/jpeg", headers={"cache-control": _IMAGE_CACHE})
+
+    async def _record(self, request: Request) -> FrameRecord | None:
+        frame_id = request.path_params["frame_id"]
+        if not _FRAME_ID.fullmatch(frame_id):
+            return None
+        return await self.archive.index.get_frame(frame_id)
+
+    async def _neighbours(
+        self, record: FrameRecord
+    ) -> tuple[FrameRecord | None, FrameRecord | None]:
+        """The same cam's previous and next frames in (ts, id) order, ties included."""
+        me = (record.ts, record.id)
+        before = await self.archive.index.list_frames(
+            cam=record.cam, until=math.nextafter(record.ts, math.inf), limit=50
+        )
+        after = await self.archive.index.list_frames(
+            cam=record.cam, since=record.ts, limit=50, newest_first=False
+        )
+        older = next((f for f in before.frames if (f.ts, f.id) < me), None)
+        newer = next((f for f in after.frames if (f.ts, f.id) > me), None)
+        return older, newer
+
+    async def _last_active_day(self, index: FrameIndex, cam: str) -> date:
+        latest = (await index.list_frames(cam=cam, limit=1)).frames
+        ts = latest[0].ts if latest else datetime.now(UTC).timestamp()
+        return datetime.fromtimestamp(ts, self.tz).date()
+
+    def _day_bounds(self, day: date, hour: int = 0) -> tuple[float, float]:
+        """``[start, end)`` of a local day (23/25 h on DST days), or from ``hour`` to its end."""
+        start = datetime(day.year, day.month, day.day, hour, tzinfo=self.tz)
+        following = day + timedelta(days=1)
+        end = datetime(following.year, following.month, following.day, tzinfo=self.tz)
+        return start.timestamp(), end.timestamp()
+
+    def _group_by_hour(self, frames: list[FrameRecord]) -> list[_Hour]:
+        groups: list[_Hour] = []
+        for record in frames:
+            hour = datetime.fromtimestamp(record.ts, self.tz).hour
+            if not groups or groups[-1].hour != hour:
+                groups.append(_Hour(hour, []))
+            groups[-1].frames.append(record)
+        return groups
+
+    def _unavailable(self, request: Request) -> Response:
+        response = self._error(request, 503, "The archive storage is unreachable; retry shortly.")
+        response.headers["retry-after"] = "5"
+        return response
+
+
+def _image_headers(record: FrameRecord) -> dict[str, str]:
+    return {"cache-control": _IMAGE_CACHE, "etag": f'"{record.sha256}"'}
+
+
+def _not_modified(request: Request, record: FrameRecord) -> bool:
+    tags = request.headers.get("if-none-match", "")
+    return f'"{record.sha256}"' in {t.strip().removeprefix("W/") for t in tags.split(",")}
+
+
+def _filesize(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    scaled = size / 1024
+    for unit in ("KB", "MB"):
+        if scaled < 1024:
+            return f"{scaled:.1f} {unit}"
+        scaled /= 1024
+    return f"{scaled:.1f} GB"
