@@ -36,6 +36,7 @@ from yardcam.archiver._classify import Outcome, Verdict, classify_error, classif
 from yardcam.archiver._entry import Entry, check_cam_name
 from yardcam.archiver._outbox import CorruptEntry, Outbox, OutboxError
 from yardcam.archiver._token import TokenSource, TokenUnavailable
+from yardcam.requests import AsyncSession
 
 log = logging.getLogger("yardcam.archiver")
 
@@ -171,8 +172,6 @@ class Uploader:
         """Store submitted frames and upload the outbox until cancelled."""
         session = self._session
         if session is None:
-            from yardcam.requests import AsyncSession
-
             session = AsyncSession(verify=self.verify)
         try:
             await self._load_outbox()
