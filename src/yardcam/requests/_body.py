@@ -238,14 +238,17 @@ def form_fields(data: object) -> list[tuple[str, str | bytes]]:
     if isinstance(data, Mapping):
         pairs: Iterable[Any] = data.items()
     elif isinstance(data, list | tuple):
+        for pair in data:
+            if not (isinstance(pair, tuple | list) and len(pair) == 2):
+                raise InvalidBody(f"form fields must be (name, value) pairs, got {pair!r:.60}")
         pairs = data
     else:
         raise InvalidBody(f"form fields must be a dict or a list of pairs, not {_kind(data)}")
     fields: list[tuple[str, str | bytes]] = []
-    for pair in pairs:
-        if not (isinstance(pair, tuple | list) and len(pair) == 2):
-            raise InvalidBody(f"form fields must be (name, value) pairs, got {pair!r:.60}")
-        name, value = pair
+    for name, value in pairs:
+        if type(name) is str and type(value) is str:  # the usual case, kept cheap per upload
+            fields.append((name, value))
+            continue
         name = field_name(name)
         values = value if isinstance(value, list | tuple) else (value,)
         fields.extend((name, _field_value(name, v)) for v in values if v is not None)

@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from itertools import chain
 from typing import Any
 
 from yardcam.requests._body import FileBody, field_name, form_fields
@@ -43,23 +44,14 @@ class MultipartBody:
     def __init__(self, files: object, data: object = None, *, boundary: str | None = None) -> None:
         self.boundary = boundary or secrets.token_hex(16)
         self.content_type: str | None = f"multipart/form-data; boundary={self.boundary}"
-        delimiter = f"--{self.boundary}\r\n".encode("ascii")
-        # Rendered bytes are joined here, once; files are left to stream.
-        batch = _Coalescer()
-        pieces: list[_Piece] = []
-        for name, value in form_fields(data) if data is not None else ():
-            pieces += batch.add(delimiter + _part_head(name))
-            pieces += batch.add(_as_bytes(value))
-            pieces += batch.add(b"\r\n")
-        for name, value in _file_items(files):
-            head, content = _file_part(name, value)
-            pieces += batch.add(delimiter + head)
-            pieces += (
-                batch.add(content) if isinstance(content, bytes) else [*batch.flush(), content]
-            )
-            pieces += batch.add(b"\r\n")
-        pieces += batch.add(f"--{self.boundary}--\r\n".encode("ascii"))
-        self._pieces = [*pieces, *batch.flush()]
+        fields = form_fields(data) if data is not None else []
+        self._pieces = _frame(
+            chain(
+                ((_part_head(name), _as_bytes(value)) for name, value in fields),
+                (_file_part(name, value) for name, value in _file_items(files)),
+            ),
+            self.boundary,
+        )
         self._files = [piece for piece in self._pieces if isinstance(piece, FileBody)]
         self.rewindable = all(f.rewindable for f in self._files)
         self.content_length = _total_length(self._pieces)
@@ -118,6 +110,24 @@ class _Coalescer:
         return [joined]
 
 
+def _frame(parts: Iterable[tuple[bytes, _Piece]], boundary: str) -> list[_Piece]:
+    """Lay the parts out between boundaries; runs of small bytes are joined here, once."""
+    delimiter = f"--{boundary}\r\n".encode("ascii")
+    pieces: list[_Piece] = []
+    run: list[bytes] = []
+    for head, content in parts:
+        run += (delimiter, head)
+        if isinstance(content, bytes) and len(content) < COALESCE_LIMIT:
+            run.append(content)
+        else:
+            pieces += (b"".join(run), content)
+            run = []
+        run.append(b"\r\n")
+    run.append(f"--{boundary}--\r\n".encode("ascii"))
+    pieces.append(b"".join(run))
+    return pieces
+
+
 def _file_items(files: object) -> Iterable[tuple[Any, Any]]:
     if isinstance(files, Mapping):
         return files.items()
@@ -168,14 +178,12 @@ def _part_head(
     name: str, filename: str | None = None, headers: Mapping[str, str] | None = None
 ) -> bytes:
     """The part's header block, ending with the blank line; the delimiter goes before it."""
-    disposition = f'form-data; name="{_quote(name)}"'
+    head = f'Content-Disposition: form-data; name="{_quote(name)}"'
     if filename is not None:
-        disposition += f'; filename="{_quote(filename)}"'
-    lines = [
-        f"Content-Disposition: {disposition}",
-        *(f"{k}: {v}" for k, v in (headers or {}).items()),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+        head += f'; filename="{_quote(filename)}"'
+    for key, value in (headers or {}).items():
+        head += f"\r\n{key}: {value}"
+    return f"{head}\r\n\r\n".encode()
 
 
 def _quote(text: str) -> str:
