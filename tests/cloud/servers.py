@@ -118,7 +118,7 @@ def seaweedfs_server(base: Path) -> Iterator[str]:
         "-master.volumeSizeLimitMB=64",
         f"-volume.port={volume}",
         f"-volume.port.grpc={volume_grpc}",
-        "-volume.max=30",
+        "-volume.max=100",
         "-filer",
         f"-filer.port={filer}",
         f"-filer.port.grpc={filer_grpc}",

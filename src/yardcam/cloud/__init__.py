@@ -1,6 +1,26 @@
-"""The archive service: authenticated idempotent ingest, reading API, gallery, retention."""
+"""The archive service: authenticated idempotent ingest, reading API, gallery, retention.
 
+For an embedded single node (what ``yardcam run`` does)::
+
+    settings = ArchiveSettings.for_data_dir("data/archive")
+    token = await create_token(settings, cam="yard", scope="upload")
+    app = create_app(settings)  # serve with uvicorn (lifespan on)
+"""
+
+from ._app import create_app
 from ._archive import Archive
+from ._retention import PurgeResult, purge
 from ._settings import ArchiveSettings, Retention
+from ._tokens import SCOPES, create_token, issue_token
 
-__all__ = ["Archive", "ArchiveSettings", "Retention"]
+__all__ = [
+    "SCOPES",
+    "Archive",
+    "ArchiveSettings",
+    "PurgeResult",
+    "Retention",
+    "create_app",
+    "create_token",
+    "issue_token",
+    "purge",
+]

@@ -67,10 +67,14 @@ class PostgresIndex:
         if await self._change(_sql.insert_frame(D, record), returning="id"):
             return record, True
         assert record.idempotency_key is not None  # only a key can conflict (ids are random)
-        row = await self._one(_sql.frame_by_idempotency(D, record.cam, record.idempotency_key))
-        if row is None:
+        winner = await self.get_by_idempotency_key(record.cam, record.idempotency_key)
+        if winner is None:
             raise StorageError("idempotency conflict with a row that vanished; retry")
-        return _sql.frame_from_row(row), False
+        return winner, False
+
+    async def get_by_idempotency_key(self, cam: str, key: str) -> FrameRecord | None:
+        row = await self._one(_sql.frame_by_idempotency(D, cam, key))
+        return None if row is None else _sql.frame_from_row(row)
 
     async def get_frame(self, frame_id: str) -> FrameRecord | None:
         row = await self._one(_sql.frame_by_id(D, frame_id))

@@ -137,6 +137,10 @@ class FrameIndex(Protocol):
 
     async def get_frame(self, frame_id: str) -> FrameRecord | None: ...
 
+    async def get_by_idempotency_key(self, cam: str, key: str) -> FrameRecord | None:
+        """The frame an earlier upload with this key stored, so a retry need not resend it."""
+        ...
+
     async def list_frames(
         self,
         *,

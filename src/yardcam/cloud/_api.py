@@ -1,0 +1,346 @@
+"""The archive's HTTP API for machines: ingest, listing, frames, thumbnails, admin delete, probes.
+
+Every refusal is an :class:`ApiError` rendered as ``{"error": reason}``; storage outages become
+503 with ``Retry-After`` (the cam's uploader retries), never a 500.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ._archive import Archive, ThumbnailError
+from ._errors import ApiError
+from ._ingest import Upload, parse_float, parse_int, receive_upload
+from ._metrics import Metrics
+from ._openapi import openapi_document
+from ._ratelimit import RateLimiter
+from ._tokens import authenticate, check_cam_access
+from .storage import (
+    BlobNotFound,
+    BlobWriter,
+    FrameRecord,
+    StorageError,
+    blob_key,
+    is_valid_cam,
+    new_frame_id,
+)
+
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")
+_MAX_TS = 2.0**33  # year 2242: a bound, so a bogus ts cannot overflow date arithmetic
+_IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def frame_json(record: FrameRecord, request: Request) -> dict[str, Any]:
+    base = str(request.base_url).rstrip("/")
+    return {
+        "id": record.id,
+        "url": f"{base}/frames/{record.id}",
+        "thumb_url": f"{base}/frames/{record.id}/thumb",
+        "cam": record.cam,
+        "ts": record.ts,
+        "seq": record.seq,
+        "change": record.change,
+        "size": record.size,
+        "sha256": record.sha256,
+        "received": record.received,
+    }
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {c.strip().removeprefix("W/") for c in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def _jpeg_response(request: Request, body: bytes, etag: str) -> Response:
+    headers = {"ETag": etag, "Cache-Control": _IMMUTABLE, "X-Content-Type-Options": "nosniff"}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="image/jpeg", headers=headers)
+
+
+def _parse_time(params: Mapping[str, str], name: str) -> float | None:
+    """Epoch seconds or ISO 8601 (naive means UTC)."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError:
+            raise ApiError(400, f"{name} must be epoch seconds or ISO 8601") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        value = parsed.timestamp()
+    if not math.isfinite(value):
+        raise ApiError(400, f"{name} must be finite")
+    return value
+
+
+class ArchiveApi:
+    """Endpoints bound to one :class:`Archive`, with this node's rate limiter and metrics."""
+
+    def __init__(self, archive: Archive, metrics: Metrics) -> None:
+        self.archive = archive
+        self.metrics = metrics
+        settings = archive.settings
+        self.limiter = RateLimiter(settings.rate_per_token, settings.rate_burst)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/frames", self.post_frame, methods=["POST"]),
+            Route("/frames", self.list_frames, methods=["GET"]),
+            Route("/frames/{frame_id}", self.get_frame, methods=["GET"]),
+            Route("/frames/{frame_id}", self.delete_frame, methods=["DELETE"]),
+            Route("/frames/{frame_id}/thumb", self.get_thumb, methods=["GET"]),
+            Route("/cams", self.list_cams, methods=["GET"]),
+            Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/readyz", self.readyz, methods=["GET"]),
+            Route("/metrics", self.metrics_text, methods=["GET"]),
+            Route("/openapi.json", self.openapi, methods=["GET"]),
+        ]
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    async def post_frame(self, request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            response = await self._ingest(request)
+        except ApiError as exc:
+            self.metrics.rejections[str(exc.status)] += 1
+            raise
+        except ClientDisconnect:
+            self.metrics.rejections["disconnect"] += 1
+            return Response(status_code=400)  # nobody is listening; uvicorn drops it
+        self.metrics.observe_ingest(time.perf_counter() - started)
+        return response
+
+    async def _ingest(self, request: Request) -> Response:
+        index = self.archive.index
+        token = await authenticate(index, request.headers.get("authorization"), "upload")
+        wait = self.limiter.acquire(token.id)
+        if wait:
+            retry = RateLimiter.retry_after(wait)
+            raise ApiError(429, "too many uploads for this token", {"Retry-After": retry})
+        idem = request.headers.get("idempotency-key")
+        if idem is not None and not _IDEMPOTENCY_KEY.fullmatch(idem):
+            raise ApiError(400, "Idempotency-Key must be 1-128 visible ASCII characters")
+        if idem is not None and token.cam is not None:
+            # A retry of a stored frame is answered without reading (or storing) the body again.
+            earlier = await index.get_by_idempotency_key(token.cam, idem)
+            if earlier is not None:
+                self.metrics.duplicates += 1
+                return JSONResponse(frame_json(earlier, request), status_code=200)
+
+        frame_id, received = new_frame_id(), time.time()
+        fields: dict[str, str] = {}
+        opened: list[str] = []
+
+        async def open_writer() -> BlobWriter:
+            cam = token.cam or fields.get("cam", "")
+            if fields.get("cam") and fields["cam"] != cam:
+                raise ApiError(403, f"token is not valid for cam {fields['cam']!r}")
+            if not is_valid_cam(cam):
+                raise ApiError(400, "cam must be sent before the image (token is for all cams)")
+            opened.append(cam)
+            return await self.archive.blobs.open_writer(blob_key(cam, frame_id, received))
+
+        upload = await self._receive(request, open_writer, fields)
+        try:
+            record = self._record(token.cam, opened[0], upload, frame_id, received, idem)
+            stored, created = await index.insert_frame(record)
+        except (ApiError, StorageError):
+            await self._discard(upload.blob.key)
+            raise
+        if not created:
+            # Lost a race (another request or node stored this key first): keep the winner only.
+            await self._discard(upload.blob.key)
+            self.metrics.duplicates += 1
+            return JSONResponse(frame_json(stored, request), status_code=200)
+        self.metrics.ingested += 1
+        self.metrics.bytes += stored.size
+        body = frame_json(stored, request)
+        return JSONResponse(body, status_code=201, headers={"Location": body["url"]})
+
+    async def _receive(self, request: Request, open_writer: Any, fields: dict[str, str]) -> Upload:
+        raw_length = request.headers.get("content-length")
+        try:
+            length = int(raw_length) if raw_length is not None else None
+        except ValueError:
+            raise ApiError(400, "invalid Content-Length") from None
+        upload = await receive_upload(
+            request.stream(),
+            request.headers.get("content-type"),
+            length,
+            max_image=self.archive.settings.max_frame_bytes,
+            open_writer=open_writer,
+            fields=fields,
+        )
+        return upload
+
+    @staticmethod
+    def _record(
+        token_cam: str | None,
+        cam: str,
+        upload: Upload,
+        frame_id: str,
+        received: float,
+        idem: str | None,
+    ) -> FrameRecord:
+        sent_cam = upload.fields.get("cam")
+        if sent_cam and sent_cam != cam:
+            raise ApiError(403, f"token is not valid for cam {sent_cam!r}")
+        if token_cam is not None and cam != token_cam:
+            raise ApiError(403, f"token is not valid for cam {cam!r}")
+        ts = parse_float(upload.fields, "ts")
+        if ts is not None and not 0 <= ts < _MAX_TS:
+            raise ApiError(400, "field 'ts' out of range")
+        return FrameRecord(
+            id=frame_id,
+            cam=cam,
+            ts=received if ts is None else ts,
+            seq=parse_int(upload.fields, "seq"),
+            change=parse_float(upload.fields, "change"),
+            size=upload.blob.size,
+            sha256=upload.blob.sha256,
+            blob_key=upload.blob.key,
+            received=received,
+            idempotency_key=idem,
+        )
+
+    async def _discard(self, key: str) -> None:
+        # Best effort: an unreferenced blob is garbage, never listed; losing it is harmless.
+        with contextlib.suppress(StorageError):
+            await self.archive.blobs.delete(key)
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def _readable_frame(self, request: Request) -> FrameRecord:
+        token = await authenticate(self.archive.index, request.headers.get("authorization"), "read")
+        record = await self.archive.index.get_frame(request.path_params["frame_id"])
+        if record is None:
+            raise ApiError(404, "no such frame")
+        check_cam_access(token, record.cam)
+        return record
+
+    async def list_frames(self, request: Request) -> Response:
+        token = await authenticate(self.archive.index, request.headers.get("authorization"), "read")
+        params = request.query_params
+        cam = params.get("cam") or token.cam
+        if cam is not None:
+            if not is_valid_cam(cam):
+                raise ApiError(400, "invalid cam name")
+            check_cam_access(token, cam)
+        try:
+            limit = int(params.get("limit", "100"))
+        except ValueError:
+            raise ApiError(400, "limit must be an integer") from None
+        if not 1 <= limit <= 1000:
+            raise ApiError(400, "limit must be between 1 and 1000")
+        order = params.get("order", "desc")
+        if order not in {"asc", "desc"}:
+            raise ApiError(400, "order must be 'asc' or 'desc'")
+        try:
+            page = await self.archive.index.list_frames(
+                cam=cam,
+                since=_parse_time(params, "since"),
+                until=_parse_time(params, "until"),
+                limit=limit,
+                cursor=params.get("cursor") or None,
+                newest_first=order == "desc",
+            )
+        except ValueError:
+            raise ApiError(400, "invalid cursor") from None
+        next_url = None
+        if page.next_cursor is not None:
+            next_url = str(request.url.include_query_params(cursor=page.next_cursor))
+        return JSONResponse(
+            {
+                "frames": [frame_json(f, request) for f in page.frames],
+                "next_cursor": page.next_cursor,
+                "next": next_url,
+            }
+        )
+
+    async def get_frame(self, request: Request) -> Response:
+        record = await self._readable_frame(request)
+        etag = f'"{record.sha256}"'
+        if _etag_matches(request.headers.get("if-none-match"), etag):
+            return _jpeg_response(request, b"", etag)
+        try:
+            data = await self.archive.blobs.read(record.blob_key)
+        except BlobNotFound:
+            raise ApiError(404, "frame data is gone (deleted concurrently)") from None
+        return _jpeg_response(request, data, etag)
+
+    async def get_thumb(self, request: Request) -> Response:
+        record = await self._readable_frame(request)
+        etag = f'"{record.sha256}-t{self.archive.settings.thumb_size}"'
+        if _etag_matches(request.headers.get("if-none-match"), etag):
+            return _jpeg_response(request, b"", etag)
+        try:
+            thumb = await self.archive.thumbnail(record)
+        except BlobNotFound:
+            raise ApiError(404, "frame data is gone (deleted concurrently)") from None
+        except ThumbnailError as exc:
+            raise ApiError(422, f"cannot make a thumbnail: {exc}") from None
+        return _jpeg_response(request, thumb, etag)
+
+    async def list_cams(self, request: Request) -> Response:
+        token = await authenticate(self.archive.index, request.headers.get("authorization"), "read")
+        cams = [
+            {
+                "cam": c.cam,
+                "count": c.count,
+                "bytes": c.bytes,
+                "first_ts": c.first_ts,
+                "last_ts": c.last_ts,
+            }
+            for c in await self.archive.index.list_cams()
+            if token.cam is None or c.cam == token.cam
+        ]
+        return JSONResponse({"cams": cams})
+
+    async def delete_frame(self, request: Request) -> Response:
+        await authenticate(self.archive.index, request.headers.get("authorization"), "admin")
+        # Row first: once it is gone the frame is never listed, then the blob can go.
+        record = await self.archive.index.delete_frame(request.path_params["frame_id"])
+        if record is None:
+            raise ApiError(404, "no such frame")
+        await self.archive.blobs.delete(record.blob_key)
+        self.archive.forget(record.id)
+        return Response(status_code=204)
+
+    # -- probes ---------------------------------------------------------------------------
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        try:
+            await self.archive.index.check()
+            await self.archive.blobs.check()
+        except (StorageError, RuntimeError) as exc:
+            return JSONResponse({"error": f"not ready: {exc}"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def metrics_text(self, request: Request) -> Response:
+        return PlainTextResponse(
+            self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi_document())

@@ -1,0 +1,60 @@
+"""``create_app(settings)``: the archive node as one Starlette app (API + gallery + purge job)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+
+from ._api import ArchiveApi
+from ._archive import Archive
+from ._errors import ApiError, api_error_response
+from ._metrics import Metrics
+from ._retention import purge_forever
+from ._settings import ArchiveSettings
+from .storage import StorageError
+
+
+async def _storage_unavailable(request: Request, exc: Exception) -> Response:
+    return JSONResponse(
+        {"error": f"storage unavailable: {exc}"}, status_code=503, headers={"Retry-After": "5"}
+    )
+
+
+def create_app(settings: ArchiveSettings, *, archive: Archive | None = None) -> Starlette:
+    """The archive node; storage opens in the lifespan (so run it with lifespan enabled).
+
+    Pass ``archive`` to share an already-made :class:`Archive` (tests, ``yardcam run``).
+    """
+    archive = archive or Archive(settings)
+    api = ArchiveApi(archive, Metrics())
+    routes: list[BaseRoute] = api.routes()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await archive.open()
+        purger = None
+        if settings.purge_interval > 0:
+            purger = asyncio.create_task(purge_forever(archive, settings.purge_interval))
+        try:
+            yield
+        finally:
+            if purger is not None:
+                purger.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purger
+            await archive.close()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={ApiError: api_error_response, StorageError: _storage_unavailable},
+    )
+    app.state.archive = archive
+    app.state.api = api
+    return app

@@ -1,0 +1,74 @@
+"""API tokens: random secrets shown once, stored only as sha256, scoped and optionally cam-bound.
+
+A token is ``yc_<id>_<secret>``: the id names it in ``token list``/``revoke`` without revealing
+it. A plain sha256 is enough (no slow hash) because the secret has 256 bits of entropy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+from ._errors import ApiError
+from ._settings import ArchiveSettings
+from .storage import FrameIndex, TokenRecord, is_valid_cam, open_frame_index
+
+SCOPES = ("upload", "read", "admin")
+# What each scope may do: admin implies read and upload.
+_GRANTS = {"upload": {"upload"}, "read": {"read"}, "admin": {"upload", "read", "admin"}}
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_token(
+    index: FrameIndex, cam: str | None, scope: str = "upload"
+) -> tuple[str, TokenRecord]:
+    """Store a new token's hash; returns (the secret, to show once; its record)."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+    if cam is None and scope == "upload":
+        raise ValueError("an upload token needs a cam")
+    if cam is not None and not is_valid_cam(cam):
+        raise ValueError("cam names are 1-64 letters, digits, '_' or '-'")
+    token_id = secrets.token_hex(6)
+    secret = f"yc_{token_id}_{secrets.token_urlsafe(32)}"
+    record = TokenRecord(token_id, hash_token(secret), cam, scope, time.time())
+    await index.add_token(record)
+    return secret, record
+
+
+async def create_token(settings: ArchiveSettings, cam: str | None, scope: str = "upload") -> str:
+    """Open the settings' index, store a new token, return its secret (for ``yardcam run``)."""
+    index = await open_frame_index(settings.index)
+    try:
+        secret, _ = await issue_token(index, cam, scope)
+    finally:
+        await index.close()
+    return secret
+
+
+async def authenticate(index: FrameIndex, authorization: str | None, need: str) -> TokenRecord:
+    """The token behind an ``Authorization: Bearer`` header, if it grants ``need``.
+
+    401 when missing/unknown/revoked, 403 when valid but lacking the scope.
+    """
+    if not authorization:
+        raise ApiError(401, "missing bearer token")
+    kind, _, token = authorization.partition(" ")
+    if kind.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "authorization must be 'Bearer <token>'")
+    record = await index.token_by_hash(hash_token(token.strip()))
+    if record is None or record.revoked:
+        raise ApiError(401, "unknown or revoked token")
+    if need not in _GRANTS.get(record.scope, set()):
+        raise ApiError(403, f"token scope {record.scope!r} does not allow {need}")
+    return record
+
+
+def check_cam_access(token: TokenRecord, cam: str) -> None:
+    """A cam-bound token may only touch its own cam."""
+    if token.cam is not None and token.cam != cam:
+        raise ApiError(403, f"token is not valid for cam {cam!r}")

@@ -1,0 +1,73 @@
+"""Helpers for the archive tests (imported as ``cloud.helpers``)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+import simplejpeg
+
+from serving import Running
+from yardcam.cloud import ArchiveSettings, create_token
+
+STACKS = ["file+sqlite", "s3+postgres"]
+
+
+def fresh_database(server_url: str) -> str:
+    """A new empty database on the session's PostgreSQL, so tests never see each other's rows."""
+    name = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def make_settings(stack: str, data_dir: Path, request: pytest.FixtureRequest, **overrides: object):
+    """Settings for one isolated archive on ``stack`` (a fresh bucket and database if scaled)."""
+    defaults: dict[str, object] = {"purge_interval": 0, "secure_cookies": False}
+    defaults.update(overrides)
+    if stack == "file+sqlite":
+        return ArchiveSettings.for_data_dir(data_dir, **defaults)
+    pg = request.getfixturevalue("postgres_url")
+    s3 = request.getfixturevalue("s3_endpoint")
+    # One bucket per session: SeaweedFS backs each bucket with its own volumes, so a bucket per
+    # test would exhaust the server. Tests stay isolated by their fresh index and unique ids.
+    bucket = request.getfixturevalue("s3_bucket")
+    return ArchiveSettings.for_data_dir(
+        data_dir, blobs=f"s3://{bucket}?endpoint={s3}", index=fresh_database(pg), **defaults
+    )
+
+
+def new_token(settings: ArchiveSettings, cam: str | None, scope: str = "upload") -> str:
+    return asyncio.run(create_token(settings, cam, scope))
+
+
+@dataclass
+class Node:
+    """A running archive node plus what tests need to talk to it."""
+
+    running: Running
+    settings: ArchiveSettings
+    upload: str  # upload token for cam "yard"
+    read: str  # read token for all cams
+    admin: str
+
+    @property
+    def url(self) -> str:
+        return self.running.url
+
+    def token(self, cam: str | None, scope: str = "upload") -> str:
+        return new_token(self.settings, cam, scope)
+
+
+def make_jpeg(width: int = 64, height: int = 48, seed: int = 0, noise: bool = False) -> bytes:
+    rng = np.random.default_rng(seed)
+    if noise:
+        image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    else:
+        image = np.full((height, width, 3), rng.integers(0, 256, 3), dtype=np.uint8)
+    return simplejpeg.encode_jpeg(image, quality=90)
