@@ -32,7 +32,9 @@ class FolderSource:
 
     def _listing(self) -> list[Path]:
         try:
-            names = sorted(p for p in self.directory.iterdir() if p.suffix.lower() in _SUFFIXES)
+            names = sorted(
+                p for p in self.directory.iterdir() if p.suffix.lower() in _SUFFIXES and p.is_file()
+            )
         except OSError as exc:
             raise SourceError(f"cannot list {self.directory}: {exc.strerror or exc}") from exc
         if not names:

@@ -123,9 +123,8 @@ class MjpegSource:
     A live stream never ends on its own, so an end of stream is a failure for the hub to retry.
     """
 
-    def __init__(self, url: str, *, chunk_size: int = 64 * 1024, **options: Any) -> None:
+    def __init__(self, url: str, **options: Any) -> None:
         self.url = url
-        self.chunk_size = chunk_size
         self.options = options
 
     async def frames(self) -> AsyncIterator[Frame]:
@@ -142,7 +141,8 @@ class MjpegSource:
                 parser = MjpegParser(
                     boundary_from_content_type(response.headers.get("Content-Type", ""))
                 )
-                async for chunk in response.aiter_content(self.chunk_size):
+                # No chunk size: take blocks as they arrive, a fixed size would hold frames back.
+                async for chunk in response.aiter_content(None):
                     for jpeg in parser.feed(chunk):
                         try:
                             height, width = simplejpeg.decode_jpeg_header(jpeg)[:2]

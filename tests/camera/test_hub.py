@@ -1,0 +1,119 @@
+import asyncio
+from collections.abc import AsyncIterator
+
+from camera_helpers import stop
+
+from yardcam.camera import Frame, FrameHub, SourceError
+
+
+def frame(seq: int) -> Frame:
+    return Frame(b"\xff\xd8jpeg", ts=float(seq), seq=seq, width=4, height=4)
+
+
+async def test_next_frame_waits_for_a_newer_one() -> None:
+    hub = FrameHub()
+    waiter = asyncio.create_task(hub.next_frame())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    hub.publish(frame(0))
+    assert (await waiter).seq == 0
+    assert await hub.next_frame(None) is hub.latest
+    later = asyncio.create_task(hub.next_frame(after_seq=0))
+    await asyncio.sleep(0)
+    assert not later.done()
+    hub.publish(frame(1))
+    hub.publish(frame(2))
+    assert (await later).seq == 2  # the newest, not a queue
+
+
+async def test_slow_consumer_skips_and_never_delays_a_fast_one() -> None:
+    hub = FrameHub()
+    release_slow = asyncio.Event()
+    fast_seen: list[int] = []
+    slow_seen: list[int] = []
+
+    async def fast() -> None:
+        seq = None
+        while seq != 49:
+            got = await hub.next_frame(seq)
+            fast_seen.append(got.seq)
+            seq = got.seq
+
+    async def slow() -> None:
+        first = await hub.next_frame()
+        slow_seen.append(first.seq)
+        await release_slow.wait()  # stuck, e.g. a viewer on a bad link
+        slow_seen.append((await hub.next_frame(first.seq)).seq)
+
+    tasks = [asyncio.create_task(fast()), asyncio.create_task(slow())]
+    published = []
+    for seq in range(50):
+        f = frame(seq)
+        published.append(f)
+        hub.publish(f)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+    await tasks[0]
+    assert fast_seen == list(range(50))  # the fast consumer saw every frame while slow was stuck
+    assert hub.latest is published[-1]  # shared object: no per-consumer copy
+    release_slow.set()
+    await tasks[1]
+    assert slow_seen == [0, 49]  # the slow one just jumps to the newest frame
+
+
+async def test_restarted_source_never_moves_seq_backwards() -> None:
+    hub = FrameHub()
+    hub.publish(frame(10))
+    hub.publish(frame(0))
+    assert hub.latest is not None and hub.latest.seq == 11
+    assert hub.latest.jpeg == b"\xff\xd8jpeg"
+
+
+class Flaky:
+    """Fails its first runs the way a camera does, then streams three frames and ends."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.runs = 0
+
+    async def frames(self) -> AsyncIterator[Frame]:
+        self.runs += 1
+        if self.runs <= self.failures:
+            yield frame(0)
+            raise SourceError("camera unplugged")
+        for seq in range(3):
+            yield frame(seq)
+
+
+async def test_run_retries_with_backoff_reports_state_and_ends_with_the_source() -> None:
+    hub = FrameHub(backoff_initial=0.001, backoff_max=0.002)
+    source = Flaky(failures=3)
+    states: list[str] = []
+    task = asyncio.create_task(hub.run(source))
+    while not task.done():
+        if not states or states[-1] != hub.state:
+            states.append(hub.state)
+        await asyncio.sleep(0)
+    await task
+    assert source.runs == 4
+    assert hub.failures == 3
+    assert "retrying: camera unplugged" in states
+    assert hub.state == "ended"
+    assert hub.latest is not None and hub.latest.seq == 5  # 0, renumbered 1, 2, 3 then 4, 5
+
+
+class Broken:
+    async def frames(self) -> AsyncIterator[Frame]:
+        raise RuntimeError("driver bug")
+        yield frame(0)  # pragma: no cover - makes this an async generator
+
+
+async def test_a_crashing_source_is_a_state_not_a_crash(caplog) -> None:
+    hub = FrameHub(backoff_initial=0.001, backoff_max=0.001)
+    task = asyncio.create_task(hub.run(Broken()))
+    while hub.failures < 2:
+        await asyncio.sleep(0)
+    assert hub.state == "retrying: driver bug"
+    assert not task.done()
+    await stop(task)
+    assert "frame source crashed" in caplog.text
