@@ -72,6 +72,7 @@ class Uploader:
 
     ``verify`` is passed to ``AsyncSession`` (True, False or a CA bundle path); ``session`` lets
     a caller share an existing ``AsyncSession`` (the uploader then does not close it).
+    ``on_stored(entry)`` is called on the loop once a submitted frame is durable on disk.
     """
 
     def __init__(
@@ -88,6 +89,7 @@ class Uploader:
         retry_interval: float = 10.0,
         token_probe_interval: float = 30.0,
         max_submitted: int = 256,
+        on_stored: Callable[[Entry], None] | None = None,
         session: Any = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -104,6 +106,7 @@ class Uploader:
         self.retry_interval = retry_interval
         self.token_probe_interval = token_probe_interval
         self._session = session
+        self._on_stored = on_stored
         self._clock = clock
         self._submitted: asyncio.Queue[tuple[FrameLike, float]] = asyncio.Queue(max_submitted)
         self._ready: asyncio.Queue[str] = asyncio.Queue()
@@ -220,12 +223,15 @@ class Uploader:
         while True:
             frame, change = await self._submitted.get()
             try:
-                await self.enqueue(frame, change)
+                entry = await self.enqueue(frame, change)
             except (OutboxError, OSError) as exc:
                 # A boundary: the frame cannot be kept; count it and keep detection going.
                 self._dropped += 1
                 self._last_error = f"frame {frame.seq} not stored: {exc}"
                 log.error("archiver: %s", self._last_error)
+            else:
+                if self._on_stored is not None:
+                    self._on_stored(entry)
             self._progress.set()
 
     async def _schedule_retries(self) -> None:
