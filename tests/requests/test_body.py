@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import os
@@ -13,6 +14,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from conftest import EchoServer
+from yardcam import requests
 from yardcam.requests._body import (
     BLOCK_SIZE,
     AsyncIterableBody,
@@ -312,3 +315,62 @@ def test_body_errors_are_oserrors_and_value_errors() -> None:
     with pytest.raises(OSError) as caught:
         encode_body(data=object())
     assert isinstance(caught.value, ValueError)
+
+
+# -- through the client, against the real echo server ---------------------------------------
+
+
+def echoed(response: requests.Response) -> tuple[dict[str, str], int, str]:
+    got = response.json()
+    return {k: v for k, v in got["headers"]}, got["body_size"], got["body_sha256"]
+
+
+async def test_async_session_streams_every_body_kind(
+    echo_server: EchoServer, tmp_path: Path
+) -> None:
+    clip = tmp_path / "clip.bin"
+    clip.write_bytes(os.urandom(2 * BLOCK_SIZE + 5))
+    payload = clip.read_bytes()
+
+    def blocks() -> Iterator[bytes]:
+        yield payload[:1000]
+        yield payload[1000:]
+
+    async def ablocks() -> AsyncIterator[bytes]:
+        yield payload[:7]
+        yield payload[7:]
+
+    url = echo_server.url + "/echo"
+    async with requests.AsyncSession() as session:
+        with clip.open("rb") as f:
+            by_file = echoed(await session.put(url, data=f))
+        by_generator = echoed(await session.put(url, data=blocks()))
+        by_async = echoed(await session.put(url, data=ablocks()))
+        by_json = echoed(await session.post(url, json={"cam": "jardín"}))
+
+    digest = hashlib.sha256(payload).hexdigest()
+    assert by_file[0]["content-length"] == str(len(payload))
+    assert by_file[1:] == (len(payload), digest)
+    for headers, size, sha in (by_generator, by_async):
+        assert headers["transfer-encoding"] == "chunked" and "content-length" not in headers
+        assert (size, sha) == (len(payload), digest)
+    raw_json = '{"cam":"jardín"}'.encode()
+    assert by_json[0]["content-type"] == "application/json"
+    assert by_json[1:] == (len(raw_json), hashlib.sha256(raw_json).hexdigest())
+
+
+def test_sync_session_refuses_an_async_body_before_sending(echo_server: EchoServer) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"never sent"
+
+    with requests.Session() as session:
+        with pytest.raises(InvalidBody, match="AsyncSession"):
+            session.post(echo_server.url + "/echo?tag=async-body-in-sync", data=chunks())
+        assert echo_server.state.ports("async-body-in-sync") == set()
+        # The session is still usable: the failed request left no half-written connection.
+        assert session.post(echo_server.url + "/echo", data=b"ok").json()["body_size"] == 2
+
+
+def test_generator_cannot_follow_a_307(echo_server: EchoServer) -> None:
+    with pytest.raises(UnrewindableBody):
+        requests.post(echo_server.url + "/redirect/307?to=/echo", data=iter([b"once"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import threading
@@ -11,6 +12,9 @@ from pathlib import Path
 import pytest
 from python_multipart.multipart import MultipartParser
 
+from conftest import EchoServer
+from serving import TLSFiles
+from yardcam import requests
 from yardcam.requests._body import BLOCK_SIZE, Body, encode_body
 from yardcam.requests._exceptions import InvalidBody, UnrewindableBody
 from yardcam.requests._multipart import COALESCE_LIMIT, MultipartBody
@@ -59,6 +63,10 @@ def parse(body: Body, raw: bytes) -> list[Part]:
     assert parser.write(raw) == len(raw)
     parser.finalize()
     return parts
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def encode(**kwargs: object) -> tuple[Body, list[Part]]:
@@ -317,3 +325,89 @@ def test_closed_and_text_mode_files_are_refused(tmp_path: Path) -> None:
     closed.close()
     with pytest.raises(InvalidBody, match="is closed"):
         encode_body(files={"image": closed})
+
+
+# -- through the client, against the real echo server ---------------------------------------
+
+
+def test_multipart_over_https_reaches_the_server_intact(
+    tls_echo_server: EchoServer, tls_files: TLSFiles, tmp_path: Path
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(os.urandom(3 * BLOCK_SIZE + 17))
+    jpeg = os.urandom(200_000)
+    with clip.open("rb") as f, requests.Session() as session:
+        r = session.post(
+            tls_echo_server.url + "/form",
+            data={"cam": "yard", "seq": [1, 2]},
+            files=[
+                ("image", ("frame-1.jpg", io.BytesIO(jpeg))),
+                ("clip", f),
+                ("meta", ("m.json", b"{}", "application/json", {"X-Part": "meta"})),
+            ],
+            headers={"Authorization": "Bearer t0ken"},
+            verify=str(tls_files.ca_pem),
+        )
+    got = r.json()
+    assert got["authorization"] == "Bearer t0ken"
+    assert got["transfer_encoding"] is None and got["content_length"] is not None
+    assert got["fields"] == [["cam", "yard"], ["seq", "1"], ["seq", "2"]]
+    assert [
+        (p["field"], p["filename"], p["content_type"], p["size"], p["sha256"]) for p in got["files"]
+    ] == [
+        ("image", "frame-1.jpg", "image/jpeg", len(jpeg), sha256(jpeg)),
+        ("clip", "clip.mp4", "video/mp4", clip.stat().st_size, sha256(clip.read_bytes())),
+        ("meta", "m.json", "application/json", 2, sha256(b"{}")),
+    ]
+    assert got["files"][2]["headers"]["x-part"] == "meta"
+
+
+def test_unknown_size_multipart_goes_chunked(echo_server: EchoServer) -> None:
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb") as reader, os.fdopen(write_fd, "wb") as writer:
+        writer.write(b"piped frame")
+        writer.close()
+        got = requests.post(echo_server.url + "/form", files={"image": ("p.jpg", reader)}).json()
+    assert got["transfer_encoding"] == "chunked" and got["content_length"] is None
+    assert got["files"][0]["sha256"] == sha256(b"piped frame")
+
+
+def test_307_resends_the_file_from_its_start(echo_server: EchoServer, tmp_path: Path) -> None:
+    clip = tmp_path / "clip.bin"
+    clip.write_bytes(os.urandom(BLOCK_SIZE + 99))
+    with clip.open("rb") as f:
+        f.seek(99)
+        r = requests.post(echo_server.url + "/redirect/307?to=/form", files={"clip": f})
+    assert [h.status_code for h in r.history] == [307]
+    [part] = r.json()["files"]
+    assert part["size"] == BLOCK_SIZE
+    assert part["sha256"] == sha256(clip.read_bytes()[99:])
+
+
+async def test_async_upload_reads_the_file_off_loop(
+    tls_echo_server: EchoServer, tls_files: TLSFiles, tmp_path: Path
+) -> None:
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+
+    class TracedFile(io.FileIO):
+        def read(self, size: int = -1) -> bytes:
+            threads.append(threading.get_ident())
+            return super().read(size)
+
+    clip = tmp_path / "clip.bin"
+    clip.write_bytes(os.urandom(4 * BLOCK_SIZE))
+    with TracedFile(clip, "rb") as f:
+        async with requests.AsyncSession() as session:
+            r = await session.post(
+                tls_echo_server.url + "/form",
+                data={"cam": "yard"},
+                files={"clip": ("clip.bin", f)},
+                verify=str(tls_files.ca_pem),
+            )
+    got = r.json()
+    assert got["fields"] == [["cam", "yard"]]
+    assert got["files"][0]["sha256"] == sha256(clip.read_bytes())
+    assert len(threads) == 1 + 4  # the eager read(0) check, then four blocks
+    assert threads[0] == loop_thread  # validation happens in the caller, before sending
+    assert loop_thread not in threads[1:]
