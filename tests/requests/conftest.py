@@ -297,12 +297,16 @@ def raw_server(handle: Callable[[socket.socket, int], None]) -> Iterator[RawServ
     listener = socket.create_server(("127.0.0.1", 0))
     server = RawServer(listener.getsockname()[1])
     threads: list[threading.Thread] = []
+    stopping = threading.Event()
 
     def accept_loop() -> None:
         while True:
             try:
                 conn, _ = listener.accept()
             except OSError:
+                return
+            if stopping.is_set():
+                conn.close()
                 return
             server.connections += 1
             t = threading.Thread(target=_handle_one, args=(handle, conn, server.connections - 1))
@@ -314,8 +318,11 @@ def raw_server(handle: Callable[[socket.socket, int], None]) -> Iterator[RawServ
     try:
         yield server
     finally:
-        listener.close()
+        stopping.set()
+        # close() does not wake a thread blocked in accept(); one last connection does.
+        socket.create_connection(("127.0.0.1", server.port)).close()
         acceptor.join(timeout=5)
+        listener.close()
         for t in threads:
             t.join(timeout=5)
 

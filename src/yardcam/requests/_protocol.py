@@ -113,6 +113,8 @@ class HTTP11:
         """Feed bytes read from the socket; ``b""`` means the server closed its side."""
         if data:
             self.received_any = True
+        elif not self.received_any and self._h11.their_state is h11.SEND_RESPONSE:
+            raise h11.RemoteProtocolError("server closed the connection without a response")
         self._h11.receive_data(data)
 
     def next_event(self) -> Event:

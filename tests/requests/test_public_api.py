@@ -1,0 +1,74 @@
+"""The public surface of yardcam.requests, pinned."""
+
+from __future__ import annotations
+
+import errno
+
+from yardcam import requests
+
+
+def test_exported_names_are_pinned() -> None:
+    assert requests.__all__ == sorted(requests.__all__, key=lambda n: (not n.isupper(), n))
+    assert set(requests.__all__) == {
+        "DEFAULT_TIMEOUT",
+        "AsyncSession",
+        "BasicAuth",
+        "BearerAuth",
+        "ChunkedEncodingError",
+        "ConnectTimeout",
+        "ConnectionError",
+        "ContentDecodingError",
+        "HTTPError",
+        "Headers",
+        "InvalidBody",
+        "InvalidHeader",
+        "InvalidRequest",
+        "InvalidSchema",
+        "InvalidURL",
+        "MissingSchema",
+        "PreparedRequest",
+        "ProxyError",
+        "ReadTimeout",
+        "RequestException",
+        "Response",
+        "Retry",
+        "RetryError",
+        "SSLError",
+        "Session",
+        "StreamConsumedError",
+        "Timeout",
+        "TimeoutConfig",
+        "TooManyRedirects",
+        "UnrewindableBody",
+        "delete",
+        "get",
+        "head",
+        "options",
+        "patch",
+        "post",
+        "put",
+        "request",
+    }
+    for name in requests.__all__:
+        assert getattr(requests, name) is not None
+
+
+def test_every_exception_is_an_oserror() -> None:
+    for name in requests.__all__:
+        obj = getattr(requests, name)
+        if isinstance(obj, type) and issubclass(obj, BaseException):
+            assert issubclass(obj, OSError), name
+
+
+def test_timeouts_carry_etimedout() -> None:
+    assert requests.ReadTimeout("x").errno == errno.ETIMEDOUT
+    assert requests.ConnectTimeout("x").errno == errno.ETIMEDOUT
+    assert isinstance(requests.ConnectTimeout("x"), requests.ConnectionError)
+
+
+def test_default_timeout_is_documented_and_bounded() -> None:
+    assert requests.DEFAULT_TIMEOUT == (5.0, 30.0)
+    assert requests.DEFAULT_TIMEOUT.connect == 5.0
+    assert requests.Session().timeout == requests.DEFAULT_TIMEOUT
+    assert requests.Session(timeout=None).timeout == (None, None)
+    assert requests.Session(timeout=2).timeout == (2.0, 2.0)
