@@ -1,0 +1,16 @@
+"""The cam's web app: a dashboard that lights up when motion fires, live MJPEG preview,
+snapshot and a small control API, all behind a login (see :mod:`yardcam.web`).
+
+Wiring ``yardcam run``::
+
+    settings = CamSettings(web=WebSettings(secret_key=..., cookie_name="yardcam_cam"),
+                           accounts=Accounts(data / "users.json"))
+    app = create_app(hub, detector, uploader.stats, settings,
+                     tasks=[lambda: hub.run(source), lambda: detector.run(hub), uploader.run])
+    uvicorn.run(app, ssl_certfile=cert, ssl_keyfile=key)  # ensure_self_signed_cert(data / "tls")
+"""
+
+from ._app import create_app
+from ._settings import CamSettings
+
+__all__ = ["CamSettings", "create_app"]

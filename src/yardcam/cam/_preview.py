@@ -1,0 +1,48 @@
+"""The live preview: the hub's frames as MJPEG (``multipart/x-mixed-replace``).
+
+Each viewer waits on the hub for the newest frame after the one it last sent, so a slow viewer
+skips frames instead of queueing them, and never delays the detector or another viewer. Frame
+bytes are sent as they are, never copied or re-encoded per viewer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from ..camera import FrameHub
+
+BOUNDARY = "yardcamframe"
+MEDIA_TYPE = f"multipart/x-mixed-replace; boundary={BOUNDARY}"
+
+
+class Viewers:
+    """How many previews are streaming (shown on the dashboard, and proof that they stop)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+async def mjpeg_stream(
+    hub: FrameHub, viewers: Viewers, max_fps: float | None = None
+) -> AsyncIterator[bytes]:
+    """Frames until the client disconnects (Starlette then cancels this generator)."""
+    loop = asyncio.get_running_loop()
+    period = 1.0 / max_fps if max_fps else 0.0
+    seq: int | None = None
+    viewers.count += 1
+    try:
+        while True:
+            frame = await hub.next_frame(seq)
+            seq = frame.seq
+            sent_at = loop.time()
+            yield (
+                f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                f"Content-Length: {len(frame.jpeg)}\r\n\r\n"
+            ).encode()
+            yield frame.jpeg
+            yield b"\r\n"
+            if period:
+                await asyncio.sleep(max(sent_at + period - loop.time(), 0))
+    finally:
+        viewers.count -= 1
