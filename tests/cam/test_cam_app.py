@@ -11,7 +11,7 @@ import httpx
 import pytest
 import simplejpeg
 
-from conftest import HEIGHT, WIDTH, CamServer, cam_settings
+from cam.camsupport import HEIGHT, WIDTH, CamServer, cam_settings
 from serving import Running, TLSFiles
 from web.websupport import PASSWORD, form_token
 from yardcam.cam import create_app

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from websupport import CHEAP, PASSWORD
 
+from web.websupport import CHEAP, PASSWORD
 from yardcam.web import Accounts
 
 

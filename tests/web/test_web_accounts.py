@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from websupport import CHEAP
 
+from web.websupport import CHEAP
 from yardcam.web import Accounts
 
 

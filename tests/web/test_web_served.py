@@ -6,9 +6,9 @@ import ssl
 from collections.abc import Callable
 
 import httpx
-from websupport import PASSWORD, build_app, form_token
 
 from serving import Running, TLSFiles
+from web.websupport import PASSWORD, build_app, form_token
 from yardcam.web import Accounts
 
 Serve = Callable[..., Running]
