@@ -138,6 +138,27 @@ def test_pipe_has_no_length_and_cannot_rewind() -> None:
             body.rewind()
 
 
+def test_unseekable_sized_reader_uses_its_len() -> None:
+    class SizedReader:
+        """Reads a fixed payload once, cannot seek, knows its length (a download wrapper)."""
+
+        def __init__(self, data: bytes) -> None:
+            self._data = data
+
+        def __len__(self) -> int:
+            return len(self._data)
+
+        def read(self, size: int = -1) -> bytes:
+            block, self._data = self._data[:size], self._data[size:]
+            return block
+
+    body = encode_body(data=SizedReader(b"x" * 70_000))
+    assert body is not None
+    assert body.content_length == 70_000
+    assert not body.rewindable
+    assert b"".join(body) == b"x" * 70_000
+
+
 def test_file_that_shrinks_mid_upload_fails_clearly(tmp_path: Path) -> None:
     path = tmp_path / "shrinks.bin"
     path.write_bytes(b"x" * (BLOCK_SIZE + 10))

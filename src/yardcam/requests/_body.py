@@ -345,17 +345,20 @@ def _tell(fileobj: Any) -> int | None:
 def _remaining_size(fileobj: Any, position: int | None) -> int | None:
     """Bytes left from ``position`` to the end, or None when not knowable without reading."""
     if position is None:
-        return None
+        # A stream that cannot seek may still know its length (a sized reader wrapping a
+        # download, say); it is taken as what is left to read.
+        length = len(fileobj) if hasattr(fileobj, "__len__") else None
+        return length if isinstance(length, int) else None
     # BytesIO has no file descriptor (asking raises, which is slow); getbuffer() would copy
     # the caller's bytes, which BytesIO shares until written to, so it is measured by seeking.
     if not isinstance(fileobj, io.BytesIO):
         try:
-            size = os.fstat(fileobj.fileno())
+            info = os.fstat(fileobj.fileno())
         except (AttributeError, OSError, ValueError):
             pass  # not a real file: io.UnsupportedOperation is an OSError
         else:
-            if stat.S_ISREG(size.st_mode):
-                return max(size.st_size - position, 0)
+            if stat.S_ISREG(info.st_mode):
+                return max(info.st_size - position, 0)
     try:
         end = fileobj.seek(0, io.SEEK_END)
         fileobj.seek(position)
