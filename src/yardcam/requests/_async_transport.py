@@ -107,7 +107,7 @@ class StreamBodyStream(AsyncStreamBase):
                     break
                 yield event  # type: ignore[misc]
         except BaseException:  # including GeneratorExit/cancellation: the connection is spoiled
-            self._close()
+            self.close()
             raise
         self._release()
 
@@ -127,7 +127,7 @@ class StreamBodyStream(AsyncStreamBase):
                 received += len(event)  # type: ignore[arg-type]
         except ConnectionError:
             pass  # the body was unwanted anyway; only the connection is lost
-        self._close()
+        self.close()
 
     def _release(self) -> None:
         conn, self._conn = self._conn, None
@@ -137,7 +137,8 @@ class StreamBodyStream(AsyncStreamBase):
             else:
                 conn.close()
 
-    def _close(self) -> None:
+    def close(self) -> None:
+        """Close without waiting (from sync code, or when abandoning the body)."""
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()

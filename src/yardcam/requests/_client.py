@@ -269,37 +269,48 @@ class BaseSession:
                 yield Sleep(delay)
                 request.rewind_body()
                 continue
-            self._extract_cookies(response)
-            delay = retry.delay_after_status(
-                response.status_code,
-                response.headers.get("retry-after"),
-                request.method,
-                request.headers,
-            )
-            if delay is not None and _replayable(request):
-                yield Discard(response)
-                yield Sleep(delay)
-                request.rewind_body()
-                continue
-            if settings.retries.raise_on_status and retry.exhausted_on_status(response.status_code):
-                raise RetryError(
-                    f"gave up after {retry.attempts} retries: {response.status_code}",
-                    response=response,
-                )
-            following = next_request(response, request) if settings.allow_redirects else None
+            try:
+                following = yield from self._after_response(response, settings, retry, history)
+            except BaseException:
+                response.close()  # nobody will read it: free (or drop) the connection
+                raise
             if following is None:
                 response.history = history
                 return response
-            if len(history) >= self.max_redirects:
-                raise TooManyRedirects(
-                    f"exceeded {self.max_redirects} redirects", response=response
-                )
-            yield Discard(response)
-            history.append(response)
-            if following.body is not None:
-                following.rewind_body()  # 307/308: the same body again, from its start
-            self._add_cookie_header(following)
             request = following
+
+    def _after_response(
+        self, response: Response, settings: Settings, retry: RetryState, history: list[Response]
+    ) -> Generator[Sleep | Discard, Any, PreparedRequest | None]:
+        """The request to send next (a retry or a redirect), or None to return ``response``."""
+        request = response.request
+        self._extract_cookies(response)
+        delay = retry.delay_after_status(
+            response.status_code,
+            response.headers.get("retry-after"),
+            request.method,
+            request.headers,
+        )
+        if delay is not None and _replayable(request):
+            yield Discard(response)
+            yield Sleep(delay)
+            request.rewind_body()
+            return request
+        if settings.retries.raise_on_status and retry.exhausted_on_status(response.status_code):
+            raise RetryError(
+                f"gave up after {retry.attempts} retries: {response.status_code}", response=response
+            )
+        following = next_request(response, request) if settings.allow_redirects else None
+        if following is None:
+            return None
+        if len(history) >= self.max_redirects:
+            raise TooManyRedirects(f"exceeded {self.max_redirects} redirects", response=response)
+        yield Discard(response)
+        history.append(response)
+        if following.body is not None:
+            following.rewind_body()  # 307/308: the same body again, from its start
+        self._add_cookie_header(following)
+        return following
 
     def _extract_cookies(self, response: Response) -> None:
         values = [

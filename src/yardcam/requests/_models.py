@@ -77,6 +77,7 @@ class AsyncRawStream(Protocol):
 
     def __aiter__(self) -> AsyncIterator[bytes]: ...
     async def adrain(self) -> None: ...
+    def close(self) -> None: ...
     async def aclose(self) -> None: ...
 
 
@@ -208,8 +209,8 @@ class Response:
 
     def close(self) -> None:
         """Release the connection: back to the pool if the body was read, closed otherwise."""
-        if self._stream is not None and not isinstance(self._stream, AsyncStreamBase):
-            self._stream.close()  # type: ignore[union-attr]
+        if self._stream is not None:
+            self._stream.close()
 
     def _discard(self) -> None:
         """Drop an unwanted body (redirect, retried status), keeping the connection if cheap."""
