@@ -41,8 +41,17 @@ def test_success_and_time_forget_failures() -> None:
 
 
 def test_memory_is_bounded() -> None:
-    throttle = LoginThrottle(max_failures=1, max_keys=100)
+    throttle = LoginThrottle(max_failures=1, max_address_failures=10**9, max_keys=100)
     for i in range(1000):
         throttle.failed(f"user{i}", "a")
     assert throttle.retry_after("user999", "a") is not None
     assert throttle.retry_after("user0", "a") is None
+
+
+def test_cycling_usernames_hits_the_address_budget() -> None:
+    throttle = LoginThrottle(max_failures=5, max_address_failures=10, lockout=30, clock=Clock())
+    for i in range(10):
+        assert throttle.retry_after(f"user{i}", "1.2.3.4") is None
+        throttle.failed(f"user{i}", "1.2.3.4")
+    assert throttle.retry_after("someone-new", "1.2.3.4") == 30
+    assert throttle.retry_after("someone-new", "5.6.7.8") is None
