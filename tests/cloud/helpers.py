@@ -14,6 +14,7 @@ import simplejpeg
 
 from serving import Running
 from yardcam.cloud import ArchiveSettings, create_token
+from yardcam.cloud.storage import open_blob_store
 
 STACKS = ["file+sqlite", "s3+postgres"]
 
@@ -71,3 +72,29 @@ def make_jpeg(width: int = 64, height: int = 48, seed: int = 0, noise: bool = Fa
     else:
         image = np.full((height, width, 3), rng.integers(0, 256, 3), dtype=np.uint8)
     return simplejpeg.encode_jpeg(image, quality=90)
+
+
+def stored_keys(settings: ArchiveSettings, cam: str) -> list[str]:
+    """Every committed blob of ``cam``, read straight from the blob store (not the index)."""
+    if settings.blobs.startswith("file://"):
+        root = settings.data_dir / "blobs"
+        return sorted(str(p.relative_to(root)) for p in (root / cam).rglob("*.jpg"))
+
+    async def list_s3() -> list[str]:
+        store = await open_blob_store(settings.blobs)
+        try:
+            client = store.client  # type: ignore[attr-defined]
+            pages = client.get_paginator("list_objects_v2").paginate(
+                Bucket=store.bucket,  # type: ignore[attr-defined]
+                Prefix=f"{cam}/",
+            )
+            return sorted([obj["Key"] async for page in pages for obj in page.get("Contents", [])])
+        finally:
+            await store.close()
+
+    return asyncio.run(list_s3())
+
+
+def unique_cam(prefix: str) -> str:
+    """A cam name no other test uses (the S3 bucket is shared by the whole session)."""
+    return f"{prefix}-{secrets.token_hex(4)}"

@@ -117,6 +117,7 @@ class ArchiveApi:
 
     async def post_frame(self, request: Request) -> Response:
         started = time.perf_counter()
+        self.metrics.in_flight += 1
         try:
             response = await self._ingest(request)
         except ApiError as exc:
@@ -125,6 +126,8 @@ class ArchiveApi:
         except ClientDisconnect:
             self.metrics.rejections["disconnect"] += 1
             return Response(status_code=400)  # nobody is listening; uvicorn drops it
+        finally:
+            self.metrics.in_flight -= 1
         self.metrics.observe_ingest(time.perf_counter() - started)
         return response
 
@@ -142,7 +145,7 @@ class ArchiveApi:
             # A retry of a stored frame is answered without reading (or storing) the body again.
             earlier = await index.get_by_idempotency_key(token.cam, idem)
             if earlier is not None:
-                self.metrics.duplicates += 1
+                self.metrics.duplicates["early"] += 1
                 return JSONResponse(frame_json(earlier, request), status_code=200)
 
         frame_id, received = new_frame_id(), time.time()
@@ -168,7 +171,7 @@ class ArchiveApi:
         if not created:
             # Lost a race (another request or node stored this key first): keep the winner only.
             await self._discard(upload.blob.key)
-            self.metrics.duplicates += 1
+            self.metrics.duplicates["race"] += 1
             return JSONResponse(frame_json(stored, request), status_code=200)
         self.metrics.ingested += 1
         self.metrics.bytes += stored.size
