@@ -296,7 +296,7 @@ def memory(port: int, workdir: Path) -> None:
         for _ in range(BIG_UPLOAD // len(block)):
             f.write(block)
     print(f"\nPeak RSS growth for one {BIG_UPLOAD // 2**20} MB files= upload (fresh interpreter)")
-    for client in ("yardcam", "requests"):
+    for client in ("yardcam", "yardcam-async", "requests"):
         out = subprocess.run(
             [sys.executable, str(HERE / "upload_rss.py"), client, f"http://127.0.0.1:{port}/", big],
             check=True,
@@ -305,7 +305,7 @@ def memory(port: int, workdir: Path) -> None:
         ).stdout
         result = json.loads(out)
         check(result["status"])
-        print(f"  {client:10} {result['growth'] / 2**20:8.1f} MB")
+        print(f"  {client:14} {result['growth'] / 2**20:8.1f} MB")
 
 
 def main() -> None:
