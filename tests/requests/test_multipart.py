@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from python_multipart.multipart import MultipartParser
 
 from conftest import EchoServer
@@ -142,6 +144,47 @@ def test_boundary_is_random() -> None:
     first, second = MultipartBody({"f": b"x"}), MultipartBody({"f": b"x"})
     assert first.boundary != second.boundary
     assert len(first.boundary) == 32
+
+
+def escaped(name: str) -> str:
+    return name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+
+
+names = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    fields=st.lists(st.tuples(names, st.text(max_size=40) | st.binary(max_size=40)), max_size=4),
+    uploads=st.lists(
+        st.tuples(
+            names, names | st.none(), st.binary(max_size=COALESCE_LIMIT + 100), st.booleans()
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_any_names_and_contents_round_trip(
+    fields: list[tuple[str, str | bytes]], uploads: list[tuple[str, str | None, bytes, bool]]
+) -> None:
+    _, parts = encode(
+        data=fields,
+        files=[
+            (name, (filename, io.BytesIO(content) if as_file else content))
+            for name, filename, content, as_file in uploads
+        ],
+    )
+    expected = [(f'form-data; name="{escaped(n)}"', v) for n, v in fields] + [
+        (
+            f'form-data; name="{escaped(n)}"'
+            + (f'; filename="{escaped(f)}"' if f is not None else ""),
+            c,
+        )
+        for n, f, c, _ in uploads
+    ]
+    assert [(p.headers["content-disposition"].encode(), bytes(p.data)) for p in parts] == [
+        (d.encode(), v.encode() if isinstance(v, str) else v) for d, v in expected
+    ]
 
 
 class RecordingReader(io.RawIOBase):
