@@ -6,7 +6,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from web.websupport import CHEAP
-from yardcam.web import Accounts
+from yardcam.web import Accounts, create_first_user, ensure_secret_key
 
 
 def test_verify_right_wrong_and_unknown_user() -> None:
@@ -86,6 +86,7 @@ def test_public_surface() -> None:
         "LoginThrottle",
         "SecurityHeadersMiddleware",
         "WebSettings",
+        "create_first_user",
         "csrf_token",
         "ensure_secret_key",
         "ensure_self_signed_cert",
@@ -95,3 +96,20 @@ def test_public_surface() -> None:
         "web_middleware",
         "write_private_file",
     ]
+
+
+def test_first_user_is_created_once(tmp_path: Path) -> None:
+    accounts = Accounts(tmp_path / "users.json", hasher=CHEAP)
+    password = create_first_user(accounts)
+    assert password and len(password) >= 16 and accounts.verify("owner", password)
+    assert create_first_user(accounts) is None
+    assert list(accounts) == ["owner"]
+
+
+def test_secret_key_is_private_and_stable(tmp_path: Path) -> None:
+    path = tmp_path / "secret"
+    key = ensure_secret_key(path)
+    assert len(key) >= 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert ensure_secret_key(path) == key
+    path.write_text("short")  # a truncated or hand-edited secret is replaced, never used
+    assert ensure_secret_key(path) not in ("short", key)

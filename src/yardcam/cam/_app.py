@@ -172,6 +172,7 @@ class _Cam:
         except _BadInput as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
         self.detector.threshold = value
+        self.broadcaster.publish("state", self.state())  # every open dashboard shows it now
         if media_type != "application/json":
             return RedirectResponse("/", status_code=303)
         return JSONResponse({"threshold": self.detector.threshold})

@@ -1,8 +1,8 @@
 """Server-Sent Events for the dashboard: motion the instant it fires, counters every second.
 
-The detector calls :meth:`Broadcaster.publish` on the loop for every trigger; the payload is
-built once and handed to each connected dashboard through its own small queue. A dashboard that
-stops reading loses its oldest undelivered events, never slows the detector or other viewers.
+The detector calls :meth:`Broadcaster.on_motion` on the loop for every trigger; the message is
+encoded once and handed to each connected dashboard through its own small queue. A dashboard
+that stops reading loses its oldest undelivered events, never slows the detector or other viewers.
 """
 
 from __future__ import annotations
@@ -20,26 +20,27 @@ _QUEUE_SIZE = 32
 
 class Broadcaster:
     def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._queues: set[asyncio.Queue[bytes]] = set()
 
     def __len__(self) -> int:
         return len(self._queues)
 
     def on_motion(self, event: MotionEvent) -> None:
         """A :meth:`MotionDetector.subscribe` callback; never blocks."""
-        self.publish(
-            {"ts": event.ts, "count": event.count, "change": event.change, "seq": event.frame.seq}
-        )
+        payload = {"ts": event.ts, "count": event.count, "change": event.change}
+        self.publish("motion", {**payload, "seq": event.frame.seq})
 
-    def publish(self, payload: dict[str, Any]) -> None:
+    def publish(self, event: str, data: dict[str, Any]) -> None:
+        """Send to every connected dashboard (e.g. a state change made by one of them)."""
+        message = sse(event, data)
         for queue in self._queues:
             if queue.full():
                 queue.get_nowait()
-            queue.put_nowait(payload)
+            queue.put_nowait(message)
 
     @contextlib.contextmanager
-    def listen(self) -> Iterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(_QUEUE_SIZE)
+    def listen(self) -> Iterator[asyncio.Queue[bytes]]:
+        queue: asyncio.Queue[bytes] = asyncio.Queue(_QUEUE_SIZE)
         self._queues.add(queue)
         try:
             yield queue
@@ -55,7 +56,7 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
 async def event_stream(
     broadcaster: Broadcaster, state: Callable[[], dict[str, Any]], interval: float
 ) -> AsyncIterator[bytes]:
-    """A dashboard's stream: state now, then motion as it happens and state every ``interval``.
+    """A dashboard's stream: state now, then broadcasts as they happen and state every ``interval``.
 
     Ends when the client disconnects (Starlette cancels the response and this generator with it).
     """
@@ -65,9 +66,9 @@ async def event_stream(
         due = loop.time() + interval
         while True:
             try:
-                payload = await asyncio.wait_for(queue.get(), max(due - loop.time(), 0))
+                message = await asyncio.wait_for(queue.get(), max(due - loop.time(), 0))
             except TimeoutError:
                 yield sse("state", state())
                 due = loop.time() + interval
             else:
-                yield sse("motion", payload)
+                yield message

@@ -9,7 +9,7 @@ Wiring an app::
                     middleware=web_middleware(settings))
 """
 
-from ._accounts import Accounts
+from ._accounts import Accounts, create_first_user
 from ._auth import Auth
 from ._csrf import CSRFMiddleware, csrf_token, rotate_csrf_token, token_matches
 from ._files import ensure_secret_key, write_private_file
@@ -27,6 +27,7 @@ __all__ = [
     "LoginThrottle",
     "SecurityHeadersMiddleware",
     "WebSettings",
+    "create_first_user",
     "csrf_token",
     "ensure_secret_key",
     "ensure_self_signed_cert",

@@ -131,3 +131,14 @@ class Accounts:
         write_private_file(self._path, json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n")
         st = self._path.stat()
         self._stamp = (st.st_mtime_ns, st.st_size)
+
+
+def create_first_user(accounts: Accounts, username: str = "owner") -> str | None:
+    """On first run (no users yet), create ``username`` with a random password and return it,
+    to be shown once; None when users already exist. Nothing is ever served without a login.
+    """
+    if len(accounts):
+        return None
+    password = secrets.token_urlsafe(12)
+    accounts.set_password(username, password)
+    return password
