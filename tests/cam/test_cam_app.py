@@ -142,6 +142,15 @@ def test_events_push_motion_when_it_fires(cam_server: CamServer, client: httpx.C
     wait_for(lambda: client.get("/api/state").json()["viewers"]["dashboards"] == 0, "SSE end")
 
 
+def test_threshold_change_reaches_open_dashboards(client: httpx.Client) -> None:
+    with client.stream("GET", "/events") as response:
+        events = sse_events(response.iter_lines())
+        assert next(events)[1]["threshold"] == 12.0
+        csrf = {"x-csrf-token": client.csrf}  # type: ignore[attr-defined]
+        assert client.post("/api/threshold", json={"threshold": 42}, headers=csrf).is_success
+        assert any(kind == "state" and data["threshold"] == 42.0 for kind, data in events)
+
+
 @pytest.mark.parametrize("name", ["dashboard.js", "dashboard.css"])
 def test_static_assets(client: httpx.Client, name: str) -> None:
     response = client.get(f"/static/{name}")

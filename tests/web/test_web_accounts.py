@@ -14,9 +14,13 @@ def test_verify_right_wrong_and_unknown_user() -> None:
     accounts.set_password("alice", "s3cret-pass")
     assert accounts.verify("alice", "s3cret-pass")
     assert not accounts.verify("alice", "wrong-pass")
-    assert not accounts.verify("mallory", "s3cret-pass")
+    assert not accounts.verify("mallory", "s3cret-pass")  # alice's password, wrong user
     assert "alice" in accounts and "mallory" not in accounts
     assert list(accounts) == ["alice"]
+
+
+def test_unknown_user_with_no_users_at_all() -> None:
+    assert not Accounts(hasher=CHEAP).verify("anyone", "any password")
 
 
 @pytest.mark.parametrize("name", ["", "a b", "x" * 65, "é", "a/b"])

@@ -1,8 +1,9 @@
 """User accounts: username -> argon2id hash, kept in a small JSON file.
 
 The file is re-read when it changes on disk, so ``yardcam user add`` takes effect on a running
-server without a restart. Verifying an unknown user still runs one argon2 verification against a
-dummy hash, so response time does not reveal which usernames exist.
+server without a restart. Verifying an unknown user still runs one argon2 verification (against
+another user's hash, which costs the same), so response time does not reveal which usernames
+exist.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Accounts:
         self._lock = threading.Lock()
         self._users: dict[str, str] = {}
         self._stamp: tuple[int, int] | None = None
-        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        self._decoy_hash: str | None = None
         self._reload_if_changed()
 
     def __contains__(self, username: object) -> bool:
@@ -78,10 +79,11 @@ class Accounts:
         with self._lock:
             self._reload_if_changed()
             stored = self._users.get(username)
+            target = stored or self._decoy()
         if len(password) > _MAX_PASSWORD:
             return False
         try:
-            self._hasher.verify(stored or self._dummy_hash, password)
+            self._hasher.verify(target, password)
         except (VerificationError, InvalidHashError):
             return False
         if stored is None:
@@ -106,6 +108,16 @@ class Accounts:
         if stored is None:
             return None
         return hashlib.sha256(stored.encode()).hexdigest()[:16]
+
+    def _decoy(self) -> str:
+        """A hash to verify unknown users against. Any user's hash costs what a real check costs
+        (and a match is still refused); only with no users at all is one made, once.
+        """
+        if self._users:
+            return next(iter(self._users.values()))
+        if self._decoy_hash is None:
+            self._decoy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        return self._decoy_hash
 
     def _reload_if_changed(self) -> None:
         if self._path is None:
