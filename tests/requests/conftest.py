@@ -16,6 +16,7 @@ The echo app reports what it received so tests assert on the server's view:
 - ``/set-cookie?name=value&path=/...``: sets the cookies given in the query.
 - ``/slow?delay=S``: answers after S seconds.
 - ``/close``: answers with ``Connection: close``.
+- ``/reject``: answers 413 without reading the request body.
 
 Every request's client port is recorded per ``?tag=`` value: ``state.ports("t")`` is the set of
 TCP connections the server saw for requests tagged ``t`` (pooling tests count them).
@@ -221,6 +222,10 @@ def make_echo_app(state: EchoState) -> Starlette:
         await asyncio.sleep(float(request.query_params.get("delay", "1")))
         return Response(b"finally")
 
+    async def reject(request: Request) -> Response:
+        record(request)  # answers without reading the body, like a 401/413 from an archive
+        return JSONResponse({"error": "too large"}, status_code=413)
+
     async def close(request: Request) -> Response:
         record(request)
         return Response(b"bye", headers={"Connection": "close"})
@@ -241,6 +246,7 @@ def make_echo_app(state: EchoState) -> Starlette:
             Route("/set-cookie", set_cookie),
             Route("/slow", slow),
             Route("/close", close),
+            Route("/reject", reject, methods=["POST", "PUT"]),
         ]
     )
 

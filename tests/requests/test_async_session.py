@@ -91,6 +91,13 @@ async def test_errors(refused_port: int, silent_port: int, tls_echo_server: Echo
             r.raise_for_status()
 
 
+async def test_rejected_upload_gives_the_status(echo_server: EchoServer) -> None:
+    async with AsyncSession() as s:
+        for _ in range(2):
+            r = await s.post(echo_server.url + "/reject", data=b"x" * 30_000_000)
+            assert r.status_code == 413
+
+
 async def test_redirects_and_retries(echo_server: EchoServer) -> None:
     key = uuid.uuid4().hex
     async with AsyncSession(retries=FAST) as s:

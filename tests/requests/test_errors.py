@@ -102,6 +102,13 @@ def test_invalid_timeouts_are_misuse() -> None:
             requests.get("http://127.0.0.1:1/", timeout=bad)
 
 
+def test_uvicorn_rejecting_an_upload_unread_gives_the_status(echo_server: EchoServer) -> None:
+    with requests.Session() as s:
+        for _ in range(2):
+            r = s.post(echo_server.url + "/reject", data=b"x" * 30_000_000)
+            assert r.status_code == 413 and r.json() == {"error": "too large"}
+
+
 def test_early_response_beats_broken_pipe() -> None:
     """A server that answers 413 and closes mid-upload: the caller gets the 413."""
 

@@ -135,6 +135,22 @@ def test_headers_session_and_request_merge(echo_server: EchoServer) -> None:
     assert "gzip" in sent["accept-encoding"]
 
 
+def test_host_header_can_be_overridden(echo_server: EchoServer) -> None:
+    r = requests.get(echo_server.url + "/echo", headers={"Host": "archive.example"})
+    assert sent_headers(r)["host"] == "archive.example"
+
+
+def test_prepare_then_send(echo_server: EchoServer) -> None:
+    with requests.Session() as s:
+        prepared = s.prepare("post", echo_server.url + "/echo", data=b"abc", params={"q": 1})
+        assert prepared.method == "POST" and prepared.url.endswith("/echo?q=1")
+        assert prepared.headers["Content-Length"] == "3"
+        r = s.send(prepared, timeout=5)
+    assert r.json()["body_size"] == 3 and r.json()["query"] == [["q", "1"]]
+    with pytest.raises(requests.InvalidRequest):
+        requests.request("GET /x", echo_server.url)
+
+
 def test_auth_basic_bearer_and_callable(echo_server: EchoServer) -> None:
     r = requests.get(echo_server.url + "/echo", auth=("cam", "p\u00e4ss"))
     expected = base64.b64encode("cam:p\u00e4ss".encode()).decode()

@@ -8,7 +8,6 @@ thread, so nothing here blocks the event loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import ssl
 import time
@@ -29,6 +28,7 @@ _READ_SIZE = 256 * 1024
 _STREAM_LIMIT = 1024 * 1024
 #: Wait for the peer to take our bytes only once this much is buffered in the transport.
 _WRITE_HIGH_WATER = 256 * 1024
+_CLOSE_TIMEOUT = 2.0
 
 
 class StreamConnection:
@@ -57,8 +57,14 @@ class StreamConnection:
         self.writer.close()
 
     async def wait_closed(self) -> None:
-        with contextlib.suppress(OSError):
-            await self.writer.wait_closed()
+        """Wait for the close to finish; a peer that never answers TLS close_notify is cut off."""
+        try:
+            async with asyncio.timeout(_CLOSE_TIMEOUT):
+                await self.writer.wait_closed()
+        except TimeoutError:
+            self.writer.transport.abort()
+        except OSError:
+            pass  # already broken: closed is closed
 
     async def read_event(self, read_timeout: float | None) -> object:
         proto = self.proto

@@ -185,7 +185,8 @@ class BaseSession:
                     merged["Content-Length"] = str(body.content_length)
         elif method in ("POST", "PUT", "PATCH") and "content-length" not in merged:
             merged["Content-Length"] = "0"  # some servers insist on a length for these methods
-        merged["Host"] = parsed.host_header
+        if "host" not in merged:
+            merged["Host"] = parsed.host_header
         if cookies is not None:
             cookies = dict(cookies)
         request = PreparedRequest(method, parsed, merged, body, cookies)

@@ -6,19 +6,24 @@ in memory whole.
 
 from __future__ import annotations
 
+import importlib
 import zlib
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from yardcam.requests._exceptions import ContentDecodingError
 
-try:  # optional: pip install yardcam[compression]
-    import brotli
-except ImportError:  # pragma: no cover - depends on the installation
-    brotli = None
-try:
-    import zstandard
-except ImportError:  # pragma: no cover - depends on the installation
-    zstandard = None
+
+def _optional(module: str) -> Any:
+    """An optional codec package (pip install yardcam[compression]), or None."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:  # pragma: no cover - depends on the installation
+        return None
+
+
+brotli = _optional("brotli")
+zstandard = _optional("zstandard")
 
 __all__ = ["ACCEPT_ENCODING", "Decoder", "make_decoder"]
 
@@ -119,7 +124,7 @@ class _Guarded:
             raise ContentDecodingError(f"cannot decode {self._coding} body: {exc}") from exc
 
 
-_FACTORIES = {
+_FACTORIES: dict[str, Callable[[], Decoder]] = {
     "gzip": lambda: _Zlib(gzip=True),
     "x-gzip": lambda: _Zlib(gzip=True),
     "deflate": lambda: _Zlib(gzip=False),

@@ -33,7 +33,8 @@ import errno
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from yardcam.requests._models import Request, Response
+    from yardcam.requests._models import PreparedRequest as Request
+    from yardcam.requests._models import Response
 
 __all__ = [
     "ChunkedEncodingError",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import SplitResult, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from yardcam.requests._exceptions import InvalidSchema, InvalidURL, MissingSchema
@@ -93,7 +94,7 @@ def encode_params(params: object) -> str:
         items = params  # type: ignore[assignment]
     else:
         raise InvalidURL(f"params must be a mapping, pairs or a str, got {type(params).__name__}")
-    pairs: list[tuple[object, object]] = []
+    pairs: list[tuple[Any, Any]] = []
     for key, value in items:
         values = value if isinstance(value, list | tuple) else [value]
         pairs.extend((key, v) for v in values if v is not None)
