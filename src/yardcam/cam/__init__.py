@@ -7,7 +7,8 @@ Wiring ``yardcam run``::
                            accounts=Accounts(data / "users.json"))
     app = create_app(hub, detector, uploader.stats, settings,
                      tasks=[lambda: hub.run(source), lambda: detector.run(hub), uploader.run])
-    uvicorn.run(app, ssl_certfile=cert, ssl_keyfile=key)  # ensure_self_signed_cert(data / "tls")
+    cert, key = ensure_self_signed_cert(data / "tls")
+    uvicorn.run(app, ssl_certfile=cert, ssl_keyfile=key, timeout_graceful_shutdown=3)
 """
 
 from ._app import create_app

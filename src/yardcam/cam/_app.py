@@ -51,7 +51,9 @@ def create_app(
 
     ``tasks`` are coroutine functions started with the app and cancelled at shutdown, e.g.
     ``lambda: hub.run(source)``, ``lambda: detector.run(hub)``, ``uploader.run``: one uvicorn
-    then runs the whole cam on one loop. Serve it over https (``ensure_self_signed_cert``).
+    then runs the whole cam on one loop. Serve it over https (``ensure_self_signed_cert``),
+    and give uvicorn a ``timeout_graceful_shutdown`` (a few seconds): open dashboards hold
+    their SSE and MJPEG streams until the server gives up waiting for them.
     """
     templates = make_templates(_HERE / "templates", title=settings.name)
     auth = Auth(settings.accounts, templates=templates)
