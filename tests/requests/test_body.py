@@ -272,6 +272,38 @@ async def test_real_file_is_read_off_loop_and_bytesio_inline(tmp_path: Path) -> 
     assert threads == [loop_thread]
 
 
+async def test_a_cancelled_upload_waits_for_its_read_before_a_rewind() -> None:
+    in_read, release = threading.Event(), threading.Event()
+
+    class SlowDisk:
+        """A seekable file-like whose reads block like a stalled disk."""
+
+        def __init__(self, data: bytes) -> None:
+            self._data = io.BytesIO(data)
+            self.seek, self.tell = self._data.seek, self._data.tell
+
+        def read(self, size: int = -1) -> bytes:
+            if size:  # the eager read(0) check must not block
+                in_read.set()
+                release.wait(10)
+            return self._data.read(size)
+
+    body = FileBody(SlowDisk(b"frame" * 1000))
+    assert body.reads_off_loop
+    blocks = aiter(body)
+    reading = asyncio.create_task(anext(blocks))
+    await asyncio.to_thread(in_read.wait, 10)
+    reading.cancel()
+    for _ in range(5):
+        await asyncio.sleep(0)  # let the cancellation be delivered
+    assert not reading.done()  # still waiting for the worker's read to finish
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    body.rewind()
+    assert b"".join(body) == b"frame" * 1000
+
+
 def test_every_body_satisfies_the_protocol(tmp_path: Path) -> None:
     async def agen() -> AsyncIterator[bytes]:
         yield b""

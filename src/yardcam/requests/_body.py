@@ -106,9 +106,19 @@ class FileBody:
     async def __aiter__(self) -> AsyncIterator[bytes]:
         self._begin()
         while block := (
-            await asyncio.to_thread(self._read_block) if self.reads_off_loop else self._read_block()
+            await self._read_block_off_loop() if self.reads_off_loop else self._read_block()
         ):
             yield block
+
+    async def _read_block_off_loop(self) -> bytes:
+        read = asyncio.get_running_loop().run_in_executor(None, self._read_block)
+        try:
+            return await asyncio.shield(read)
+        except asyncio.CancelledError:
+            # A worker thread cannot be stopped mid-read. Wait for it, so that a retry's
+            # rewind() never races it for the file position and resends shifted bytes.
+            await asyncio.wait([read])
+            raise
 
     def rewind(self) -> None:
         """Seek back to where the caller's file was when the request was built."""
