@@ -9,7 +9,7 @@ Flow on one event loop::
 
 * ``submit`` only appends to a bounded in-memory queue: no disk, no network, no waiting. If
   the disk writer falls that far behind, the frame is counted in ``dropped`` (visible).
-* Every disk operation runs in a thread (``asyncio.to_thread``); the loop never holds the
+* Every disk operation runs on the uploader's own disk thread; the loop never holds the
   outbox lock, so an fsync can never stall detection.
 * A stored frame goes straight to the ready queue (tried at once); failures are deferred with
   exponential backoff + jitter (``Retry-After`` honoured, and it holds every worker, since a
@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import io
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from yardcam.archiver._backoff import Backoff
 from yardcam.archiver._classify import Outcome, Verdict, classify_error, classify_response
@@ -39,6 +41,7 @@ from yardcam.archiver._token import TokenSource, TokenUnavailable
 from yardcam.requests import AsyncSession
 
 log = logging.getLogger("yardcam.archiver")
+T = TypeVar("T")
 
 
 class FrameLike(Protocol):
@@ -107,6 +110,7 @@ class Uploader:
         self.token_probe_interval = token_probe_interval
         self._session = session
         self._on_stored = on_stored
+        self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yardcam-outbox")
         self._clock = clock
         self._submitted: asyncio.Queue[tuple[FrameLike, float]] = asyncio.Queue(max_submitted)
         self._ready: asyncio.Queue[str] = asyncio.Queue()
@@ -154,7 +158,7 @@ class Uploader:
         frame, change = _unpack(event_or_frame, change)
         self._storing += 1
         try:
-            entry = await asyncio.to_thread(
+            entry = await self._on_disk(
                 self.outbox.put,
                 cam=self.cam,
                 jpeg=frame.jpeg,
@@ -214,7 +218,7 @@ class Uploader:
 
     async def _load_outbox(self) -> None:
         self._current_token = await self._read_token()
-        for entry in await asyncio.to_thread(self.outbox.pending):
+        for entry in await self._on_disk(self.outbox.pending):
             if entry.id not in self._tracked:
                 self._tracked.add(entry.id)
                 heapq.heappush(self._retry_heap, (entry.next_attempt, entry.id))
@@ -285,7 +289,7 @@ class Uploader:
         self._in_flight += 1
         try:
             try:
-                jpeg = await asyncio.to_thread(self.outbox.read_jpeg, entry)
+                jpeg = await self._on_disk(self.outbox.read_jpeg, entry)
             except CorruptEntry as exc:
                 verdict = Verdict(Outcome.DEAD_LETTER, str(exc))
             else:
@@ -334,14 +338,14 @@ class Uploader:
         now = self._clock()
         match verdict.outcome:
             case Outcome.SENT:
-                await asyncio.to_thread(self.outbox.remove, entry.id)
+                await self._on_disk(self.outbox.remove, entry.id)
                 self._tracked.discard(entry.id)
                 self._sent += 1
                 self._last_success = now
                 self._state = ArchiveState.OK
                 return
             case Outcome.DEAD_LETTER:
-                await asyncio.to_thread(self.outbox.dead_letter, entry.id, verdict.reason)
+                await self._on_disk(self.outbox.dead_letter, entry.id, verdict.reason)
                 self._tracked.discard(entry.id)
                 log.warning("archiver: %s dead-lettered: %s", entry.id, verdict.reason)
                 return
@@ -357,7 +361,7 @@ class Uploader:
                 delay = self.backoff.delay(entry.attempts + 1, retry_after=verdict.retry_after)
                 next_attempt = now + delay
         self._last_error = f"{entry.id}: {verdict.reason}"
-        await asyncio.to_thread(
+        await self._on_disk(
             self.outbox.defer, entry.id, next_attempt=next_attempt, error=verdict.reason
         )
         self._schedule(entry.id, next_attempt)
@@ -366,11 +370,20 @@ class Uploader:
         heapq.heappush(self._retry_heap, (when, entry_id))
         self._wake.set()
 
+    async def _on_disk(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run blocking outbox/token I/O on the disk thread, never on the loop.
+
+        One thread, not the default pool: disk work is serialised by the outbox lock anyway,
+        and fewer runnable threads leave the loop thread more of the CPU and the GIL.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._disk, functools.partial(func, *args, **kwargs))
+
     # -- the token -------------------------------------------------------------------------
 
     async def _read_token(self) -> str | None:
         try:
-            return await asyncio.to_thread(self.token.read)
+            return await self._on_disk(self.token.read)
         except TokenUnavailable as exc:
             self._last_error = str(exc)
             self._pause()
