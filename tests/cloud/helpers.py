@@ -13,8 +13,8 @@ import pytest
 import simplejpeg
 
 from serving import Running
-from yardcam.cloud import ArchiveSettings, create_token
-from yardcam.cloud.storage import open_blob_store
+from yardcam.cloud import Archive, ArchiveSettings, create_token
+from yardcam.cloud.storage import FrameRecord, blob_key, new_frame_id, open_blob_store
 
 STACKS = ["file+sqlite", "s3+postgres"]
 
@@ -74,27 +74,40 @@ def make_jpeg(width: int = 64, height: int = 48, seed: int = 0, noise: bool = Fa
     return simplejpeg.encode_jpeg(image, quality=90)
 
 
-def stored_keys(settings: ArchiveSettings, cam: str) -> list[str]:
+async def blob_keys(settings: ArchiveSettings, cam: str) -> list[str]:
     """Every committed blob of ``cam``, read straight from the blob store (not the index)."""
     if settings.blobs.startswith("file://"):
         root = settings.data_dir / "blobs"
         return sorted(str(p.relative_to(root)) for p in (root / cam).rglob("*.jpg"))
+    store = await open_blob_store(settings.blobs)
+    try:
+        client = store.client  # type: ignore[attr-defined]
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=store.bucket,  # type: ignore[attr-defined]
+            Prefix=f"{cam}/",
+        )
+        return sorted([obj["Key"] async for page in pages for obj in page.get("Contents", [])])
+    finally:
+        await store.close()
 
-    async def list_s3() -> list[str]:
-        store = await open_blob_store(settings.blobs)
-        try:
-            client = store.client  # type: ignore[attr-defined]
-            pages = client.get_paginator("list_objects_v2").paginate(
-                Bucket=store.bucket,  # type: ignore[attr-defined]
-                Prefix=f"{cam}/",
-            )
-            return sorted([obj["Key"] async for page in pages for obj in page.get("Contents", [])])
-        finally:
-            await store.close()
 
-    return asyncio.run(list_s3())
+def stored_keys(settings: ArchiveSettings, cam: str) -> list[str]:
+    """:func:`blob_keys` for sync tests."""
+    return asyncio.run(blob_keys(settings, cam))
 
 
 def unique_cam(prefix: str) -> str:
     """A cam name no other test uses (the S3 bucket is shared by the whole session)."""
     return f"{prefix}-{secrets.token_hex(4)}"
+
+
+async def store_frame(archive: Archive, cam: str, ts: float, body: bytes) -> FrameRecord:
+    """Put a frame straight into storage (blob first, then index row), as ingest does."""
+    frame_id = new_frame_id()
+    writer = await archive.blobs.open_writer(blob_key(cam, frame_id, ts))
+    await writer.write(body)
+    blob = await writer.commit()
+    record = FrameRecord(frame_id, cam, ts, None, None, blob.size, blob.sha256, blob.key, ts, None)
+    stored, created = await archive.index.insert_frame(record)
+    assert created
+    return stored

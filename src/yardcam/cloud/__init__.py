@@ -4,6 +4,7 @@ For an embedded single node (what ``yardcam run`` does)::
 
     settings = ArchiveSettings.for_data_dir("data/archive")
     token = await create_token(settings, cam="yard", scope="upload")
+    create_user(settings, "owner", "a long password")  # a gallery login
     app = create_app(settings)  # serve with uvicorn (lifespan on)
 """
 
@@ -12,6 +13,7 @@ from ._archive import Archive
 from ._retention import PurgeResult, purge
 from ._settings import ArchiveSettings, Retention
 from ._tokens import SCOPES, create_token, issue_token
+from ._users import create_user
 
 __all__ = [
     "SCOPES",
@@ -21,6 +23,7 @@ __all__ = [
     "Retention",
     "create_app",
     "create_token",
+    "create_user",
     "issue_token",
     "purge",
 ]

@@ -1,4 +1,8 @@
-"""``create_app(settings)``: the archive node as one Starlette app (API + gallery + purge job)."""
+"""``create_app(settings)``: the archive node as one Starlette app (API + gallery + purge job).
+
+The gallery's middleware (sessions, CSRF, security headers) wraps the API too; requests with
+``Authorization: Bearer`` are exempt from CSRF, so cams and scripts are unaffected.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from ._errors import ApiError, api_error_response
 from ._metrics import Metrics
 from ._retention import purge_forever
 from ._settings import ArchiveSettings
+from .gallery import build_gallery
 from .storage import StorageError
 
 
@@ -33,7 +38,8 @@ def create_app(settings: ArchiveSettings, *, archive: Archive | None = None) -> 
     """
     archive = archive or Archive(settings)
     api = ArchiveApi(archive, Metrics())
-    routes: list[BaseRoute] = api.routes()
+    gallery = build_gallery(settings, archive)
+    routes: list[BaseRoute] = [*api.routes(), *gallery.routes]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -52,6 +58,7 @@ def create_app(settings: ArchiveSettings, *, archive: Archive | None = None) -> 
 
     app = Starlette(
         routes=routes,
+        middleware=gallery.middleware,
         lifespan=lifespan,
         exception_handlers={ApiError: api_error_response, StorageError: _storage_unavailable},
     )

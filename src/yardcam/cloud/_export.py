@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import sys
 import tempfile
 import time
 import zipfile
@@ -26,7 +25,7 @@ _PAGE = 500
 class Progress:
     """A one-line bar on a terminal stream; redraws at most 10 times a second."""
 
-    def __init__(self, total: int, stream: TextIO = sys.stderr, width: int = 30) -> None:
+    def __init__(self, total: int, stream: TextIO, width: int = 30) -> None:
         self.total = total
         self.done = 0
         self.bytes = 0
@@ -68,9 +67,12 @@ async def export_zip(
     *,
     since: float | None = None,
     until: float | None = None,
-    progress_stream: TextIO | None = sys.stderr,
+    progress_stream: TextIO | None = None,
 ) -> int:
-    """Write the cam's frames with ``since <= ts < until`` to ``out``; returns the count."""
+    """Write the cam's frames with ``since <= ts < until`` to ``out``; returns the count.
+
+    ``progress_stream`` (e.g. ``sys.stderr``) gets a progress bar.
+    """
     hours = await archive.index.counts_per_hour(cam, since or 0.0, until or float(2**33))
     progress = Progress(sum(c for _, c in hours), progress_stream) if progress_stream else None
     count, cursor = 0, None

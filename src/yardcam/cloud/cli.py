@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 import time
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from ._export import export_zip
 from ._retention import purge
 from ._settings import ArchiveSettings, Retention
 from ._tokens import SCOPES, issue_token
+from ._users import create_user
 from .storage import StorageError, is_valid_cam
 
 
@@ -94,6 +96,18 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     revoke = token.add_parser("revoke", parents=[common], help="revoke a token by id")
     revoke.add_argument("token_id")
     revoke.set_defaults(func=_token_revoke)
+
+    user = sub.add_parser("user", help="gallery logins").add_subparsers(
+        dest="user_command", required=True
+    )
+    set_user = user.add_parser(
+        "set", parents=[common], help="create a gallery user or change its password"
+    )
+    set_user.add_argument("username")
+    set_user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
+    set_user.set_defaults(func=_user_set)
 
     purge_cmd = sub.add_parser("purge", parents=[common], help="apply retention once")
     purge_cmd.set_defaults(func=_purge)
@@ -183,6 +197,23 @@ def _token_revoke(args: argparse.Namespace) -> int:
     return _with_archive(args, work)
 
 
+def _user_set(args: argparse.Namespace) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            print("yardcam archive user set: passwords differ", file=sys.stderr)
+            return 2
+    try:
+        create_user(settings_from_args(args), args.username, password)
+    except ValueError as exc:
+        print(f"yardcam archive user set: {exc}", file=sys.stderr)
+        return 2
+    print(f"gallery user {args.username} saved")
+    return 0
+
+
 def _purge(args: argparse.Namespace) -> int:
     async def work(archive: Archive) -> int:
         result = await purge(archive)
@@ -194,7 +225,14 @@ def _purge(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     async def work(archive: Archive) -> int:
-        count = await export_zip(archive, args.cam, args.out, since=args.since, until=args.until)
+        count = await export_zip(
+            archive,
+            args.cam,
+            args.out,
+            since=args.since,
+            until=args.until,
+            progress_stream=sys.stderr,
+        )
         print(f"exported {count} frames to {args.out}")
         return 0
 
