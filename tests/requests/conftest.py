@@ -274,13 +274,6 @@ def tls_echo_server(tls_files: TLSFiles) -> Iterator[EchoServer]:
 
 
 @pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts TCP connections (the kernel does the handshake) and never answers."""
-    with socket.create_server(("127.0.0.1", 0), backlog=16) as listener:
-        yield listener.getsockname()[1]
-
-
-@pytest.fixture
 def refused_port() -> int:
     """A port nothing listens on."""
     with socket.create_server(("127.0.0.1", 0)) as listener:
@@ -349,3 +342,15 @@ def read_request_head(conn: socket.socket) -> bytes:
             return data
         data += chunk
     return data
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A server that accepts connections, reads the request and never answers."""
+
+    def swallow(conn: socket.socket, index: int) -> None:
+        while conn.recv(65536):  # until the client gives up and closes
+            pass
+
+    with raw_server(swallow) as server:
+        yield server.port

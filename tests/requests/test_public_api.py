@@ -72,3 +72,13 @@ def test_default_timeout_is_documented_and_bounded() -> None:
     assert requests.Session().timeout == requests.DEFAULT_TIMEOUT
     assert requests.Session(timeout=None).timeout == (None, None)
     assert requests.Session(timeout=2).timeout == (2.0, 2.0)
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    from yardcam.requests import _retry
+
+    for module in (requests, _retry):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

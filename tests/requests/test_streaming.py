@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import socket
 
 import pytest
 
-from conftest import EchoServer, payload
+from conftest import EchoServer, payload, raw_server, read_request_head
 from yardcam import requests
 from yardcam.requests._models import _LineSplitter, _Rechunker
 
@@ -49,6 +50,24 @@ def test_closing_a_half_read_stream_drops_its_connection(echo_server: EchoServer
 def test_iter_lines(echo_server: EchoServer) -> None:
     r = requests.get(echo_server.url + "/lines/5", stream=True)
     assert list(r.iter_lines()) == [f"line {i}".encode() for i in range(5)]
+    r = requests.get(echo_server.url + "/lines/3")
+    assert list(r.iter_lines(decode_unicode=True)) == ["line 0", "line 1", "line 2"]
+
+
+def test_decode_unicode_across_chunk_boundaries() -> None:
+    text = "caf\u00e9 \u00fcber \u2603 " * 100
+    body = text.encode()
+
+    def serve_text(conn: socket.socket, index: int) -> None:
+        read_request_head(conn)
+        head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        conn.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+
+    with raw_server(serve_text) as server:
+        r = requests.get(server.url, stream=True)
+        pieces = list(r.iter_content(3, decode_unicode=True))  # splits multi-byte characters
+    assert all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces) == text
 
 
 def test_upload_chunked_with_a_generator(echo_server: EchoServer) -> None:

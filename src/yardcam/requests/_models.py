@@ -7,6 +7,7 @@ re-chunking, lines, text, JSON) is shared.
 
 from __future__ import annotations
 
+import codecs
 import datetime
 import json as jsonlib
 from collections.abc import AsyncIterator, Iterator
@@ -176,20 +177,35 @@ class Response:
         """Decoded body in ``chunk_size`` pieces; None yields blocks as they arrive.
 
         (CPython requests defaults to 1-byte chunks; yardcam defaults to "as they arrive".)
+        With ``decode_unicode`` the pieces are str, decoded with :attr:`encoding`.
         """
         chunker = _Rechunker(chunk_size)
+        pieces = self._iter_pieces(chunker)
+        yield from self._as_text(pieces) if decode_unicode else pieces
+
+    def _iter_pieces(self, chunker: _Rechunker | _LineSplitter) -> Iterator[bytes]:
         for block in self._iter_decoded():
             yield from chunker.feed(block)
         yield from chunker.flush()
 
+    def _as_text(self, pieces: Iterator[bytes]) -> Iterator[str]:
+        decoder = codecs.getincrementaldecoder(self.encoding or "utf-8")(errors="replace")
+        for piece in pieces:
+            if text := decoder.decode(piece):
+                yield text
+        if tail := decoder.decode(b"", final=True):
+            yield tail
+
     def iter_lines(
         self, chunk_size: int | None = None, decode_unicode: bool = False
     ) -> Iterator[Any]:
-        """The decoded body split into lines (without line endings)."""
-        splitter = _LineSplitter()
-        for block in self._iter_decoded():
-            yield from splitter.feed(block)
-        yield from splitter.flush()
+        """The decoded body split into lines (without line endings); str with decode_unicode."""
+        lines = self._iter_pieces(_LineSplitter())
+        if decode_unicode:
+            encoding = self.encoding or "utf-8"
+            yield from (line.decode(encoding, errors="replace") for line in lines)
+        else:
+            yield from lines
 
     def __iter__(self) -> Iterator[bytes]:
         return self.iter_content(128)
