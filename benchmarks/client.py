@@ -11,8 +11,10 @@ all threads, divided by uploads) for:
 - yardcam ``Session`` vs ``requests.Session`` (one upload at a time),
 - yardcam ``AsyncSession`` vs ``httpx.AsyncClient`` vs ``aiohttp`` (C uploads in flight),
 
-over HTTP and HTTPS, each the best of R rounds, with ratios. Then the peak RSS growth of a
-200 MB ``files=`` upload through yardcam and through requests, each in a fresh interpreter.
+over HTTP and HTTPS, each the best of R rounds, with ratios; a first row shows the sink's
+ceiling (one pre-encoded upload rewritten on a bare socket), so a client near it would be
+sink-bound. Then the peak RSS growth of a 200 MB ``files=`` upload through yardcam (Session and
+AsyncSession) and through requests, each in a fresh interpreter.
 Targets (issue 2): yardcam async >= aiohttp; yardcam sync >= 1.5x requests.
 """
 
@@ -25,6 +27,7 @@ import io
 import json
 import os
 import platform
+import socket
 import ssl
 import subprocess
 import sys
@@ -33,6 +36,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
@@ -41,6 +45,7 @@ import simplejpeg
 import trustme
 
 import requests
+from _sink import RESPONSE
 from yardcam import requests as yardcam
 
 HERE = Path(__file__).resolve().parent
@@ -211,8 +216,36 @@ async def aiohttp_async(target: Target, uploads: int, concurrency: int) -> Sampl
         return await time_async(post, uploads, concurrency)
 
 
-# Each group: yardcam first, then the peers it is compared with.
+def raw_socket(target: Target, uploads: int, _: int) -> Sample:
+    """The sink's ceiling: one pre-encoded upload rewritten on a bare socket, no client at all."""
+    prepared = requests.Request(
+        "POST", target.url, data=fields(0), files=files(0), headers=headers(0)
+    ).prepare()
+    assert isinstance(prepared.body, bytes)
+    url = urlsplit(target.url)
+    head = f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in prepared.headers.items()
+    )
+    upload = head.encode() + b"\r\n" + prepared.body
+    sock = socket.create_connection((url.hostname, url.port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if url.scheme == "https":
+        sock = target.ssl_context.wrap_socket(sock, server_hostname=url.hostname)
+
+    def post(_: int) -> None:
+        sock.sendall(upload)
+        answer = b""
+        while len(answer) < len(RESPONSE):
+            answer += sock.recv(65536)
+        check(int(answer.split(b" ", 2)[1]))
+
+    with sock:
+        return time_sync(post, uploads)
+
+
+# Each group: the first entry is what the others are compared with.
 GROUPS: list[list[tuple[str, Callable[..., object]]]] = [
+    [("sink ceiling (raw socket)", raw_socket)],
     [
         ("yardcam Session", sync_client(yardcam)),
         ("requests.Session", sync_client(requests)),
@@ -311,7 +344,7 @@ def memory(port: int, workdir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--uploads", type=int, default=600, help="uploads per measured run")
-    parser.add_argument("--rounds", type=int, default=2, help="runs per client; best is kept")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per client; best is kept")
     parser.add_argument("--concurrency", type=int, default=8, help="async uploads in flight")
     args = parser.parse_args()
     print(
