@@ -45,6 +45,7 @@ def test_dashboard_lights_up_on_motion(cam_server: CamServer) -> None:
         expect(page.locator("#motion")).to_have_class(re.compile(r"\blit\b"))
         expect(page.locator("#motion-text")).to_contain_text("Motion at")
         expect(page.locator("#recent li").first).to_contain_text("change")
+        expect(page.locator("#last-motion")).to_contain_text("change")
         assert int(page.inner_text("#trigger-count")) >= 1
         assert cam_server.detector.trigger_count >= 1
         browser.close()

@@ -232,8 +232,8 @@ def test_hourly_plot_on_a_daylight_saving_day() -> None:
     assert [b.hour for b in plot.bars][:4] == [0, 1, 3, 4]
     (full,) = [b for b in plot.bars if b.count]
     assert full.hour == 3 and full.label == "03:00-04:00: 7 frames"
-    assert plot.y_ticks[-1].text == "10" and plot.total == 7
-    assert full.height == pytest.approx(0.7 * (plot.baseline - 8))
+    assert plot.y_ticks[-1].text == "8" and plot.total == 7
+    assert full.height == pytest.approx(7 / 8 * (plot.baseline - 8))
 
 
 @pytest.mark.browser

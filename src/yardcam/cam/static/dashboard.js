@@ -31,6 +31,7 @@
     box.classList.add("lit");
     text("motion-text", `Motion at ${clock(m.ts)} (change ${m.change.toFixed(1)})`);
     text("trigger-count", m.count);
+    text("last-motion", `${clock(m.ts)} (change ${m.change.toFixed(1)})`);
     const item = document.createElement("li");
     item.textContent = `${clock(m.ts)} · change ${m.change.toFixed(1)}`;
     $("recent").prepend(item);

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-WIDTH, HEIGHT = 720, 150
+WIDTH, HEIGHT = 960, 170
 _LEFT, _RIGHT, _TOP, _BOTTOM = 34, 6, 8, 22
 
 
@@ -84,10 +84,10 @@ def hourly_plot(
 
 
 def _nice_ceiling(value: int) -> int:
-    """The smallest 1, 2 or 5 x 10^k that is >= value, so the axis reads in round numbers."""
+    """The smallest round number (1, 2, 3, 4, 5, 6 or 8 x 10^k) that is >= value."""
     magnitude = 1
     while True:
-        for step in (1, 2, 5):
+        for step in (1, 2, 3, 4, 5, 6, 8):
             if step * magnitude >= value:
                 return step * magnitude
         magnitude *= 10
