@@ -1,3 +1,4 @@
+import socket
 import ssl
 import stat
 from pathlib import Path
@@ -16,6 +17,15 @@ def test_creates_a_usable_pair_with_a_private_key(tmp_path: Path) -> None:
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.DNSName) == ["cam.local"]
     assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+
+
+def test_default_names_cover_this_machine(tmp_path: Path) -> None:
+    certfile, _ = ensure_self_signed_cert(tmp_path)
+    cert = x509.load_pem_x509_certificate(certfile.read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    names = san.get_values_for_type(x509.DNSName)
+    assert {"localhost", socket.gethostname(), f"{socket.gethostname()}.local"} <= set(names)
+    assert {str(ip) for ip in san.get_values_for_type(x509.IPAddress)} == {"127.0.0.1", "::1"}
 
 
 def test_keeps_a_valid_pair_and_replaces_a_mismatched_one(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,15 +20,19 @@ _RENEW_BEFORE = datetime.timedelta(days=30)
 
 def ensure_self_signed_cert(
     directory: Path,
-    hostnames: Sequence[str] = ("localhost", "127.0.0.1", "::1"),
+    hostnames: Sequence[str] | None = None,
     *,
     days: int = 825,
 ) -> tuple[Path, Path]:
     """``(certfile, keyfile)`` in ``directory``; created, or replaced when within 30 days of expiry.
 
-    The key is P-256 and written 0600. An existing pair that is still valid is kept, so browsers
-    that were told to trust it keep trusting it across restarts.
+    ``hostnames`` default to localhost, this machine's name (and ``<name>.local``, how phones on
+    the LAN reach it) and the loopback addresses. The key is P-256 and written 0600. An existing
+    pair that is still valid is kept, so browsers told to trust it keep trusting it.
     """
+    if hostnames is None:
+        host = socket.gethostname()
+        hostnames = ("localhost", host, f"{host}.local", "127.0.0.1", "::1")
     directory = Path(directory)
     certfile, keyfile = directory / "cert.pem", directory / "key.pem"
     if _still_valid(certfile, keyfile):
