@@ -36,6 +36,11 @@ __all__ = ["BaseSession", "Discard", "Send", "Settings", "Sleep", "Verbs"]
 
 _METHOD = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _NO_RETRIES = Retry(total=0)
+#: What ``request()`` accepts besides method and url (requests' ``proxies``, ``hooks`` are not).
+_REQUEST_KEYWORDS = frozenset(
+    {"params", "data", "json", "files", "headers", "cookies", "auth"}
+    | {"timeout", "verify", "cert", "retries", "allow_redirects", "stream"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +48,7 @@ class Settings:
     """The per-call settings that shape how a request is sent, resolved against the session's."""
 
     timeout: TimeoutConfig
-    ssl_context: ssl.SSLContext | None  # resolved lazily per hop: a redirect may change scheme
-    verify: object
+    verify: object  # turned into an SSLContext per hop: a redirect may change the scheme
     cert: CertArg
     retries: Retry
     allow_redirects: bool
@@ -196,7 +200,7 @@ class BaseSession:
         self._add_cookie_header(request)
         return request
 
-    def settings(
+    def _settings(
         self,
         *,
         timeout: object = UNSET,
@@ -207,12 +211,11 @@ class BaseSession:
         stream: bool = False,
     ) -> Settings:
         if self._closed:
-            raise InvalidRequest("the session is closed")
+            raise InvalidRequest("the session is closed")  # never silently reopen a pool
         verify = self.verify if verify is UNSET else verify
         cert = self.cert if cert is UNSET else cert
         return Settings(
             timeout=self.timeout if timeout is UNSET else resolve_timeout(timeout),
-            ssl_context=None,
             verify=verify,
             cert=cert,  # type: ignore[arg-type]
             retries=self.retries if retries is UNSET else _resolve_retries(retries),  # type: ignore[arg-type]
@@ -224,7 +227,10 @@ class BaseSession:
         self, method: str, url: str, kwargs: dict[str, Any]
     ) -> tuple[PreparedRequest, Settings]:
         """``request(...)`` keywords -> (prepared request, settings); unknown keywords fail."""
-        settings = self.settings(
+        unknown = kwargs.keys() - _REQUEST_KEYWORDS
+        if unknown:
+            raise InvalidRequest(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+        settings = self._settings(
             timeout=kwargs.pop("timeout", UNSET),
             verify=kwargs.pop("verify", UNSET),
             cert=kwargs.pop("cert", UNSET),
@@ -232,11 +238,7 @@ class BaseSession:
             allow_redirects=kwargs.pop("allow_redirects", True),
             stream=kwargs.pop("stream", False),
         )
-        try:
-            request = self.prepare(method, url, **kwargs)
-        except TypeError as exc:
-            raise InvalidRequest(f"unexpected argument: {exc}") from exc
-        return request, settings
+        return self.prepare(method, url, **kwargs), settings
 
     def _ssl_context(self, request: PreparedRequest, settings: Settings) -> ssl.SSLContext | None:
         if request.parsed_url.scheme != "https":

@@ -11,6 +11,7 @@ import codecs
 import datetime
 import json as jsonlib
 from collections.abc import AsyncIterator, Iterator
+from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any, Protocol
 
 from yardcam.requests._decoders import Decoder, make_decoder
@@ -157,8 +158,7 @@ class Response:
 
     @property
     def cookies(self) -> dict[str, str]:
-        from http.cookies import CookieError, SimpleCookie
-
+        """name -> value of the cookies this response sets (the session jar keeps them)."""
         found: dict[str, str] = {}
         for name, value in self.raw_headers:
             if name.lower() == b"set-cookie":

@@ -40,7 +40,7 @@ class Session(BaseSession, Verbs[Response]):
 
     def send(self, request: Any, **kwargs: Any) -> Response:
         """Send a :class:`PreparedRequest` from :meth:`prepare` with the given settings."""
-        settings = self.settings(**kwargs)
+        settings = self._settings(**kwargs)
         response = self._run(self._flow(request, settings))
         if not settings.stream:
             response.content  # noqa: B018 - reads the body and frees the connection
