@@ -18,12 +18,18 @@ def stub() -> ArchiveStub:
 
 @pytest.fixture
 def start_archive(stub: ArchiveStub, tls_files: TLSFiles) -> Iterator[Callable[..., Running]]:
-    """``start_archive(port=0)`` -> the stub over real HTTPS (trustme); stopped at test end."""
+    """``start_archive(port=0, tls=True)`` -> the stub over real HTTPS (trustme) or plain HTTP;
+    stopped at test end."""
     with contextlib.ExitStack() as stack:
 
-        def start(port: int = 0) -> Running:
+        def start(port: int = 0, tls: bool = True) -> Running:
             return stack.enter_context(
-                serve(stub.app(), tls_files, port=port, timeout_graceful_shutdown=1)
+                serve(
+                    stub.app(),
+                    tls_files if tls else None,
+                    port=port,
+                    timeout_graceful_shutdown=1,
+                )
             )
 
         yield start

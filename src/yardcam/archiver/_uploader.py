@@ -111,6 +111,7 @@ class Uploader:
         self._session = session
         self._on_stored = on_stored
         self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yardcam-outbox")
+        self._ran = False
         self._clock = clock
         self._submitted: asyncio.Queue[tuple[FrameLike, float]] = asyncio.Queue(max_submitted)
         self._ready: asyncio.Queue[str] = asyncio.Queue()
@@ -176,7 +177,10 @@ class Uploader:
     # -- running ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Store submitted frames and upload the outbox until cancelled."""
+        """Store submitted frames and upload the outbox until cancelled (once per Uploader)."""
+        if self._ran:
+            raise RuntimeError("an Uploader runs once; make a new one to run again")
+        self._ran = True
         session = self._session
         if session is None:
             session = AsyncSession(verify=self.verify)
@@ -189,6 +193,7 @@ class Uploader:
                 for _ in range(self.concurrency):
                     tasks.create_task(self._upload_ready(session))
         finally:
+            self._disk.shutdown(wait=False)  # a put in progress still completes
             if self._session is None:
                 await session.close()
 
