@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import re
 import secrets
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,9 +20,9 @@ import pytest
 import simplejpeg
 from starlette.applications import Starlette
 
-from serving import Running
+from serving import Running, TLSFiles
 from web.websupport import CHEAP, PASSWORD, form_token
-from yardcam.cloud import Archive, ArchiveSettings
+from yardcam.cloud import Archive, ArchiveSettings, create_app, create_token, create_user
 from yardcam.cloud.gallery import build_gallery, gallery_auth, gallery_routes
 from yardcam.cloud.gallery._plot import hourly_plot
 from yardcam.cloud.storage import FrameRecord, blob_key, new_frame_id
@@ -68,8 +69,8 @@ async def _store(archive: Archive, cam: str, ts: float, body: bytes) -> FrameRec
     return winner
 
 
-@pytest.fixture
-def seeded(tmp_path: Path) -> Iterator[Seeded]:
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     """Five frames of cam ``yard`` on 2026-11-20 (three at 08h, two at 13h), one of ``porch``."""
     plan = {
         "y1": ("yard", at(8, 1), 40),
@@ -81,7 +82,8 @@ def seeded(tmp_path: Path) -> Iterator[Seeded]:
     }
 
     async def seed() -> Seeded:
-        archive = Archive(ArchiveSettings.for_data_dir(tmp_path, thumb_size=60))
+        data_dir = tmp_path_factory.mktemp("archive")
+        archive = Archive(ArchiveSettings.for_data_dir(data_dir, thumb_size=60))
         await archive.open()
         frames = {}
         for label, (cam, ts, shade) in plan.items():
@@ -277,3 +279,32 @@ def test_public_surface() -> None:
     import yardcam.cloud.gallery as gallery
 
     assert gallery.__all__ == ["Gallery", "build_gallery", "gallery_auth", "gallery_routes"]
+
+
+def test_uploaded_frame_appears_in_the_archive_gallery(
+    serve_app: Serve, tmp_path: Path, tls_files: TLSFiles, client_ssl_context: ssl.SSLContext
+) -> None:
+    """End to end through the archive node itself: bearer upload in, gallery page out."""
+    settings = ArchiveSettings.for_data_dir(tmp_path, purge_interval=0)
+    token = asyncio.run(create_token(settings, cam="yard"))
+    create_user(settings, "owner", PASSWORD)
+    server = serve_app(create_app(settings), tls=tls_files)
+    body = jpeg(90)
+    with httpx.Client(base_url=server.url, verify=client_ssl_context) as client:
+        token_form = form_token(client.get("/login").text)
+        data = {"username": "owner", "password": PASSWORD, "csrf_token": token_form}
+        assert client.post("/login", data=data).status_code == 303
+        # The session cookie rides along, but a bearer upload needs (and has) no CSRF token.
+        upload = client.post(
+            "/frames",
+            files={"image": ("frame-1.jpg", body, "image/jpeg")},
+            data={"cam": "yard", "ts": str(at(10, 0)), "seq": "1", "change": "31.5"},
+            headers={"authorization": f"Bearer {token}", "idempotency-key": "k1"},
+        )
+        assert upload.status_code == 201, upload.text
+        frame_id = upload.json()["id"]
+        cams = client.get("/gallery/", headers={"accept": "text/html"}).text
+        assert f'src="/gallery/frames/{frame_id}/thumb.jpg"' in cams
+        assert client.get(f"/gallery/frames/{frame_id}/image.jpg").content == body
+        day = client.get(f"/gallery/cams/yard?day={DAY}").text
+        assert "10:00-11:00: 1 frame" in day and "31.5" in day
