@@ -147,3 +147,18 @@ def test_login_redirects_only_to_local_paths(serve_app: Serve, accounts: Account
             response = client.post("/login", data={**data, "next": target})
             assert response.headers["location"] == expected
             client.post("/logout", data={"csrf_token": form_token(client.get("/token").text)})
+
+
+def test_login_form_is_escaped_and_bounded(serve_app: Serve, accounts: Accounts) -> None:
+    server = serve_app(build_app(accounts, secure=False))
+    with httpx.Client(base_url=server.url) as client:
+        token = form_token(client.get("/login").text)
+        data = {"username": "<script>x</script>", "password": "p" * 20, "csrf_token": token}
+        page = client.post("/login", data=data)
+        assert page.status_code == 401
+        assert "&lt;script&gt;x&lt;/script&gt;" in page.text and "<script>x" not in page.text
+        huge = client.post("/login", data={**data, "password": "p" * 100_000})
+        assert huge.status_code == 413
+        assert client.post("/login", files={"f": b"x"}, data=data).status_code == 403
+    with httpx.Client(base_url=server.url) as cookieless:  # not buffered by the CSRF check
+        assert cookieless.post("/login", content=b"a=" + b"x" * 100_000).status_code == 413
