@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 
 from conftest import EchoServer, raw_server, read_request_head
+from serving import TLSFiles
 from yardcam import requests
 from yardcam.requests._pool import Pool
 
@@ -20,7 +22,7 @@ def test_session_reuses_one_connection(echo_server: EchoServer) -> None:
     assert len(echo_server.state.ports("reuse")) == 1
 
 
-def test_https_reuses_one_connection(tls_echo_server: EchoServer, tls_files) -> None:
+def test_https_reuses_one_connection(tls_echo_server: EchoServer, tls_files: TLSFiles) -> None:
     with requests.Session(verify=str(tls_files.ca_pem)) as s:
         for _ in range(4):
             assert s.get(tls_echo_server.url + "/echo?tag=tls-reuse").ok
@@ -115,3 +117,23 @@ def test_pool_is_bounded_and_closes_surplus() -> None:
     pool.close()
     pool.give("k", Conn(4))
     assert closed == [3, 99, 4]
+
+
+def test_tls_connection_closed_by_the_server_while_idle(tls_files: TLSFiles) -> None:
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(str(tls_files.cert_pem), str(tls_files.key_pem))
+
+    def answer_then_close(conn: socket.socket, index: int) -> None:
+        with server_ctx.wrap_socket(conn, server_side=True) as tls:
+            read_request_head(tls)
+            tls.sendall(OK)
+            tls.unwrap()  # close_notify, then the socket closes: the pooled connection is stale
+
+    with (
+        raw_server(answer_then_close) as server,
+        requests.Session(verify=str(tls_files.ca_pem)) as s,
+    ):
+        url = server.url.replace("http://", "https://")
+        assert s.get(url).text == "ok"
+        assert s.get(url).text == "ok"
+    assert server.connections == 2

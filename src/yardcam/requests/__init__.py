@@ -2,8 +2,13 @@
 
 Sync (:class:`Session`, module functions) and asyncio (:class:`AsyncSession`) share one
 implementation of everything but the I/O. Every call has a timeout (:data:`DEFAULT_TIMEOUT`,
-``timeout=None`` to wait forever), every failure is an ``OSError``, bodies stream in constant
-memory, connections are kept alive per host, and retries follow a :class:`Retry` policy.
+connect 5 s / read 30 s; ``timeout=None`` waits forever), every failure is an ``OSError``, bodies
+stream in constant memory, connections are kept alive per host, and retries follow a
+:class:`Retry` policy (none unless asked for: ``Session(retries=Retry(...))`` or ``retries=``).
+
+Module functions (``requests.post(...)``) need no setup: each call runs on a fresh
+:class:`Session` closed when it returns, so nothing is shared between calls or threads; use a
+:class:`Session` to reuse connections. Not supported: proxies, HTTP/2, ``hooks``.
 
 >>> from yardcam import requests
 >>> requests.get("ftp://example.com/")  # doctest: +ELLIPSIS

@@ -52,7 +52,18 @@ class SocketConnection:
             readable, _, _ = select.select([self.sock], [], [], 0)
         except (OSError, ValueError):
             return True
-        return bool(readable)
+        if not readable:
+            return False
+        if isinstance(self.sock, ssl.SSLSocket):
+            # TLS 1.3 servers may send session tickets after a response: readable, yet fine.
+            self.sock.setblocking(False)  # the next exchange sets its own timeout
+            try:
+                self.sock.recv(1)  # EOF or stray data: either way unusable
+            except ssl.SSLWantReadError:
+                return False
+            except OSError:
+                pass
+        return True
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
