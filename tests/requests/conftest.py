@@ -19,7 +19,8 @@ The echo app reports what it received so tests assert on the server's view:
 - ``/reject``: answers 413 without reading the request body.
 
 Every request's client port is recorded per ``?tag=`` value: ``state.ports("t")`` is the set of
-TCP connections the server saw for requests tagged ``t`` (pooling tests count them).
+TCP connections the server saw for requests tagged ``t`` (pooling tests count them); over HTTP,
+``/connections/{tag}`` answers ``{"connections": n}``.
 """
 
 from __future__ import annotations
@@ -222,6 +223,9 @@ def make_echo_app(state: EchoState) -> Starlette:
         await asyncio.sleep(float(request.query_params.get("delay", "1")))
         return Response(b"finally")
 
+    async def connections(request: Request) -> Response:
+        return JSONResponse({"connections": len(state.ports(request.path_params["tag"]))})
+
     async def reject(request: Request) -> Response:
         record(request)  # answers without reading the body, like a 401/413 from an archive
         return JSONResponse({"error": "too large"}, status_code=413)
@@ -247,6 +251,7 @@ def make_echo_app(state: EchoState) -> Starlette:
             Route("/slow", slow),
             Route("/close", close),
             Route("/reject", reject, methods=["POST", "PUT"]),
+            Route("/connections/{tag}", connections),
         ]
     )
 

@@ -20,6 +20,7 @@ def test_session_reuses_one_connection(echo_server: EchoServer) -> None:
             s.post(echo_server.url + "/echo?tag=reuse", data=b"x" * 1000)
         assert s._pool.idle_count() == 1
     assert len(echo_server.state.ports("reuse")) == 1
+    assert requests.get(echo_server.url + "/connections/reuse").json() == {"connections": 1}
 
 
 def test_https_reuses_one_connection(tls_echo_server: EchoServer, tls_files: TLSFiles) -> None:
