@@ -29,6 +29,7 @@ COALESCE_LIMIT = 64 * 1024
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
 _UNSAFE_VALUE = re.compile(r"[\r\n\0]")
+_QUOTED = str.maketrans({'"': "%22", "\r": "%0D", "\n": "%0A"})
 
 _Piece = bytes | FileBody
 
@@ -188,7 +189,7 @@ def _part_head(
 
 def _quote(text: str) -> str:
     """Escape a name for a quoted Content-Disposition parameter, as browsers do (HTML spec)."""
-    return text.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+    return text.translate(_QUOTED)
 
 
 def _extra_headers(where: str, headers: object) -> dict[str, str]:
