@@ -92,9 +92,11 @@ class FileBlobWriter:
         return StoredBlob(self._key, self._size, self._hash.hexdigest())
 
     def _discard_sync(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        with contextlib.suppress(FileNotFoundError):
+        # Best effort: this runs while another error is being reported, and a leftover temp
+        # file is harmless (never listed, removed as stale on a later open).
+        with contextlib.suppress(OSError):
+            if self._file is not None:
+                self._file.close()
             self._temp.unlink()
 
     async def abort(self) -> None:
