@@ -93,6 +93,7 @@ def test_fields_then_files_every_value_shape(tmp_path: Path) -> None:
                 ("extra", ("e.txt", "héllo", "text/plain", {"X-Frame": "42"})),
                 ("blob", b"bare bytes"),
                 ("anonymous", (None, b"no filename")),
+                ("listed", ["l.txt", b"a list, as requests allows", "text/plain"]),
             ],
         )
     assert body.content_type is not None
@@ -108,6 +109,7 @@ def test_fields_then_files_every_value_shape(tmp_path: Path) -> None:
         ('form-data; name="extra"; filename="e.txt"', "text/plain"),
         ('form-data; name="blob"; filename="blob"', "application/octet-stream"),
         ('form-data; name="anonymous"', None),
+        ('form-data; name="listed"; filename="l.txt"', "text/plain"),
     ]
     assert [bytes(p.data) for p in parts] == [
         b"yard",
@@ -121,6 +123,7 @@ def test_fields_then_files_every_value_shape(tmp_path: Path) -> None:
         "héllo".encode(),
         b"bare bytes",
         b"no filename",
+        b"a list, as requests allows",
     ]
     assert parts[8].headers["x-frame"] == "42"
 

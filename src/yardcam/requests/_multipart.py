@@ -145,7 +145,7 @@ def _file_part(name: object, value: object) -> tuple[bytes, _Piece]:
     where = f"files[{field!r}]"
     content_type: object = None
     headers: object = None
-    if isinstance(value, tuple):
+    if isinstance(value, tuple | list):
         if not 2 <= len(value) <= 4:
             raise InvalidBody(
                 f"{where} must be (filename, file[, content_type[, headers]]), "
