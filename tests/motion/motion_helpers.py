@@ -16,13 +16,19 @@ class Score:
     recall: float
 
 
-def score(scene: SyntheticScene, detector: MotionDetector, n_frames: int) -> Score:
-    """Every frame measured (no skipping), frame ``i`` captured at ``i / fps`` seconds."""
-    fired = np.zeros(n_frames, bool)
-    for i in range(n_frames):
-        frame = Frame(scene.jpeg(i), i / scene.fps, i, scene.width, scene.height)
-        fired[i] = detector.process(frame) is not None
-    motion, unscored = scene.ground_truth(n_frames)
+def render(scene: SyntheticScene, n_frames: int) -> list[Frame]:
+    """Frames ``0..n_frames-1``, frame ``i`` captured at ``i / fps`` seconds."""
+    return [
+        Frame(scene.jpeg(i), i / scene.fps, i, scene.width, scene.height) for i in range(n_frames)
+    ]
+
+
+def score(scene: SyntheticScene, detector: MotionDetector, frames: list[Frame] | int) -> Score:
+    """Measure every frame (no skipping) and score the triggers against the ground truth."""
+    if isinstance(frames, int):
+        frames = render(scene, frames)
+    fired = np.array([detector.process(frame) is not None for frame in frames])
+    motion, unscored = scene.ground_truth(len(frames))
     scored = fired & ~unscored
     hits = int((scored & motion).sum())
     return Score(

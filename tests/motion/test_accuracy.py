@@ -19,7 +19,7 @@ def test_precision_and_recall_over_2000_frames() -> None:
 
 
 def test_nuisances_alone_trigger_nothing() -> None:
-    scene = SyntheticScene(seed=3, width=640, height=360, objects=False)
+    scene = SyntheticScene(seed=3, width=480, height=270, objects=False)
     detector = MotionDetector()
     result = score(scene, detector, 2000)
     assert not result.fired.any()

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from motion_helpers import score
+from motion_helpers import render, score
 
 from yardcam.camera import SyntheticScene
 from yardcam.motion import MotionDetector, Polygon, Rect, parse_zone, watch_mask
@@ -40,15 +40,15 @@ def test_bad_zones_say_why(spec: str) -> None:
 
 def test_masking_the_lawn_hides_the_walkers_and_zones_must_watch_something() -> None:
     scene = SyntheticScene(seed=0, width=640, height=360)
-    n = scene.crossings(10_000)[1].exits
-    watched = score(scene, MotionDetector(), n)
+    frames = render(scene, scene.crossings(10_000)[1].exits)
+    watched = score(scene, MotionDetector(), frames)
     assert watched.fired.sum() >= 20
     lawn = Rect(0, 100, 640, 260)
-    masked = score(scene, MotionDetector(masks=[lawn]), n)
+    masked = score(scene, MotionDetector(masks=[lawn]), frames)
     assert not masked.fired.any()
-    sky_only = score(scene, MotionDetector(zones=[Rect(0, 0, 640, 100)]), n)
+    sky_only = score(scene, MotionDetector(zones=[Rect(0, 0, 640, 100)]), frames)
     assert not sky_only.fired.any()
     nothing = MotionDetector(zones=[lawn], masks=[lawn])
     with pytest.raises(ValueError, match="nothing to watch"):
-        score(scene, nothing, 1)
+        score(scene, nothing, frames[:1])
     assert np.array_equal(watched.motion, masked.motion)
