@@ -163,3 +163,13 @@ def test_dashboard_has_no_inline_script(client: httpx.Client) -> None:
     html = client.get("/").text
     assert '<script src="/static/dashboard.js" defer></script>' in html
     assert "<script>" not in html and " style=" not in html and "onclick" not in html
+
+
+def test_public_surface() -> None:
+    import yardcam.cam as cam
+
+    assert cam.__all__ == ["CamSettings", "create_app"]
+    with pytest.raises(ValueError, match="state_interval"):
+        cam_settings(state_interval=0)
+    with pytest.raises(ValueError, match="preview_fps"):
+        cam_settings(preview_fps=-1)
