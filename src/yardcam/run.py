@@ -1,0 +1,174 @@
+"""``yardcam run``: the whole box in one process and one event loop.
+
+A frame source feeds the hub; the detector watches every frame and hands triggered ones to the
+uploader, which stores them in the on-disk outbox and sends them to the archive in the
+background. The cam's dashboard and, unless an external archive is configured, an embedded
+archive node (file blobs + SQLite) are served over HTTPS with a self-signed certificate that the
+uploader trusts explicitly (``verify=`` that certificate, the way a cam trusts a CA bundle copied
+onto it). One login (the owner, created on first run) works on both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from yardcam.archiver import Outbox, TokenSource, Uploader
+from yardcam.cam import CamSettings, create_app
+from yardcam.camera import FrameHub, open_source
+from yardcam.cloud import ArchiveSettings, create_token
+from yardcam.cloud import create_app as create_archive_app
+from yardcam.motion import MotionDetector
+from yardcam.web import (
+    Accounts,
+    WebSettings,
+    ensure_secret_key,
+    ensure_self_signed_cert,
+    write_private_file,
+)
+from yardcam.web._accounts import create_first_user
+
+log = logging.getLogger("yardcam")
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What ``yardcam run`` is told on the command line (see ``yardcam run --help``)."""
+
+    data_dir: Path
+    source: str = "synthetic"
+    fps: float = 10.0
+    cam: str = "yard"
+    host: str = "127.0.0.1"
+    port: int = 8443
+    archive_port: int = 8444
+    archive_url: str | None = None  # an external archive's POST /frames URL
+    token_file: Path | None = None  # its upload token (re-read on rotation)
+    ca_bundle: Path | None = None  # to verify the external archive; None: system trust store
+    threshold: float = 12.0
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to :func:`run`, which stops all servers together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def run(options: RunOptions) -> int:
+    """Run until SIGINT/SIGTERM; returns the process exit status."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    return asyncio.run(_main(options))
+
+
+async def _main(options: RunOptions) -> int:
+    data = options.data_dir.resolve()
+    cam_dir = data / "cam"
+    cam_dir.mkdir(parents=True, exist_ok=True)
+    cert, key = ensure_self_signed_cert(data / "tls")
+    users_file = data / "users.json"
+    accounts = Accounts(users_file)
+    password = create_first_user(accounts)
+
+    servers: list[_Server] = []
+    if options.archive_url is None:
+        archive_settings = ArchiveSettings.for_data_dir(data / "archive", accounts_file=users_file)
+        token_file = cam_dir / "archive-token"
+        if not token_file.exists():
+            token = await create_token(archive_settings, options.cam, "upload")
+            write_private_file(token_file, token.encode())
+        archive_url = f"https://127.0.0.1:{options.archive_port}/frames"
+        verify: bool | str = str(cert)
+        servers.append(
+            _server(
+                create_archive_app(archive_settings), options.host, options.archive_port, cert, key
+            )
+        )
+    else:
+        if options.token_file is None:
+            raise SystemExit("--archive-url needs --token-file (the archive's upload token)")
+        archive_url, token_file = options.archive_url, options.token_file
+        verify = str(options.ca_bundle) if options.ca_bundle else True
+
+    source = open_source(options.source, fps=options.fps)
+    hub = FrameHub()
+    detector = MotionDetector(threshold=options.threshold)
+    uploader = Uploader(
+        Outbox(cam_dir / "outbox"),
+        archive_url,
+        cam=options.cam,
+        token=TokenSource(token_file),
+        verify=verify,
+    )
+    detector.subscribe(uploader.submit)
+    cam_settings = CamSettings(
+        web=WebSettings(
+            secret_key=ensure_secret_key(cam_dir / "secret"), cookie_name="yardcam_cam"
+        ),
+        accounts=accounts,
+        name=f"yardcam · {options.cam}",
+    )
+    cam_app = create_app(
+        hub,
+        detector,
+        uploader.stats,
+        cam_settings,
+        tasks=[lambda: hub.run(source), lambda: detector.run(hub), uploader.run],
+    )
+    servers.insert(0, _server(cam_app, options.host, options.port, cert, key))
+
+    _announce(options, archive_url, password)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _stop, servers)
+    await asyncio.gather(*(server.serve() for server in servers))
+    return 0
+
+
+def _server(app: object, host: str, port: int, cert: Path, key: Path) -> _Server:
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        ssl_certfile=str(cert),
+        ssl_keyfile=str(key),
+        log_level="warning",
+        # Open dashboards hold SSE and MJPEG streams; don't wait for them forever on Ctrl-C.
+        timeout_graceful_shutdown=3,
+    )
+    return _Server(config)
+
+
+def _stop(servers: list[_Server]) -> None:
+    for server in servers:
+        if server.should_exit:
+            server.force_exit = True
+        server.should_exit = True
+
+
+def _announce(options: RunOptions, archive_url: str, password: str | None) -> None:
+    where = "localhost" if options.host in ("127.0.0.1", "::1") else options.host
+    lines = [
+        f"yardcam: camera '{options.cam}' from {options.source} at {options.fps:g} fps",
+        f"  dashboard  https://{where}:{options.port}/",
+        f"  archive    {archive_url}",
+    ]
+    if options.archive_url is None:
+        lines.append(f"  gallery    https://{where}:{options.archive_port}/")
+    if password is not None:
+        lines.append(
+            f"  login      owner / {password}   (shown once; change it: 'yardcam user set owner')"
+        )
+    else:
+        lines.append("  login      your existing account (forgot it? 'yardcam user set owner')")
+    lines.append("  The certificate is self-signed: your browser will ask you to accept it once.")
+    lines.append("  Ctrl-C stops everything; triggered frames not yet archived wait in the outbox.")
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,119 @@
+"""``yardcam run`` end to end: a real subprocess, real HTTPS, a real login, frames archived."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from yardcam import requests
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def running_box(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, str, str]]:
+    port, archive_port = _free_port(), _free_port()
+    log = tmp_path / "run.log"
+    # Output goes to a file, not a pipe nobody drains, so a chatty process never blocks.
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "yardcam",
+                "run",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--port",
+                str(port),
+                "--archive-port",
+                str(archive_port),
+                "--fps",
+                "30",
+                "--source",
+                "synthetic:width=640,height=360",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while "Ctrl-C" not in (text := log.read_text()):
+            assert proc.poll() is None, f"yardcam run exited:\n{text}"
+            assert time.monotonic() < deadline, f"no banner:\n{text}"
+            time.sleep(0.05)
+        match = re.search(r"login\s+owner / (\S+)", text)
+        assert match, f"no first-run password in the banner:\n{text}"
+        cert = str(tmp_path / "data" / "tls" / "cert.pem")
+        yield proc, f"https://127.0.0.1:{port}", match.group(1), cert
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            assert proc.wait(timeout=20) == 0, log.read_text()
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+
+
+def _wait_ready(session: requests.Session, url: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            session.get(url + "/login")
+            return
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_run_serves_dashboard_and_archives_motion(running_box) -> None:
+    proc, url, password, cert = running_box
+    with requests.Session() as s:
+        s.verify = cert
+        _wait_ready(s, url)
+        assert s.get(url + "/api/state").status_code == 401
+
+        page = s.get(url + "/login").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert csrf, page
+        bad = s.post(
+            url + "/login",
+            data={"username": "owner", "password": "wrong", "csrf_token": csrf.group(1)},
+        )
+        assert bad.status_code == 401
+        page = s.get(url + "/login").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert csrf
+        ok = s.post(
+            url + "/login",
+            data={"username": "owner", "password": password, "csrf_token": csrf.group(1)},
+        )
+        assert ok.status_code == 200, ok.text
+        assert ok.url.rstrip("/") == url
+
+        deadline = time.monotonic() + 90
+        while True:
+            state = s.get(url + "/api/state").json()
+            if state["archive"]["sent"] >= 1:
+                break
+            assert proc.poll() is None, "yardcam run exited"
+            assert time.monotonic() < deadline, f"nothing archived: {state}"
+            time.sleep(0.5)
+        assert state["frame_count"] > 0
+        assert state["trigger_count"] >= 1
+        assert state["last_motion"]["count"] >= 1
