@@ -104,6 +104,7 @@ def test_files_with_fields_and_list_of_tuples(echo_server: EchoServer) -> None:
             ("image", ("a.jpg", io.BytesIO(b"AAA"), "image/jpeg", {"X-Part": "1"})),
             ("image", ("b.jpg", b"BB", "image/jpeg")),
             ("note", "plain text"),
+            ("bare", io.BytesIO(b"no tuple")),
         ],
     )
     got = r.json()
@@ -111,6 +112,8 @@ def test_files_with_fields_and_list_of_tuples(echo_server: EchoServer) -> None:
     files = {f["filename"]: f for f in got["files"]}
     assert files["a.jpg"]["size"] == 3 and files["a.jpg"]["headers"]["x-part"] == "1"
     assert files["b.jpg"]["size"] == 2 and files["b.jpg"]["content_type"] == "image/jpeg"
+    sizes = {f["field"]: f["size"] for f in got["files"]}
+    assert sizes["bare"] == len(b"no tuple")
 
 
 def test_bad_files_fail_before_sending(refused_port: int, tmp_path: Path) -> None:
@@ -212,6 +215,14 @@ def test_error_statuses(echo_server: EchoServer, code: int, reason: str) -> None
     assert info.value.response is r
     assert str(code) in str(info.value) and isinstance(info.value, OSError)
     requests.get(f"{echo_server.url}/status/204").raise_for_status()
+
+
+def test_timeout_forms(echo_server: EchoServer) -> None:
+    for timeout in (None, 5, 2.5, (3, 10), (None, 10), (3, None)):
+        assert requests.get(echo_server.url + "/echo", timeout=timeout).ok
+    with requests.Session(timeout=None) as s:
+        assert s.get(echo_server.url + "/echo").ok
+        assert s.timeout == (None, None)
 
 
 def test_closed_session_refuses(echo_server: EchoServer) -> None:
