@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from archiver_stub import ArchiveStub
@@ -38,3 +40,20 @@ def start_archive(stub: ArchiveStub, tls_files: TLSFiles) -> Iterator[Callable[.
 @pytest.fixture
 def archive(start_archive: Callable[..., Running]) -> Running:
     return start_archive()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB tmpfs, so ENOSPC comes from the kernel, not from a fake."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        with contextlib.suppress(OSError):
+            subprocess.run(["umount", str(mnt)], check=True)

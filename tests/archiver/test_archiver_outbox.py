@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -170,23 +167,6 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         box.put(cam="../etc", jpeg=b"x", ts=1.0, seq=0, change=0.0)
     with pytest.raises(ValueError, match="seq"):
         box.put(cam="yard", jpeg=b"x", ts=1.0, seq=-1, change=0.0)
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 64 KiB tmpfs, so ENOSPC comes from the kernel, not from a fake."""
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
-    try:
-        yield mnt
-    finally:
-        with contextlib.suppress(OSError):
-            subprocess.run(["umount", str(mnt)], check=True)
 
 
 def test_a_full_disk_is_a_state_not_corruption(tiny_disk: Path) -> None:

@@ -47,7 +47,9 @@ def token_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_uploader(tmp_path: Path, tls_files: TLSFiles, token_file: Path) -> Callable[..., Uploader]:
     def make(url: str, **options: object) -> Uploader:
-        outbox = options.pop("outbox", None) or Outbox(tmp_path / "outbox")
+        outbox = options.pop("outbox", None)  # not `or`: an empty Outbox is falsy
+        if outbox is None:
+            outbox = Outbox(tmp_path / "outbox")
         settings: dict[str, object] = {
             "cam": "yard",
             "token": TokenSource(token_file),
@@ -74,12 +76,14 @@ async def running(uploader: Uploader) -> AsyncIterator[Uploader]:
             await task
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+async def until(
+    predicate: Callable[[], bool], timeout: float = 20.0, message: Callable[[], object] = str
+) -> None:
     """Poll a condition (the uploader works in the background); fail clearly on timeout."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
+            raise AssertionError(f"condition not reached in time {message()}")
         await asyncio.sleep(0.01)
 
 
@@ -312,3 +316,28 @@ async def test_a_missing_token_is_the_rejected_state(
         token_file.write_text("good-token")
         await drained(uploader)
     assert_archived_once(stub, [frame], uploader.outbox)
+
+
+async def test_a_full_disk_is_visible_and_uploads_go_on(
+    stub: ArchiveStub, archive: Running, make_uploader: Callable[..., Uploader], tiny_disk: Path
+) -> None:
+    stored: list[str] = []
+    uploader = make_uploader(
+        archive.url, outbox=Outbox(tiny_disk), on_stored=lambda e: stored.append(e.id)
+    )
+    big = [make_frame(seq, size=40_000) for seq in range(3)]
+    async with running(uploader):
+        stub.mode = "500"  # nothing leaves: the 64 KiB disk fills up
+        for frame in big:
+            uploader.submit(frame, 20.0)
+        await until(lambda: uploader.stats()["dropped"] == 2, message=uploader.stats)
+        stats = uploader.stats()
+        assert stats["outbox_state"] == "disk full" and "not stored" in str(stats["last_error"])
+        stub.mode = "accept"
+        await drained(uploader)
+        small = make_frame(9)
+        uploader.submit(small, 20.0)  # space again: stored, state clears
+        await drained(uploader)
+    assert uploader.stats()["outbox_state"] == "ok"
+    assert_archived_once(stub, [big[0], small], uploader.outbox)
+    assert len(stored) == 2

@@ -239,9 +239,16 @@ class Uploader:
                 self._last_error = f"frame {frame.seq} not stored: {exc}"
                 log.error("archiver: %s", self._last_error)
             else:
-                if self._on_stored is not None:
-                    self._on_stored(entry)
+                self._notify_stored(entry)
             self._progress.set()
+
+    def _notify_stored(self, entry: Entry) -> None:
+        if self._on_stored is None:
+            return
+        try:
+            self._on_stored(entry)
+        except Exception:  # a boundary: the caller's hook must not stop the writer
+            log.exception("archiver: on_stored hook failed for %s", entry.id)
 
     async def _schedule_retries(self) -> None:
         """The slower loop: move entries whose next attempt is due into the ready queue."""
@@ -260,6 +267,9 @@ class Uploader:
         while True:
             await self._resumed.wait()
             entry_id = await self._ready.get()
+            if not self._resumed.is_set():  # paused while this worker waited: the guard probes
+                self._ready.put_nowait(entry_id)
+                continue
             hold = self._hold_until - time.monotonic()
             if hold > 0:
                 await asyncio.sleep(hold)
