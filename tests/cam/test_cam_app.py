@@ -43,7 +43,7 @@ def test_everything_needs_a_login(cam_server: CamServer, client_ssl_context: Any
     with httpx.Client(base_url=cam_server.url, verify=client_ssl_context) as anonymous:
         page = anonymous.get("/", headers={"accept": "text/html"})
         assert page.status_code == 303 and page.headers["location"] == "/login?next=/"
-        for path in ("/events", "/stream.mjpg", "/snapshot.jpg", "/api/state"):
+        for path in ("/events", "/stream.mjpg", "/snapshot.jpg", "/motion.jpg", "/api/state"):
             assert anonymous.get(path).status_code == 401, path
         assert anonymous.post("/api/threshold", json={"threshold": 1}).status_code == 401
         login = anonymous.get("/login")
@@ -134,12 +134,16 @@ def test_events_push_motion_when_it_fires(cam_server: CamServer, client: httpx.C
         assert kind == "state" and state["viewers"]["dashboards"] == 1
         kind, state = next(events)  # counters keep coming without motion
         assert kind == "state" and state["trigger_count"] == 0
+        assert client.get("/motion.jpg").json() == {"error": "no motion since the cam started"}
         cam_server.source.moving.set()
         kind, motion = next((k, d) for k, d in itertools.islice(events, 100) if k == "motion")
         assert motion["count"] == 1 and motion["change"] > 12.0
         assert set(motion) == {"ts", "count", "change", "seq"}
     state = client.get("/api/state").json()
     assert state["trigger_count"] >= 1 and state["last_motion"]["count"] >= 1
+    trigger = client.get("/motion.jpg")
+    assert trigger.headers["content-type"] == "image/jpeg"
+    assert simplejpeg.decode_jpeg_header(trigger.content)[:2] == (HEIGHT, WIDTH)
     wait_for(lambda: client.get("/api/state").json()["viewers"]["dashboards"] == 0, "SSE end")
 
 

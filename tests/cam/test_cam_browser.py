@@ -46,6 +46,7 @@ def test_dashboard_lights_up_on_motion(cam_server: CamServer) -> None:
         expect(page.locator("#motion-text")).to_contain_text("Motion at")
         expect(page.locator("#recent li").first).to_contain_text("change")
         expect(page.locator("#last-motion")).to_contain_text("change")
+        page.wait_for_function(f"document.getElementById('last-trigger').naturalWidth === {WIDTH}")
         assert int(page.inner_text("#trigger-count")) >= 1
         assert cam_server.detector.trigger_count >= 1
         browser.close()

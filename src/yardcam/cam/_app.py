@@ -66,6 +66,7 @@ def create_app(
         Route("/events", guard(cam.events)),
         Route("/stream.mjpg", guard(cam.preview)),
         Route("/snapshot.jpg", guard(cam.snapshot)),
+        Route("/motion.jpg", guard(cam.last_motion_frame)),
         Route("/api/state", guard(cam.api_state)),
         Route("/api/threshold", guard(cam.set_threshold), methods=["POST"]),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="cam-static"),
@@ -156,6 +157,13 @@ class _Cam:
             body = {"error": f"no frame yet (source: {self.hub.state})"}
             return JSONResponse(body, status_code=503, headers={"retry-after": "1"})
         return Response(frame.jpeg, media_type="image/jpeg", headers=_NO_STORE)
+
+    async def last_motion_frame(self, request: Request) -> Response:
+        """The full frame of the latest trigger: what set the detector off."""
+        event = self.broadcaster.last_event
+        if event is None:
+            return JSONResponse({"error": "no motion since the cam started"}, status_code=404)
+        return Response(event.frame.jpeg, media_type="image/jpeg", headers=_NO_STORE)
 
     async def api_state(self, request: Request) -> Response:
         return JSONResponse(self.state())

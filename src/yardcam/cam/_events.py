@@ -21,12 +21,14 @@ _QUEUE_SIZE = 32
 class Broadcaster:
     def __init__(self) -> None:
         self._queues: set[asyncio.Queue[bytes]] = set()
+        self.last_event: MotionEvent | None = None  # its frame is what the dashboard shows
 
     def __len__(self) -> int:
         return len(self._queues)
 
     def on_motion(self, event: MotionEvent) -> None:
         """A :meth:`MotionDetector.subscribe` callback; never blocks."""
+        self.last_event = event
         payload = {"ts": event.ts, "count": event.count, "change": event.change}
         self.publish("motion", {**payload, "seq": event.frame.seq})
 

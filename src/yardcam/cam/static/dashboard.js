@@ -32,6 +32,8 @@
     text("motion-text", `Motion at ${clock(m.ts)} (change ${m.change.toFixed(1)})`);
     text("trigger-count", m.count);
     text("last-motion", `${clock(m.ts)} (change ${m.change.toFixed(1)})`);
+    $("last-trigger").src = `/motion.jpg?n=${m.count}`;
+    $("last-trigger").hidden = false;
     const item = document.createElement("li");
     item.textContent = `${clock(m.ts)} · change ${m.change.toFixed(1)}`;
     $("recent").prepend(item);
