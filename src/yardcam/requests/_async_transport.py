@@ -17,9 +17,8 @@ from yardcam.requests._config import TimeoutConfig
 from yardcam.requests._errors import Phase, translate_errors
 from yardcam.requests._exceptions import ConnectionError, Timeout
 from yardcam.requests._models import AsyncStreamBase, PreparedRequest, Response
-from yardcam.requests._pool import Pool
-from yardcam.requests._protocol import END, HTTP11, NEED_DATA, ResponseHead
-from yardcam.requests._sync_transport import DRAIN_LIMIT, pool_key
+from yardcam.requests._pool import Pool, pool_key
+from yardcam.requests._protocol import DRAIN_LIMIT, END, HTTP11, NEED_DATA, ResponseHead
 from yardcam.requests._urls import URL
 
 __all__ = ["AsyncTransport", "StreamConnection"]

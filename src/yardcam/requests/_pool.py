@@ -8,13 +8,24 @@ holding its lock, which makes the same class safe for asyncio tasks.
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Hashable
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-__all__ = ["DEFAULT_POOL_SIZE", "Pool", "Poolable"]
+if TYPE_CHECKING:
+    from yardcam.requests._urls import URL
+
+__all__ = ["DEFAULT_POOL_SIZE", "Pool", "Poolable", "pool_key"]
 
 DEFAULT_POOL_SIZE = 10
+
+
+def pool_key(url: URL, ssl_context: ssl.SSLContext | None) -> Hashable:
+    """Connections are interchangeable only for the same origin and the same TLS settings."""
+    # Contexts are cached per session, and a pooled TLS socket keeps its context alive, so the
+    # id cannot be recycled while a connection is keyed by it.
+    return (url.scheme, url.host, url.port, id(ssl_context) if ssl_context else None)
 
 
 class Poolable(Protocol):

@@ -16,11 +16,14 @@ import h11
 if TYPE_CHECKING:
     from yardcam.requests._models import PreparedRequest
 
-__all__ = ["END", "HTTP11", "NEED_DATA", "ResponseHead"]
+__all__ = ["DRAIN_LIMIT", "END", "HTTP11", "NEED_DATA", "ResponseHead"]
 
 #: Pieces smaller than this are gathered into one write; larger ones are written as they are.
 _COALESCE_BELOW: Final = 16 * 1024
 _FLUSH_AT: Final = 64 * 1024
+#: A redirect or retried response's leftover body up to this size is read so the connection can be
+#: reused; a larger one is cheaper to drop.
+DRAIN_LIMIT: Final = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,22 +17,13 @@ from yardcam.requests._config import TimeoutConfig
 from yardcam.requests._errors import Phase, translate_errors
 from yardcam.requests._exceptions import ConnectionError, Timeout
 from yardcam.requests._models import PreparedRequest, Response
-from yardcam.requests._pool import Pool
-from yardcam.requests._protocol import END, HTTP11, NEED_DATA, ResponseHead
+from yardcam.requests._pool import Pool, pool_key
+from yardcam.requests._protocol import DRAIN_LIMIT, END, HTTP11, NEED_DATA, ResponseHead
 from yardcam.requests._urls import URL
 
-__all__ = ["SocketConnection", "SyncTransport", "pool_key"]
+__all__ = ["SocketConnection", "SyncTransport"]
 
 _READ_SIZE = 256 * 1024
-#: A redirect or retried response's leftover body up to this size is read so the connection can be
-#: reused; a larger one is cheaper to drop.
-DRAIN_LIMIT = 64 * 1024
-
-
-def pool_key(url: URL, ssl_context: ssl.SSLContext | None) -> Hashable:
-    # Contexts are cached per session, and a pooled TLS socket keeps its context alive, so the
-    # id cannot be recycled while a connection is keyed by it.
-    return (url.scheme, url.host, url.port, id(ssl_context) if ssl_context else None)
 
 
 class SocketConnection:
