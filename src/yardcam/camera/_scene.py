@@ -15,6 +15,8 @@ entering or leaving, are neither motion nor quiet and are left out of scoring (`
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -33,10 +35,16 @@ class Crossing:
     inside: int  # first frame wholly in view
     leaves: int  # first frame no longer wholly in view
     exits: int
-    x: np.ndarray  # left edge per frame from ``enters`` to ``exits``
+    number: int  # the k-th crossing of the scene; seeds its walker
     top: int
-    sprite: np.ndarray  # int16 RGB
-    mask: np.ndarray  # bool, where the sprite is opaque
+    width: int  # of the walker, in pixels
+    leftward: bool
+
+    def left(self, index: int, frame_width: int) -> int:
+        """The walker's left edge in frame ``index`` (in ``[enters, exits)``)."""
+        steps = self.exits - self.enters + 1
+        x = round(-self.width + (index - self.enters + 1) * (frame_width + self.width) / steps)
+        return frame_width - self.width - x if self.leftward else x
 
 
 class SyntheticScene:
@@ -76,18 +84,28 @@ class SyntheticScene:
         self._noise_bank = rng.normal(0, 3.0, (height + _NOISE_PAD, width + _NOISE_PAD, 3)).astype(
             np.int16
         )
+        # The schedule is kept (small, and what ground truth is made of); walker sprites are
+        # big, so only the current one is, or a camera left running for days would fill memory.
         self._crossings: list[Crossing] = []
+        self._enters: list[int] = []
+        self._walker: tuple[int, np.ndarray, np.ndarray] | None = None
         self._work = np.empty_like(self._base)
 
     # -- ground truth ---------------------------------------------------------------------------
 
     def crossings(self, until: int) -> list[Crossing]:
         """Every crossing that enters before frame ``until`` (none if objects are off)."""
+        self._schedule(until)
+        return self._crossings[: bisect.bisect_left(self._enters, until)]
+
+    def _schedule(self, until: int) -> None:
+        """Extend the crossing schedule past frame ``until``."""
         if not self.objects:
-            return []
+            return
         while not self._crossings or self._crossings[-1].enters < until:
-            self._crossings.append(self._new_crossing(len(self._crossings)))
-        return [c for c in self._crossings if c.enters < until]
+            crossing = self._new_crossing(len(self._crossings))
+            self._crossings.append(crossing)
+            self._enters.append(crossing.enters)
 
     def ground_truth(self, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
         """``(motion, unscored)`` boolean arrays over frames ``0..n_frames-1`` (see module doc)."""
@@ -105,26 +123,37 @@ class SyntheticScene:
         previous = self._crossings[-1].exits if self._crossings else 0
         gap = _FIRST_CROSSING_S if k == 0 else rng.uniform(6, 16)
         enters = previous + max(1, round(gap * self.fps))
-        sprite, mask = _walker(
-            rng, round(w * rng.uniform(0.32, 0.42)), round(h * rng.uniform(0.7, 0.88))
-        )
-        sw = sprite.shape[1]
         frames = max(8, round(rng.uniform(3.0, 6.0) * self.fps))
-        x = np.round(-sw + np.arange(1, frames + 1) * (w + sw) / (frames + 1)).astype(int)
-        if rng.random() < 0.5:  # walking right to left
-            x = w - sw - x
-        inside = np.flatnonzero((x >= 0) & (x + sw <= w))
-        top = h - sprite.shape[0] - round(h * rng.uniform(0.0, 0.08))
-        return Crossing(
+        walker_width, walker_height = self._walker_size(k)
+        crossing = Crossing(
             enters=enters,
-            inside=enters + int(inside[0]),
-            leaves=enters + int(inside[-1]) + 1,
+            inside=enters,
+            leaves=enters,
             exits=enters + frames,
-            x=x,
-            top=top,
-            sprite=sprite,
-            mask=mask,
+            number=k,
+            top=h - walker_height - round(h * rng.uniform(0.0, 0.08)),
+            width=walker_width,
+            leftward=rng.random() < 0.5,
         )
+        inside = [
+            i
+            for i in range(enters, enters + frames)
+            if 0 <= crossing.left(i, w) <= w - crossing.width
+        ]
+        return dataclasses.replace(crossing, inside=inside[0], leaves=inside[-1] + 1)
+
+    def _walker_size(self, k: int) -> tuple[int, int]:
+        rng = np.random.default_rng([self.seed, 3, k])
+        return round(self.width * rng.uniform(0.32, 0.42)), round(
+            self.height * rng.uniform(0.7, 0.88)
+        )
+
+    def _walker_of(self, k: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """Crossing ``k``'s walker ``(k, sprite, mask)``; only the latest one is kept."""
+        if self._walker is None or self._walker[0] != k:
+            rng = np.random.default_rng([self.seed, 4, k])
+            self._walker = (k, *_walker(rng, *self._walker_size(k)))
+        return self._walker
 
     # -- rendering ------------------------------------------------------------------------------
 
@@ -141,9 +170,12 @@ class SyntheticScene:
         np.copyto(work, self._base)
         if self.bush:
             self._paste_bush(work, t)
-        for c in self.crossings(index + 1):
-            if c.enters <= index < c.exits:
-                _paste(work, c.sprite, c.mask, int(c.x[index - c.enters]), c.top)
+        self._schedule(index + 1)
+        current = bisect.bisect_right(self._enters, index) - 1
+        c = self._crossings[current] if current >= 0 else None
+        if c is not None and index < c.exits:  # crossings never overlap
+            _, sprite, mask = self._walker_of(c.number)
+            _paste(work, sprite, mask, c.left(index, self.width), c.top)
         if self.drift:
             np.multiply(work, self._gain_q7(t)[..., None], out=work)
             np.right_shift(work, 7, out=work)
