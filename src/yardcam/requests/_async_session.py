@@ -27,7 +27,7 @@ class AsyncSession(BaseSession, Verbs[Coroutine[Any, Any, Response]]):
         self._pool: Pool[StreamConnection] = Pool(self.pool_maxsize)
         self._transport = AsyncTransport(self._pool)
 
-    async def request(self, method: str, url: str, **kwargs: Any) -> Response:  # type: ignore[override]
+    async def request(self, method: str, url: str, **kwargs: Any) -> Response:
         """Send a request; keywords as in CPython ``requests.request`` plus ``retries=``."""
         request, settings = self._split_kwargs(method, url, kwargs)
         response = await self._run(self._flow(request, settings))
@@ -47,7 +47,7 @@ class AsyncSession(BaseSession, Verbs[Coroutine[Any, Any, Response]]):
             try:
                 action = flow.throw(error) if error is not None else flow.send(result)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                return stop.value
             result = error = None
             try:
                 if type(action) is Send:

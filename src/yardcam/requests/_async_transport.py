@@ -8,14 +8,19 @@ thread, so nothing here blocks the event loop.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import ssl
 import time
 from collections.abc import AsyncIterator, Hashable
 
 from yardcam.requests._config import TimeoutConfig
 from yardcam.requests._errors import Phase, translate_errors
-from yardcam.requests._exceptions import ConnectionError, Timeout
+from yardcam.requests._exceptions import ConnectionError
+from yardcam.requests._exchange import (
+    answer_may_be_waiting,
+    release,
+    replay_on_fresh,
+    response_from,
+)
 from yardcam.requests._models import AsyncStreamBase, PreparedRequest, Response
 from yardcam.requests._pool import Pool, pool_key
 from yardcam.requests._protocol import DRAIN_LIMIT, END, HTTP11, NEED_DATA, ResponseHead
@@ -137,10 +142,7 @@ class StreamBodyStream(AsyncStreamBase):
     def _release(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            if conn.proto.finish():
-                self._pool.give(conn.key, conn)
-            else:
-                conn.close()
+            release(conn, self._pool)
 
     def close(self) -> None:
         """Close without waiting (from sync code, or when abandoning the body)."""
@@ -171,11 +173,7 @@ class AsyncTransport:
             try:
                 return await self._exchange(conn, request, timeout)
             except ConnectionError as exc:
-                # The server closed the idle connection just as we reused it: nothing was
-                # processed, so the request goes once more on a fresh connection.
-                if isinstance(exc, Timeout) or conn.proto.received_any:
-                    raise
-                if request.body is not None and not request.body.rewindable:
+                if not replay_on_fresh(exc, conn, request):
                     raise
                 request.rewind_body()
         conn = await _connect(url, timeout, ssl_context, key)
@@ -190,13 +188,11 @@ class AsyncTransport:
         except BaseException:
             conn.close()  # after any error (or cancellation) the connection is never reused
             raise
-        return Response(
-            status_code=head.status_code,
-            reason=head.reason,
-            raw_headers=head.raw_headers,
-            request=request,
-            elapsed=datetime.timedelta(seconds=time.perf_counter() - started),
-            stream=StreamBodyStream(conn, self._pool, timeout.read),
+        return response_from(
+            head,
+            request,
+            started,
+            StreamBodyStream(conn, self._pool, timeout.read),
         )
 
     @staticmethod
@@ -213,9 +209,7 @@ class AsyncTransport:
                 await conn.write(proto.end_request(), read_timeout)
                 await conn.flush(read_timeout)
         except ConnectionError as exc:
-            # A server may answer early (413, 401) and close before reading the whole body:
-            # that answer is what the caller needs, more than the broken pipe.
-            if isinstance(exc, Timeout):
+            if not answer_may_be_waiting(exc):
                 raise
             try:
                 with translate_errors(Phase.HEAD, conn.where):

@@ -60,5 +60,5 @@ def resolve_auth(auth: object) -> AuthCallable | None:
     if isinstance(auth, tuple) and len(auth) == 2:
         return BasicAuth(*auth)
     if callable(auth):
-        return auth  # type: ignore[no-any-return]
+        return auth
     raise InvalidRequest(f"auth must be a (user, password) pair or a callable, got {auth!r}")

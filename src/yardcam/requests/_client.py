@@ -218,7 +218,7 @@ class BaseSession:
             timeout=self.timeout if timeout is UNSET else resolve_timeout(timeout),
             verify=verify,
             cert=cert,  # type: ignore[arg-type]
-            retries=self.retries if retries is UNSET else _resolve_retries(retries),  # type: ignore[arg-type]
+            retries=self.retries if retries is UNSET else _resolve_retries(retries),
             allow_redirects=allow_redirects,
             stream=stream,
         )

@@ -69,7 +69,7 @@ class _Brotli:
         self._obj = brotli.Decompressor()
 
     def decode(self, data: bytes) -> bytes:
-        return self._obj.process(data)  # type: ignore[no-any-return]
+        return self._obj.process(data)
 
     def flush(self) -> bytes:
         return b""
@@ -80,7 +80,7 @@ class _Zstd:
         self._obj = zstandard.ZstdDecompressor().decompressobj()
 
     def decode(self, data: bytes) -> bytes:
-        return self._obj.decompress(data)  # type: ignore[no-any-return]
+        return self._obj.decompress(data)
 
     def flush(self) -> bytes:
         return b""

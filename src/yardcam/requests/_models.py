@@ -281,13 +281,13 @@ class Response:
 
     async def aclose(self) -> None:
         if isinstance(self._stream, AsyncStreamBase):
-            await self._stream.aclose()  # type: ignore[union-attr]
+            await self._stream.aclose()
         else:
             self.close()
 
     async def _adiscard(self) -> None:
         if isinstance(self._stream, AsyncStreamBase):
-            await self._stream.adrain()  # type: ignore[attr-defined]
+            await self._stream.adrain()
         self._consumed = True
 
     async def __aenter__(self) -> Response:

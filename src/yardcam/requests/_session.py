@@ -54,7 +54,7 @@ class Session(BaseSession, Verbs[Response]):
             try:
                 action = flow.throw(error) if error is not None else flow.send(result)
             except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+                return stop.value
             result = error = None
             try:
                 if type(action) is Send:

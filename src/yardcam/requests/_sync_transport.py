@@ -6,7 +6,6 @@ Everything here is I/O; what to write and what the read bytes mean is decided in
 from __future__ import annotations
 
 import contextlib
-import datetime
 import select
 import socket
 import ssl
@@ -15,7 +14,13 @@ from collections.abc import Hashable, Iterator
 
 from yardcam.requests._config import TimeoutConfig
 from yardcam.requests._errors import Phase, translate_errors
-from yardcam.requests._exceptions import ConnectionError, Timeout
+from yardcam.requests._exceptions import ConnectionError
+from yardcam.requests._exchange import (
+    answer_may_be_waiting,
+    release,
+    replay_on_fresh,
+    response_from,
+)
 from yardcam.requests._models import PreparedRequest, Response
 from yardcam.requests._pool import Pool, pool_key
 from yardcam.requests._protocol import DRAIN_LIMIT, END, HTTP11, NEED_DATA, ResponseHead
@@ -115,10 +120,7 @@ class SocketBodyStream:
     def _release(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            if conn.proto.finish():
-                self._pool.give(conn.key, conn)
-            else:
-                conn.close()
+            release(conn, self._pool)
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -142,11 +144,7 @@ class SyncTransport:
             try:
                 return self._exchange(conn, request, timeout)
             except ConnectionError as exc:
-                # The server closed the idle connection just as we reused it: nothing was
-                # processed, so the request goes once more on a fresh connection.
-                if isinstance(exc, Timeout) or conn.proto.received_any:
-                    raise
-                if request.body is not None and not request.body.rewindable:
+                if not replay_on_fresh(exc, conn, request):
                     raise
                 request.rewind_body()
         conn = _connect(url, timeout, ssl_context, key)
@@ -162,13 +160,11 @@ class SyncTransport:
         except BaseException:
             conn.close()  # after any error the connection is never reused
             raise
-        return Response(
-            status_code=head.status_code,
-            reason=head.reason,
-            raw_headers=head.raw_headers,
-            request=request,
-            elapsed=datetime.timedelta(seconds=time.perf_counter() - started),
-            stream=SocketBodyStream(conn, self._pool),
+        return response_from(
+            head,
+            request,
+            started,
+            SocketBodyStream(conn, self._pool),
         )
 
     @staticmethod
@@ -185,9 +181,7 @@ class SyncTransport:
                 for buf in proto.end_request():
                     sendall(buf)
         except ConnectionError as exc:
-            # A server may answer early (413, 401) and close before reading the whole body:
-            # that answer is what the caller needs, more than the broken pipe.
-            if isinstance(exc, Timeout):
+            if not answer_may_be_waiting(exc):
                 raise
             try:
                 with translate_errors(Phase.HEAD, conn.where):

@@ -91,7 +91,7 @@ def encode_params(params: object) -> str:
     if isinstance(params, Mapping):
         items: Iterable[tuple[object, object]] = params.items()
     elif isinstance(params, Iterable):
-        items = params  # type: ignore[assignment]
+        items = params
     else:
         raise InvalidURL(f"params must be a mapping, pairs or a str, got {type(params).__name__}")
     pairs: list[tuple[Any, Any]] = []
