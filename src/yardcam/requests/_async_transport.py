@@ -70,6 +70,12 @@ class StreamConnection:
         except OSError:
             pass  # already broken: closed is closed
 
+    async def read_head(self, read_timeout: float | None) -> ResponseHead:
+        with translate_errors(Phase.HEAD, self.where):
+            event = await self.read_event(read_timeout)
+        assert isinstance(event, ResponseHead)  # h11 yields the head before any body
+        return event
+
     async def read_event(self, read_timeout: float | None) -> object:
         proto = self.proto
         while True:
@@ -212,17 +218,10 @@ class AsyncTransport:
             if not answer_may_be_waiting(exc):
                 raise
             try:
-                with translate_errors(Phase.HEAD, conn.where):
-                    event = await conn.read_event(read_timeout)
+                return await conn.read_head(read_timeout)
             except ConnectionError:
                 raise exc from None
-            if isinstance(event, ResponseHead):
-                return event
-            raise
-        with translate_errors(Phase.HEAD, conn.where):
-            event = await conn.read_event(read_timeout)
-        assert isinstance(event, ResponseHead)  # h11 yields the head before any body
-        return event
+        return await conn.read_head(read_timeout)
 
 
 async def _connect(

@@ -65,6 +65,12 @@ class SocketConnection:
         with contextlib.suppress(OSError):
             self.sock.close()
 
+    def read_head(self) -> ResponseHead:
+        with translate_errors(Phase.HEAD, self.where):
+            event = self.read_event()
+        assert isinstance(event, ResponseHead)  # h11 yields the head before any body
+        return event
+
     def read_event(self) -> object:
         proto = self.proto
         while True:
@@ -184,17 +190,10 @@ class SyncTransport:
             if not answer_may_be_waiting(exc):
                 raise
             try:
-                with translate_errors(Phase.HEAD, conn.where):
-                    event = conn.read_event()
+                return conn.read_head()
             except ConnectionError:
                 raise exc from None
-            if isinstance(event, ResponseHead):
-                return event
-            raise
-        with translate_errors(Phase.HEAD, conn.where):
-            event = conn.read_event()
-        assert isinstance(event, ResponseHead)  # h11 yields the head before any body
-        return event
+        return conn.read_head()
 
 
 def _connect(
