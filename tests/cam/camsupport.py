@@ -71,6 +71,7 @@ class CamServer:
     source: SteerableSource
     hub: FrameHub
     detector: MotionDetector
+    accounts: Accounts
 
 
 def cam_settings(**overrides: Any) -> CamSettings:

@@ -21,15 +21,16 @@ def cam_server(serve_app: Callable[..., Running], tls_files: TLSFiles) -> CamSer
     source = SteerableSource()
     hub = FrameHub()
     detector = MotionDetector(threshold=12.0)
+    settings = cam_settings(state_interval=0.2)
     app = create_app(
         hub,
         detector,
         archive_stats,
-        cam_settings(state_interval=0.2),
+        settings,
         tasks=[lambda: hub.run(source), lambda: detector.run(hub)],
     )
     running = serve_app(app, tls=tls_files)
-    return CamServer(running.url, source, hub, detector)
+    return CamServer(running.url, source, hub, detector, settings.accounts)
 
 
 @pytest.fixture

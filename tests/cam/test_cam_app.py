@@ -147,6 +147,20 @@ def test_events_push_motion_when_it_fires(cam_server: CamServer, client: httpx.C
     wait_for(lambda: client.get("/api/state").json()["viewers"]["dashboards"] == 0, "SSE end")
 
 
+def test_open_streams_end_when_the_password_changes(
+    cam_server: CamServer, client: httpx.Client
+) -> None:
+    with client.stream("GET", "/events") as events, client.stream("GET", "/stream.mjpg") as mjpeg:
+        lines, chunks = events.iter_lines(), mjpeg.iter_raw()
+        assert next(lines).startswith("retry:") and next(chunks)
+        cam_server.accounts.set_password("owner", "a new password")
+        # Both end by themselves: SSE at the next 0.2 s tick, MJPEG within about a second
+        # (20 fps, 3 chunks a frame). Streams that went on would fill the slices instead.
+        assert len(list(itertools.islice(lines, 1000))) < 100
+        assert len(list(itertools.islice(chunks, 5000))) < 1000
+    assert client.get("/api/state").status_code == 401
+
+
 def test_threshold_change_reaches_open_dashboards(client: httpx.Client) -> None:
     with client.stream("GET", "/events") as response:
         events = sse_events(response.iter_lines())

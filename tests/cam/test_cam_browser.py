@@ -49,5 +49,9 @@ def test_dashboard_lights_up_on_motion(cam_server: CamServer) -> None:
         page.wait_for_function(f"document.getElementById('last-trigger').naturalWidth === {WIDTH}")
         assert int(page.inner_text("#trigger-count")) >= 1
         assert cam_server.detector.trigger_count >= 1
+        assert not problems, problems  # includes any CSP violation
+
+        # The password changes elsewhere: the open dashboard is sent back to the login page.
+        cam_server.accounts.set_password("owner", "changed elsewhere")
+        page.wait_for_url(re.compile(r"/login\?next=/$"))
         browser.close()
-    assert not problems, problems  # includes any CSP violation

@@ -57,7 +57,7 @@ def create_app(
     """
     templates = make_templates(_HERE / "templates", title=settings.name)
     auth = Auth(settings.accounts, templates=templates)
-    cam = _Cam(hub, detector, uploader_stats_fn, settings, templates)
+    cam = _Cam(hub, detector, uploader_stats_fn, settings, templates, auth)
     detector.subscribe(cam.broadcaster.on_motion)
     guard = auth.required
     routes = [
@@ -107,8 +107,10 @@ class _Cam:
         stats_fn: StatsFn | None,
         settings: CamSettings,
         templates: Jinja2Templates,
+        auth: Auth,
     ) -> None:
         self.hub = hub
+        self.auth = auth
         self.detector = detector
         self.stats_fn = stats_fn
         self.settings = settings
@@ -139,16 +141,23 @@ class _Cam:
             "now": time.time(),
         }
 
+    def _still_allowed(self, request: Request) -> Callable[[], bool]:
+        """For long streams: is this request's login still valid (password unchanged)?"""
+        return lambda: self.auth.user(request) is not None
+
     async def dashboard(self, request: Request) -> Response:
         return self.templates.TemplateResponse(request, "dashboard.html", {})
 
     async def events(self, request: Request) -> Response:
-        stream = event_stream(self.broadcaster, self.state, self.settings.state_interval)
+        stream = event_stream(
+            self.broadcaster, self.state, self.settings.state_interval, self._still_allowed(request)
+        )
         headers = {**_NO_STORE, "x-accel-buffering": "no"}
         return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
     async def preview(self, request: Request) -> Response:
-        stream = mjpeg_stream(self.hub, self.viewers, self.settings.preview_fps)
+        allowed = self._still_allowed(request)
+        stream = mjpeg_stream(self.hub, self.viewers, allowed, self.settings.preview_fps)
         return StreamingResponse(stream, media_type=MEDIA_TYPE, headers=_NO_STORE)
 
     async def snapshot(self, request: Request) -> Response:

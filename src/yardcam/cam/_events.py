@@ -56,11 +56,16 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
 
 
 async def event_stream(
-    broadcaster: Broadcaster, state: Callable[[], dict[str, Any]], interval: float
+    broadcaster: Broadcaster,
+    state: Callable[[], dict[str, Any]],
+    interval: float,
+    allowed: Callable[[], bool],
 ) -> AsyncIterator[bytes]:
     """A dashboard's stream: state now, then broadcasts as they happen and state every ``interval``.
 
-    Ends when the client disconnects (Starlette cancels the response and this generator with it).
+    Ends when the client disconnects (Starlette cancels the response and this generator with it),
+    or at the first tick where ``allowed()`` is false: a password change or removed user must not
+    leave an already open dashboard watching.
     """
     loop = asyncio.get_running_loop()
     with broadcaster.listen() as queue:
@@ -70,6 +75,8 @@ async def event_stream(
             try:
                 message = await asyncio.wait_for(queue.get(), max(due - loop.time(), 0))
             except TimeoutError:
+                if not allowed():
+                    return
                 yield sse("state", state())
                 due = loop.time() + interval
             else:

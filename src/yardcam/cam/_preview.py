@@ -8,12 +8,13 @@ bytes are sent as they are, never copied or re-encoded per viewer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from ..camera import FrameHub
 
 BOUNDARY = "yardcamframe"
 MEDIA_TYPE = f"multipart/x-mixed-replace; boundary={BOUNDARY}"
+_RECHECK = 1.0  # seconds between login checks of an open stream
 
 
 class Viewers:
@@ -24,18 +25,25 @@ class Viewers:
 
 
 async def mjpeg_stream(
-    hub: FrameHub, viewers: Viewers, max_fps: float | None = None
+    hub: FrameHub, viewers: Viewers, allowed: Callable[[], bool], max_fps: float | None = None
 ) -> AsyncIterator[bytes]:
-    """Frames until the client disconnects (Starlette then cancels this generator)."""
+    """Frames until the client disconnects (Starlette then cancels this generator), or until
+    ``allowed()`` turns false (checked about once a second: the viewer's login was revoked).
+    """
     loop = asyncio.get_running_loop()
     period = 1.0 / max_fps if max_fps else 0.0
     seq: int | None = None
+    check_at = loop.time() + _RECHECK
     viewers.count += 1
     try:
         while True:
             frame = await hub.next_frame(seq)
             seq = frame.seq
             sent_at = loop.time()
+            if sent_at >= check_at:
+                if not allowed():
+                    return
+                check_at = sent_at + _RECHECK
             yield (
                 f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
                 f"Content-Length: {len(frame.jpeg)}\r\n\r\n"

@@ -42,10 +42,22 @@
     unlit = setTimeout(() => box.classList.remove("lit"), 2000);
   }
 
-  const events = new EventSource("/events");
-  events.addEventListener("state", (e) => { showState(JSON.parse(e.data)); text("link-state", "Live"); });
-  events.addEventListener("motion", (e) => showMotion(JSON.parse(e.data)));
-  events.onerror = () => text("link-state", "Connection lost; reconnecting…");
+  function connect() {
+    const events = new EventSource("/events");
+    events.addEventListener("state", (e) => { showState(JSON.parse(e.data)); text("link-state", "Live"); });
+    events.addEventListener("motion", (e) => showMotion(JSON.parse(e.data)));
+    events.onerror = async () => {
+      text("link-state", "Connection lost; reconnecting…");
+      if (events.readyState !== EventSource.CLOSED) return;  // the browser retries by itself
+      // EventSource gives up for good on an HTTP error: usually an expired session.
+      try {
+        const probe = await fetch("/api/state");
+        if (probe.status === 401) { window.location.assign("/login?next=/"); return; }
+      } catch (err) { /* the cam is unreachable: try again below */ }
+      setTimeout(connect, 5000);
+    };
+  }
+  connect();
 
   // The preview reconnects by itself when the stream drops (restart, network blip).
   $("preview").addEventListener("error", () => {
