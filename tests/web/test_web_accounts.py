@@ -72,11 +72,23 @@ def test_session_tag_changes_with_the_password() -> None:
     assert accounts.session_tag("nobody") is None
 
 
-def test_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("text", ['{"users": {"alice": 3}}', "{not json", "[]"])
+def test_corrupt_file_at_startup_is_a_clear_error(tmp_path: Path, text: str) -> None:
     path = tmp_path / "users.json"
-    path.write_text('{"users": {"alice": 3}}')
+    path.write_text(text)
     with pytest.raises(ValueError, match="not a yardcam accounts file"):
         Accounts(path, hasher=CHEAP)
+
+
+def test_corrupt_file_while_running_keeps_the_last_good_users(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "users.json"
+    accounts = Accounts(path, hasher=CHEAP)
+    accounts.set_password("alice", "s3cret-pass")
+    path.write_text("{half an edit")
+    assert accounts.verify("alice", "s3cret-pass")
+    assert "keeping the 1 users loaded before" in caplog.text
 
 
 def test_public_surface() -> None:

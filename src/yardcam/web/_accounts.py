@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 import threading
@@ -20,6 +21,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ._files import write_private_file
+
+log = logging.getLogger(__name__)
 
 _USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 _MAX_PASSWORD = 1024  # argon2 accepts any length; a cap keeps one request from burning CPU
@@ -129,12 +132,25 @@ class Accounts:
         stamp = (st.st_mtime_ns, st.st_size)
         if stamp == self._stamp:
             return
-        doc = json.loads(self._path.read_text(encoding="utf-8"))
+        try:
+            self._users = self._read(self._path)
+        except (OSError, ValueError) as exc:
+            if self._stamp is None:
+                raise  # at startup: refuse to run rather than serve with nobody able to log in
+            # A hand edit gone wrong on a running server: keep serving the last good copy.
+            log.error("%s; keeping the %d users loaded before", exc, len(self._users))
+        self._stamp = stamp
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, str]:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ValueError(f"{path}: not a yardcam accounts file ({exc})") from exc
         users = doc.get("users") if isinstance(doc, dict) else None
         if not isinstance(users, dict) or not all(isinstance(v, str) for v in users.values()):
-            raise ValueError(f"{self._path}: not a yardcam accounts file")
-        self._users = dict(users)
-        self._stamp = stamp
+            raise ValueError(f"{path}: not a yardcam accounts file")
+        return dict(users)
 
     def _save(self) -> None:
         if self._path is None:
