@@ -261,6 +261,15 @@ def test_gallery_in_chromium(serve_app: Serve, seeded: Seeded) -> None:
         thumb.click()
         expect(page.locator(".plot .bar").first).to_be_attached()
         assert page.locator(".timeline img").count() == 5
+        page.click("a[rel=next]")  # the next day: empty
+        expect(page.locator("main")).to_contain_text("No frames on 2026-11-21")
+        page.click("a[rel=prev]")
+        page.locator(".timeline a").last.click()  # the full frame
+        full = page.locator("img.full")
+        page.wait_for_function("img => img.naturalWidth === 640", arg=full.element_handle())
+        expect(page.locator("a[rel=prev]")).to_have_attribute(
+            "href", f"/gallery/frames/{seeded.frames['y4'][0].id}"
+        )
         browser.close()
 
 
