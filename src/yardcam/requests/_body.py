@@ -86,9 +86,9 @@ class FileBody:
     content_type: str | None = None
 
     def __init__(self, fileobj: Any, *, what: str = "data=") -> None:
-        self.name = f"{what} file {_describe(fileobj)}"
-        _check_readable_binary(fileobj, self.name)
+        self._what = what
         self._file = fileobj
+        self._check_readable_binary()
         self._start = _tell(fileobj)
         self.rewindable = self._start is not None
         self.content_length = _remaining_size(fileobj, self._start)
@@ -120,6 +120,13 @@ class FileBody:
             await asyncio.wait([read])
             raise
 
+    @property
+    def name(self) -> str:
+        """The file as error messages name it: the argument it came from and its name."""
+        name = getattr(self._file, "name", None)
+        shown = repr(name) if isinstance(name, str) else f"<{type(self._file).__name__}>"
+        return f"{self._what} file {shown}"
+
     def rewind(self) -> None:
         """Seek back to where the caller's file was when the request was built."""
         if self._start is None:
@@ -127,6 +134,26 @@ class FileBody:
         self._file.seek(self._start)
         self._left = self.content_length
         self._started = False
+
+    def _check_readable_binary(self) -> None:
+        """Refuse, before sending, what would fail or corrupt the upload mid-way."""
+        fileobj = self._file
+        if not callable(getattr(fileobj, "read", None)):
+            raise InvalidBody(f"{self.name} has no read() method")
+        if getattr(fileobj, "closed", False):
+            raise InvalidBody(f"{self.name} is closed")
+        readable = getattr(fileobj, "readable", None)
+        if callable(readable) and not readable():
+            raise InvalidBody(f"{self.name} is not open for reading")
+        if isinstance(fileobj, io.TextIOBase):
+            raise InvalidBody(f"{self.name} is open in text mode; open it with 'rb'")
+        try:
+            # A zero-byte read consumes nothing and reveals text mode in any file-like.
+            probe = fileobj.read(0)
+        except (OSError, ValueError) as exc:
+            raise InvalidBody(f"{self.name} cannot be read: {exc}") from exc
+        if isinstance(probe, str):
+            raise InvalidBody(f"{self.name} is open in text mode; open it with 'rb'")
 
     def _begin(self) -> None:
         # A second pass (retry, redirect) must resend from the start, never the tail.
@@ -320,26 +347,6 @@ def _chunk_bytes(chunk: object) -> bytes:
     raise InvalidBody(f"a streamed body must yield bytes, not {_kind(chunk)}")
 
 
-def _check_readable_binary(fileobj: Any, name: str) -> None:
-    """Refuse, before sending, what would fail or corrupt the upload mid-way."""
-    if not callable(getattr(fileobj, "read", None)):
-        raise InvalidBody(f"{name} has no read() method")
-    if getattr(fileobj, "closed", False):
-        raise InvalidBody(f"{name} is closed")
-    readable = getattr(fileobj, "readable", None)
-    if callable(readable) and not readable():
-        raise InvalidBody(f"{name} is not open for reading")
-    if isinstance(fileobj, io.TextIOBase):
-        raise InvalidBody(f"{name} is open in text mode; open it with 'rb'")
-    try:
-        # A zero-byte read consumes nothing and reveals text mode in any file-like.
-        probe = fileobj.read(0)
-    except (OSError, ValueError) as exc:
-        raise InvalidBody(f"{name} cannot be read: {exc}") from exc
-    if isinstance(probe, str):
-        raise InvalidBody(f"{name} is open in text mode; open it with 'rb'")
-
-
 def _tell(fileobj: Any) -> int | None:
     """The current position if the file can seek back to it, else None."""
     seekable = getattr(fileobj, "seekable", None)
@@ -375,11 +382,6 @@ def _remaining_size(fileobj: Any, position: int | None) -> int | None:
     except (AttributeError, OSError, ValueError):
         return None
     return max(end - position, 0) if isinstance(end, int) else None
-
-
-def _describe(fileobj: object) -> str:
-    name = getattr(fileobj, "name", None)
-    return repr(name) if isinstance(name, str) else f"<{type(fileobj).__name__}>"
 
 
 def _kind(value: object) -> str:

@@ -29,7 +29,6 @@ COALESCE_LIMIT = 64 * 1024
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
 _UNSAFE_VALUE = re.compile(r"[\r\n\0]")
-_QUOTED = str.maketrans({'"': "%22", "\r": "%0D", "\n": "%0A"})
 
 _Piece = bytes | FileBody
 
@@ -189,7 +188,8 @@ def _part_head(
 
 def _quote(text: str) -> str:
     """Escape a name for a quoted Content-Disposition parameter, as browsers do (HTML spec)."""
-    return text.translate(_QUOTED)
+    # Three replace() calls beat one translate() several times over on short names.
+    return text.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _extra_headers(where: str, headers: object) -> dict[str, str]:
