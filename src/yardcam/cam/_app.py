@@ -71,11 +71,9 @@ def create_app(
         Route("/api/threshold", guard(cam.set_threshold), methods=["POST"]),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="cam-static"),
     ]
-    app = Starlette(
+    return Starlette(
         routes=routes, middleware=web_middleware(settings.web), lifespan=_run_tasks(tasks)
     )
-    app.state.cam = cam
-    return app
 
 
 def _run_tasks(tasks: Sequence[Task]) -> Callable[[Starlette], Any]:
