@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 import simplejpeg
+from camera_helpers import collect
 
-from yardcam.camera import SyntheticScene
+from yardcam.camera import SyntheticScene, open_source
 
 
 def test_same_seed_same_bytes_other_seed_other_scene() -> None:
@@ -53,3 +54,13 @@ def test_nuisances_switch_off_independently() -> None:
 def test_bad_size_is_refused() -> None:
     with pytest.raises(ValueError, match="outside"):
         SyntheticScene(width=10, height=10)
+
+
+async def test_synthetic_source_serves_the_scene_by_frame_index() -> None:
+    source = open_source("synthetic:seed=9,width=160,height=90", fps=None)
+    frames = await collect(source, 4)
+    scene = SyntheticScene(seed=9, width=160, height=90)
+    assert [f.jpeg for f in frames] == [scene.jpeg(i) for i in range(4)]
+    assert [(f.seq, f.width, f.height) for f in frames] == [(i, 160, 90) for i in range(4)]
+    paced = await collect(open_source("synthetic:width=160,height=90", fps=500.0), 3)
+    assert [f.seq for f in paced] == [0, 1, 2]

@@ -226,8 +226,12 @@ def _backdrop(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     sky = np.array([95, 150, 225]) * (1 - fade) + np.array([200, 220, 240]) * fade
     base[:horizon] = sky[:, None, :].astype(np.int16)
     xs = np.arange(w) / w
-    ragged = sum(
-        rng.uniform(0.01, 0.03) * np.sin(2 * math.pi * (f * xs + rng.random())) for f in (3, 7, 19)
+    ragged = np.sum(
+        [
+            rng.uniform(0.01, 0.03) * np.sin(2 * math.pi * (f * xs + rng.random()))
+            for f in (3, 7, 19)
+        ],
+        axis=0,
     )
     tree_top = ((0.30 + ragged) * h).astype(int)
     ys = np.arange(h)[:, None]
@@ -276,8 +280,11 @@ def _cloud_map(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     stored twice as wide as the frame so every slice is a view (values 0.94..1.0)."""
     xs = np.arange(2 * w)[None, :] / w
     ys = np.arange(h)[:, None] / h
-    field = sum(
-        np.sin(2 * math.pi * (k * xs + rng.uniform(0.5, 2.0) * ys + rng.random()))
-        for k in (1, 2, 3)
+    field = np.sum(
+        [
+            np.sin(2 * math.pi * (k * xs + rng.uniform(0.5, 2.0) * ys + rng.random()))
+            for k in (1, 2, 3)
+        ],
+        axis=0,
     )
     return (1.0 - 0.03 * (1.0 + field / 3)).astype(np.float32)
