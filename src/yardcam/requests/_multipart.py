@@ -159,7 +159,8 @@ def _file_part(name: object, value: object) -> tuple[bytes, _Piece]:
     if content_type is None and filename is not None:
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     extra = _extra_headers(where, headers)
-    if content_type is not None and "content-type" not in {k.lower() for k in extra}:
+    has_type = bool(extra) and any(key.lower() == "content-type" for key in extra)
+    if content_type is not None and not has_type:
         extra = {"Content-Type": _header_value(where, content_type), **extra}
     return _part_head(field, filename, extra), _file_content(where, fileobj)
 
