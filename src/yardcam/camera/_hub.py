@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 class FrameHub:
     """Latest frame + "new frame" notification, and the pump that keeps a source running.
 
+    ``state`` is ``"starting"``, ``"streaming"``, ``"retrying: <reason>"`` or ``"ended"``;
+    ``failures`` counts the source's failed runs.
+
     >>> hub = FrameHub()
     >>> hub.publish(Frame(b"jpeg", ts=0.0, seq=7, width=1, height=1))
     >>> hub.latest.seq

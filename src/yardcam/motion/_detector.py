@@ -25,10 +25,13 @@ log = logging.getLogger(__name__)
 class MotionDetector:
     """Fires a :class:`MotionEvent` for each frame whose ``change`` is above ``threshold``.
 
+    ``zones``/``masks``: where to look and where not (``Rect``/``Polygon``, frame pixels).
     ``min_frames``: fire only once the change has been above the threshold for that many
     consecutive frames (1: at once). ``cooldown``: seconds of capture time to stay quiet after a
-    trigger (0: fire for every frame in motion). Other keywords tune the change measure; see
-    ``yardcam.motion._meter`` for the definition of ``change``.
+    trigger (0: fire for every frame in motion). ``offload``: measure in a worker thread (the
+    default; inline, a 1080p decode stalls the loop for ~5 ms). Other keywords (``scale``,
+    ``min_fill``, ``floor``, ``sensitivity``, ``learn``, ``learn_changed``) tune the change
+    measure; ``yardcam.motion._meter`` defines ``change``.
 
     >>> detector = MotionDetector(threshold=20)
     >>> detector.threshold = 15.5    # adjustable while running
