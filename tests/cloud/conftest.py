@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cloud.helpers import STACKS, Node, make_jpeg, make_settings, new_token
+from cloud.helpers import STACKS, Node, make_jpeg, make_settings, new_tokens
 from cloud.servers import postgres_server, seaweedfs_server
 from serving import serve
 from yardcam.cloud import ArchiveSettings, create_app
@@ -48,9 +48,9 @@ def start_node() -> Iterator[Callable[[ArchiveSettings], Node]]:
     with contextlib.ExitStack() as servers:
 
         def start(settings: ArchiveSettings) -> Node:
-            upload = new_token(settings, "yard", "upload")
-            read = new_token(settings, None, "read")
-            admin = new_token(settings, None, "admin")
+            upload, read, admin = new_tokens(
+                settings, ("yard", "upload"), (None, "read"), (None, "admin")
+            )
             running = servers.enter_context(serve(create_app(settings)))
             return Node(running, settings, upload, read, admin)
 

@@ -13,8 +13,14 @@ import pytest
 import simplejpeg
 
 from serving import Running
-from yardcam.cloud import Archive, ArchiveSettings, create_token
-from yardcam.cloud.storage import FrameRecord, blob_key, new_frame_id, open_blob_store
+from yardcam.cloud import Archive, ArchiveSettings, create_token, issue_token
+from yardcam.cloud.storage import (
+    FrameRecord,
+    blob_key,
+    new_frame_id,
+    open_blob_store,
+    open_frame_index,
+)
 
 STACKS = ["file+sqlite", "s3+postgres"]
 
@@ -45,6 +51,19 @@ def make_settings(stack: str, data_dir: Path, request: pytest.FixtureRequest, **
 
 def new_token(settings: ArchiveSettings, cam: str | None, scope: str = "upload") -> str:
     return asyncio.run(create_token(settings, cam, scope))
+
+
+def new_tokens(settings: ArchiveSettings, *wanted: tuple[str | None, str]) -> list[str]:
+    """Several tokens through one index connection (opening one costs a pool on PostgreSQL)."""
+
+    async def issue() -> list[str]:
+        index = await open_frame_index(settings.index)
+        try:
+            return [(await issue_token(index, cam, scope))[0] for cam, scope in wanted]
+        finally:
+            await index.close()
+
+    return asyncio.run(issue())
 
 
 @dataclass

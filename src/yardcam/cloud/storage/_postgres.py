@@ -33,6 +33,10 @@ class PostgresIndex:
 
     async def open(self) -> None:
         try:
+            # One direct connection first: a wrong URL or a server that is down fails at once
+            # with the driver's own message, instead of after the pool's retry timeout.
+            probe = await psycopg.AsyncConnection.connect(self.url, connect_timeout=10)
+            await probe.close()
             await self._pool.open(wait=True, timeout=15)
             async with self._pool.connection() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
