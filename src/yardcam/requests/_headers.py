@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any
 
 from yardcam.requests._exceptions import InvalidHeader
 
@@ -79,10 +78,6 @@ class Headers(MutableMapping[str, str]):
         new._store = self._store.copy()
         return new
 
-    def items_lower(self) -> Iterator[tuple[str, str]]:
-        """(lower-case name, value) pairs, the form the wire and comparisons want."""
-        return ((k, v) for k, (_, v) in self._store.items())
-
     @classmethod
     def from_raw(cls, raw: list[tuple[bytes, bytes]]) -> Headers:
         """Headers received from a server: repeated names are joined with ", " (RFC 9110 5.3)."""
@@ -99,8 +94,3 @@ class Headers(MutableMapping[str, str]):
 
     def __repr__(self) -> str:
         return repr(dict(self.items()))
-
-    def __or__(self, other: Any) -> Headers:
-        new = self.copy()
-        new.update(other)
-        return new

@@ -91,7 +91,3 @@ class Pool(Generic[C]):
         for conn in conns:
             conn.close()
         return conns
-
-    @property
-    def closed(self) -> bool:
-        return self._closed

@@ -152,7 +152,3 @@ class HTTP11:
             self.received_any = False
             return True
         return False
-
-    @property
-    def response_complete(self) -> bool:
-        return self._h11.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED)

@@ -30,11 +30,6 @@ class URL:
     target: str  # path + query, what goes on the request line
 
     @property
-    def origin(self) -> tuple[str, str, int]:
-        """(scheme, host, port): what identifies a connection and "the same site" for redirects."""
-        return (self.scheme, self.host, self.port)
-
-    @property
     def host_header(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return host if DEFAULT_PORTS[self.scheme] == self.port else f"{host}:{self.port}"
