@@ -30,7 +30,8 @@ def test_dashboard_lights_up_on_motion(cam_server: CamServer) -> None:
         expect(page.locator("#link-state")).to_have_text("Live")  # SSE connected
 
         # The live preview (MJPEG in an <img>) shows camera frames.
-        page.wait_for_function(f"document.getElementById('preview').naturalWidth === {WIDTH}")
+        # (Polling via expect: page-side eval would be refused by our own CSP, rightly.)
+        expect(page.locator("#preview")).to_have_js_property("naturalWidth", WIDTH)
 
         # Raise the threshold through the form: fetch + the session's CSRF token.
         page.fill("#threshold", "20")
@@ -46,7 +47,7 @@ def test_dashboard_lights_up_on_motion(cam_server: CamServer) -> None:
         expect(page.locator("#motion-text")).to_contain_text("Motion at")
         expect(page.locator("#recent li").first).to_contain_text("change")
         expect(page.locator("#last-motion")).to_contain_text("change")
-        page.wait_for_function(f"document.getElementById('last-trigger').naturalWidth === {WIDTH}")
+        expect(page.locator("#last-trigger")).to_have_js_property("naturalWidth", WIDTH)
         assert int(page.inner_text("#trigger-count")) >= 1
         assert cam_server.detector.trigger_count >= 1
         assert not problems, problems  # includes any CSP violation

@@ -255,9 +255,8 @@ def test_gallery_in_chromium(serve_app: Serve, seeded: Seeded) -> None:
         page.click("button[type=submit]")
         thumb = page.locator(f'img[src="/gallery/frames/{last.id}/thumb.jpg"]')
         expect(thumb).to_be_visible()
-        page.wait_for_function(
-            "img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle()
-        )
+        # (Polling via expect: page-side eval would be refused by our own CSP, rightly.)
+        expect(thumb).to_have_js_property("naturalWidth", 80)  # DCT-scaled 640x480 -> 80x60
         thumb.click()
         expect(page.locator(".plot .bar").first).to_be_attached()
         assert page.locator(".timeline img").count() == 5
@@ -266,7 +265,7 @@ def test_gallery_in_chromium(serve_app: Serve, seeded: Seeded) -> None:
         page.click("a[rel=prev]")
         page.locator(".timeline a").last.click()  # the full frame
         full = page.locator("img.full")
-        page.wait_for_function("img => img.naturalWidth === 640", arg=full.element_handle())
+        expect(full).to_have_js_property("naturalWidth", 640)
         expect(page.locator("a[rel=prev]")).to_have_attribute(
             "href", f"/gallery/frames/{seeded.frames['y4'][0].id}"
         )
