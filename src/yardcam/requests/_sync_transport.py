@@ -45,11 +45,10 @@ class SocketConnection:
     def is_dropped(self) -> bool:
         """An idle connection with something to read has been closed (or spoiled) by the server."""
         try:
-            readable, _, _ = select.select([self.sock], [], [], 0)
+            if not _readable_now(self.sock):
+                return False
         except (OSError, ValueError):
             return True
-        if not readable:
-            return False
         if isinstance(self.sock, ssl.SSLSocket):
             # TLS 1.3 servers may send session tickets after a response: readable, yet fine.
             self.sock.setblocking(False)  # the next exchange sets its own timeout
@@ -78,6 +77,16 @@ class SocketConnection:
             if event is not NEED_DATA:
                 return event
             proto.receive(self.sock.recv(_READ_SIZE))
+
+
+def _readable_now(sock: socket.socket) -> bool:
+    # poll() where there is one: select() cannot watch descriptors >= FD_SETSIZE (1024).
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 class SocketBodyStream:
