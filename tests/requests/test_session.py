@@ -235,3 +235,18 @@ def test_closed_session_refuses(echo_server: EchoServer) -> None:
 def test_unknown_keyword_is_an_error(echo_server: EchoServer) -> None:
     with pytest.raises(requests.InvalidRequest):
         requests.get(echo_server.url + "/echo", proxies={"http": "x"})
+
+
+def test_session_attributes_are_normalised_on_assignment(echo_server: EchoServer) -> None:
+    with requests.Session() as s:
+        s.headers = {"X-Only": "this"}  # a plain dict becomes case-insensitive Headers
+        s.timeout = 7
+        s.retries = 2
+        assert s.headers["x-only"] == "this" and s.timeout == (7.0, 7.0)
+        assert s.retries.total == 2
+        sent = sent_headers(s.get(echo_server.url + "/echo"))
+        assert sent["x-only"] == "this" and "user-agent" not in sent
+        with pytest.raises(requests.InvalidRequest):
+            s.timeout = "soon"
+        with pytest.raises(requests.InvalidHeader):
+            s.headers = {"X-Bad": "a\nb"}

@@ -145,12 +145,37 @@ class BaseSession:
         self.cookies = CookieJar()
         self.verify = verify
         self.cert = cert
-        self.timeout = resolve_timeout(timeout)
-        self.retries = _resolve_retries(retries)
+        self.timeout = timeout  # normalised by the setter
+        self.retries = retries
         self.max_redirects = max_redirects
         self.pool_maxsize = pool_maxsize
         self._tls = TLSContexts()
         self._closed = False
+
+    # Settable like requests.Session attributes, normalised (and validated) on assignment.
+    @property
+    def headers(self) -> Headers:
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: Mapping[str, str]) -> None:
+        self._headers = value if isinstance(value, Headers) else Headers(value)
+
+    @property
+    def timeout(self) -> TimeoutConfig:
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value: object) -> None:
+        self._timeout = resolve_timeout(value)
+
+    @property
+    def retries(self) -> Retry:
+        return self._retries
+
+    @retries.setter
+    def retries(self, value: Retry | int | None) -> None:
+        self._retries = _resolve_retries(value)
 
     # -- preparation ---------------------------------------------------------------------
     def prepare(
