@@ -27,7 +27,16 @@ class Session(BaseSession, Verbs[Response]):
         self._transport = SyncTransport(self._pool)
 
     def request(self, method: str, url: str, **kwargs: Any) -> Response:
-        """Send a request; keywords as in CPython ``requests.request`` plus ``retries=``."""
+        """Send a request and return the :class:`Response`; keywords as in CPython requests:
+
+        ``params`` (query: mapping or pairs), ``data`` (form mapping, bytes/str, binary file,
+        iterable of bytes), ``json``, ``files`` (multipart, streamed), ``headers`` (None removes
+        a session header), ``cookies``, ``auth`` ((user, pw), :class:`BearerAuth`, a callable),
+        ``timeout`` (seconds, (connect, read) or None), ``allow_redirects``, ``stream`` (leave
+        the body unread), ``verify`` (bool, CA bundle path, SSLContext), ``cert`` (client
+        certificate file, or (cert, key)), ``retries`` (a :class:`Retry`, an int, or None).
+        Anything else is refused with :class:`InvalidRequest` before any I/O.
+        """
         request, settings = self._split_kwargs(method, url, kwargs)
         response = self._run(self._flow(request, settings))
         if not settings.stream:
