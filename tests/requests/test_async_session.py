@@ -215,3 +215,15 @@ async def test_closed_session_refuses(echo_server: EchoServer) -> None:
     await s.close()
     with pytest.raises(requests.InvalidRequest):
         await s.get(echo_server.url + "/echo")
+
+
+async def test_sync_and_async_body_apis_are_not_mixed(echo_server: EchoServer) -> None:
+    async with AsyncSession() as s:
+        r = await s.get(echo_server.url + "/bytes/10", stream=True)
+        with pytest.raises(requests.InvalidRequest, match="aread"):
+            list(r.iter_content())
+        assert await r.aread() == payload(10)  # the failed attempt consumed nothing
+    sync = requests.get(echo_server.url + "/bytes/10", stream=True)
+    with pytest.raises(requests.InvalidRequest, match="iter_content"):
+        await sync.aread()
+    sync.close()

@@ -133,8 +133,6 @@ class Response:
     def content(self) -> bytes:
         """The whole decoded body (reads the rest of a sync stream first)."""
         if self._content is None:
-            if isinstance(self._stream, AsyncStreamBase):
-                raise InvalidRequest("the body of a streamed async response is read with aread()")
             self._content = b"".join(self.iter_content(None))
         return self._content
 
@@ -214,7 +212,7 @@ class Response:
         if self._content is not None:
             yield self._content
             return
-        stream = self._start_streaming()
+        stream = self._start_streaming(use_async=False)
         for raw in stream:  # type: ignore[union-attr]
             data = self._decoder.decode(raw)  # type: ignore[union-attr]
             if data:
@@ -270,7 +268,7 @@ class Response:
         if self._content is not None:
             yield self._content
             return
-        stream = self._start_streaming()
+        stream = self._start_streaming(use_async=True)
         async for raw in stream:  # type: ignore[union-attr]
             data = self._decoder.decode(raw)  # type: ignore[union-attr]
             if data:
@@ -297,7 +295,10 @@ class Response:
         await self.aclose()
 
     # -- shared ----------------------------------------------------------------------------
-    def _start_streaming(self) -> RawStream | AsyncRawStream:
+    def _start_streaming(self, *, use_async: bool) -> RawStream | AsyncRawStream:
+        if isinstance(self._stream, AsyncStreamBase) is not use_async:
+            api = "aread()/aiter_content()" if not use_async else "content/iter_content()"
+            raise InvalidRequest(f"this response's body is read with {api}")
         if self._consumed or self._stream is None:
             raise StreamConsumedError("the response body was already consumed")
         self._consumed = True
