@@ -1,5 +1,6 @@
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -133,3 +134,16 @@ async def test_not_a_stream_is_a_source_error(serve_app) -> None:
         async with contextlib.aclosing(MjpegSource(server.url + path).frames()) as frames:
             with pytest.raises(SourceError, match=message):
                 await anext(frames)
+
+
+async def test_camera_offline_is_a_retrying_state() -> None:
+    with socket.socket() as probe:  # a port that was free a moment ago: nobody listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    hub = FrameHub(backoff_initial=0.01, backoff_max=0.01)
+    task = asyncio.create_task(hub.run(MjpegSource(f"http://127.0.0.1:{port}/video")))
+    while hub.failures < 1:
+        await asyncio.sleep(0.001)
+    assert hub.state.startswith("retrying: ")
+    assert hub.latest is None
+    await stop(task)
