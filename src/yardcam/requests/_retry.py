@@ -41,7 +41,8 @@ class Retry:
     header on a 429/503 replaces the computed wait; one longer than ``backoff_max`` ends the retries
     and the response is returned (the caller can schedule the work later).
     When the statuses keep coming, the last response is returned, or :class:`RetryError` is raised
-    with ``raise_on_status=True``.
+    with ``raise_on_status=True``. Only failures up to the response head are retried; a body that
+    breaks after it (ChunkedEncodingError while reading ``content``) reaches the caller.
 
     >>> Retry(total=3, backoff_factor=0.5).backoff(2, jitter=1.0)
     1.0
