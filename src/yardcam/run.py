@@ -29,11 +29,11 @@ from yardcam.motion import MotionDetector
 from yardcam.web import (
     Accounts,
     WebSettings,
+    create_first_user,
     ensure_secret_key,
     ensure_self_signed_cert,
     write_private_file,
 )
-from yardcam.web._accounts import create_first_user
 
 log = logging.getLogger("yardcam")
 
