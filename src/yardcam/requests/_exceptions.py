@@ -80,7 +80,7 @@ class HTTPError(RequestException):
     """The server answered with a 4xx or 5xx status (raised by ``raise_for_status``)."""
 
 
-class ConnectionError(RequestException):
+class ConnectionError(RequestException):  # shadows the builtin: the name requests users know
     """The connection could not be opened, or broke mid-transfer."""
 
     #: True when no connection was established: the request never reached the server, so
