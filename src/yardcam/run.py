@@ -85,6 +85,7 @@ async def _main(options: RunOptions) -> int:
         if not token_file.exists():
             token = await create_token(archive_settings, options.cam, "upload")
             write_private_file(token_file, token.encode())
+            log.info("created the embedded archive's upload token for cam %r", options.cam)
         archive_url = f"https://127.0.0.1:{options.archive_port}/frames"
         verify: bool | str = str(cert)
         servers.append(
