@@ -457,3 +457,14 @@ async def test_async_upload_reads_the_file_off_loop(
     assert len(threads) == 1 + 4  # the eager read(0) check, then four blocks
     assert threads[0] == loop_thread  # validation happens in the caller, before sending
     assert loop_thread not in threads[1:]
+
+
+def test_non_ascii_names_reach_the_server_as_utf8(echo_server: EchoServer) -> None:
+    got = requests.post(
+        echo_server.url + "/form",
+        data={"légende": "nuit"},
+        files={"image": ('café-🌙 "q".jpg', b"x")},
+    ).json()
+    assert got["fields"] == [["légende", "nuit"]]
+    # Quotes are escaped the way browsers do it; the server sees them percent-encoded.
+    assert got["files"][0]["filename"] == "café-🌙 %22q%22.jpg"
