@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,17 +45,24 @@ def counting_sink(received: list[int]) -> Callable[..., Any]:
     return app
 
 
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A real 200 MB file (written, not sparse), removed afterwards: pytest keeps old tmp dirs."""
+    path = tmp_path_factory.mktemp("upload") / "clip.bin"
+    block = os.urandom(1024 * 1024)
+    with path.open("wb") as f:
+        for _ in range(UPLOAD // len(block)):
+            f.write(block)
+    yield path
+    path.unlink()
+
+
 @pytest.mark.parametrize("client", ["yardcam", "yardcam-async"])
 def test_200mb_upload_grows_rss_by_a_few_mb(
-    serve_app: Callable[..., Running], tmp_path: Path, client: str
+    serve_app: Callable[..., Running], clip: Path, client: str
 ) -> None:
     received: list[int] = []
     server = serve_app(counting_sink(received), lifespan="off")
-    clip = tmp_path / "clip.bin"
-    block = os.urandom(1024 * 1024)
-    with clip.open("wb") as f:
-        for _ in range(UPLOAD // len(block)):
-            f.write(block)
 
     out = subprocess.run(
         [sys.executable, str(PROBE), client, f"{server.url}/frames", str(clip)],
