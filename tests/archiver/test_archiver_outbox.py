@@ -14,6 +14,7 @@ from yardcam.archiver import (
     DiskFull,
     FullPolicy,
     Outbox,
+    OutboxError,
     OutboxFull,
     OutboxState,
     frame_id,
@@ -197,3 +198,25 @@ def test_metadata_is_plain_json(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "pending" / f"{entry.id}.json").read_text())
     assert doc["cam"] == "yard" and doc["seq"] == 0 and doc["attempts"] == 0
     assert doc["sha256"] == entry.sha256 and doc["size"] == 1000
+
+
+def test_a_dead_lettered_frame_is_not_stored_again(tmp_path: Path) -> None:
+    box = Outbox(tmp_path)
+    jpeg = put(box, 0)
+    box.dead_letter(box.pending()[0].id, "415 not a JPEG")
+    with pytest.raises(OutboxError, match="already dead-lettered"):
+        box.put(cam="yard", jpeg=jpeg, ts=1_700_000_000.0, seq=0, change=12.5)
+    assert len(box) == 0
+
+
+def test_metadata_with_wrong_types_is_dead_lettered(tmp_path: Path) -> None:
+    box = Outbox(tmp_path)
+    put(box, 0)
+    entry = box.pending()[0]
+    meta = tmp_path / "pending" / f"{entry.id}.json"
+    doc = json.loads(meta.read_text())
+    doc["seq"] = "zero"
+    meta.write_text(json.dumps(doc))
+    again = Outbox(tmp_path)
+    assert len(again) == 0
+    assert "wrong type" in again.dead_letters()[0].reason

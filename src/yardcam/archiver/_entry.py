@@ -83,6 +83,26 @@ class Entry:
             entry = cls(**{k: v for k, v in doc.items() if k in names})
         except TypeError as exc:
             raise InvalidEntry(f"incomplete metadata: {exc}") from exc
+        for name, types in _FIELD_TYPES.items():
+            value = getattr(entry, name)
+            if isinstance(value, bool) or not isinstance(value, types):
+                raise InvalidEntry(f"field {name!r} has the wrong type: {value!r}")
         if not is_frame_id(entry.id):
             raise InvalidEntry(f"bad frame id {entry.id!r}")
         return entry, {k: v for k, v in doc.items() if k not in names}
+
+
+_NUMBER = (int, float)
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "cam": str,
+    "ts": _NUMBER,
+    "seq": int,
+    "change": _NUMBER,
+    "size": int,
+    "sha256": str,
+    "enqueued": _NUMBER,
+    "attempts": int,
+    "next_attempt": _NUMBER,
+    "last_error": (str, type(None)),
+}

@@ -166,6 +166,10 @@ class Outbox:
         with self._lock:
             if (existing := self._entries.get(entry_id)) is not None:
                 return existing
+            if (self._dead / f"{entry_id}.json").exists():
+                # The archive refused this very frame for good; a second copy would be refused
+                # too, and open() would mistake it for a half-done dead-letter move.
+                raise OutboxError(f"{entry_id} is already dead-lettered")
             self._make_room(1, len(jpeg))
             entry = Entry(
                 id=entry_id,
