@@ -8,6 +8,13 @@ Layout (one directory per cam)::
     <directory>/dead/<id>.json      ... with the refusal reason and time
     .<name>.<pid>.tmp               a write in progress (deleted on open: a crash left it)
 
+An entry's life (every move is one method, under one lock)::
+
+    put ──> pending ──remove───────> gone    the archive has it
+            │  ^  ├──dead_letter──> dead/   refused for good, with the reason
+            └──┘  └──(evicted)────> gone    the bound needed room; counted in ``evicted``
+            defer: a failed attempt (attempts + 1, next attempt time, last error)
+
 Crash rules (``kill -9`` or power cut at any instant):
 
 * ``put`` writes the JPEG (temp, fsync, rename), then the metadata (temp, fsync, rename), then
