@@ -340,3 +340,16 @@ async def test_a_full_disk_is_visible_and_uploads_go_on(
     assert uploader.stats()["outbox_state"] == "ok"
     assert_archived_once(stub, [big[0], small], uploader.outbox)
     assert len(stored) == 2
+
+
+async def test_a_nonsense_frame_is_counted_not_fatal(
+    stub: ArchiveStub, archive: Running, make_uploader: Callable[..., Uploader]
+) -> None:
+    uploader = make_uploader(archive.url)
+    good = make_frame(1)
+    async with running(uploader):
+        uploader.submit(Frame(b"\xff\xd8x", float("nan"), 0, 8, 8), 20.0)
+        uploader.submit(good, 20.0)
+        await drained(uploader)
+    assert uploader.stats()["dropped"] == 1
+    assert_archived_once(stub, [good], uploader.outbox)

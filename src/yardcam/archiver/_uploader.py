@@ -233,8 +233,9 @@ class Uploader:
             frame, change = await self._submitted.get()
             try:
                 entry = await self.enqueue(frame, change)
-            except (OutboxError, OSError) as exc:
-                # A boundary: the frame cannot be kept; count it and keep detection going.
+            except (OutboxError, OSError, ValueError) as exc:
+                # The frame cannot be kept (full, disk error, a nonsense ts or seq): count it
+                # and keep the writer going for the next one.
                 self._dropped += 1
                 self._last_error = f"frame {frame.seq} not stored: {exc}"
                 log.error("archiver: %s", self._last_error)
