@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -353,3 +354,36 @@ async def test_a_nonsense_frame_is_counted_not_fatal(
         await drained(uploader)
     assert uploader.stats()["dropped"] == 1
     assert_archived_once(stub, [good], uploader.outbox)
+
+
+async def test_tls_is_verified_by_default(
+    stub: ArchiveStub, archive: Running, make_uploader: Callable[..., Uploader]
+) -> None:
+    uploader = make_uploader(archive.url, verify=True)  # the system store: trustme is unknown
+    async with running(uploader):
+        uploader.submit(make_frame(0), 20.0)
+        await until(lambda: uploader.stats()["retried"] >= 2)
+    assert stub.requests == [] and uploader.stats()["state"] == "unreachable"
+    assert "certificate" in str(uploader.stats()["last_error"]).lower()
+
+
+async def test_verify_takes_an_ssl_context(
+    stub: ArchiveStub,
+    archive: Running,
+    make_uploader: Callable[..., Uploader],
+    client_ssl_context: ssl.SSLContext,
+) -> None:
+    uploader = make_uploader(archive.url, verify=client_ssl_context)
+    frame = make_frame(0)
+    async with running(uploader):
+        uploader.submit(frame, 20.0)
+        await drained(uploader)
+    assert_archived_once(stub, [frame], uploader.outbox)
+
+
+async def test_a_missing_ca_bundle_fails_at_start(
+    make_uploader: Callable[..., Uploader], tmp_path: Path
+) -> None:
+    uploader = make_uploader("https://127.0.0.1:9", verify=str(tmp_path / "no-ca.pem"))
+    with pytest.raises(FileNotFoundError):
+        await uploader.run()
