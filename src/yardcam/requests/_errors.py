@@ -7,11 +7,9 @@ ChunkedEncodingError. Handlers run most specific first; the original is chained 
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import socket
 import ssl
-from collections.abc import Iterator
 
 import h11
 
@@ -35,39 +33,55 @@ class Phase(enum.Enum):
     BODY = "reading the response body from"
 
 
-@contextlib.contextmanager
-def translate_errors(phase: Phase, where: str) -> Iterator[None]:
-    """Re-raise low-level errors of ``phase`` as the matching RequestException subclass."""
-    try:
-        yield
-    except RequestException:
-        raise  # already ours (a body that cannot be read, a nested translation)
-    except ssl.SSLCertVerificationError as exc:
-        raise SSLError(f"certificate verification failed {phase.value} {where}: {exc}") from exc
-    except ssl.SSLError as exc:
-        if phase is Phase.CONNECT:
-            raise _connect_failed(SSLError(f"TLS handshake failed with {where}: {exc}")) from exc
-        raise ConnectionError(f"TLS error {phase.value} {where}: {exc}") from exc
-    except TimeoutError as exc:  # socket.timeout and asyncio timeouts alike
-        if phase is Phase.CONNECT:
-            raise ConnectTimeout(f"timed out {phase.value} {where}") from exc
-        raise ReadTimeout(f"timed out {phase.value} {where}") from exc
-    except h11.RemoteProtocolError as exc:
+def translate_errors(phase: Phase, where: str) -> _Translator:
+    """``with translate_errors(phase, where):`` re-raises low-level errors of ``phase`` as the
+    matching RequestException subclass, chained with ``from``."""
+    return _Translator(phase, where)
+
+
+class _Translator:
+    # A plain class, not @contextmanager: it wraps every read and write of every request.
+    __slots__ = ("_phase", "_where")
+
+    def __init__(self, phase: Phase, where: str) -> None:
+        self._phase = phase
+        self._where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is None or isinstance(exc, RequestException):
+            return  # nothing happened, or already ours (a body that cannot be read...)
+        if isinstance(exc, OSError | h11.ProtocolError):
+            raise _translate(exc, self._phase, self._where) from exc
+
+
+def _translate(exc: OSError | h11.ProtocolError, phase: Phase, where: str) -> RequestException:
+    """The RequestException for ``exc``; most specific cases first."""
+    if isinstance(exc, h11.ProtocolError):  # not OSErrors: the peer (or we) broke HTTP/1.1
+        if isinstance(exc, h11.LocalProtocolError):
+            return InvalidRequest(f"cannot send this request to {where}: {exc}")
         if phase is Phase.BODY:
-            raise ChunkedEncodingError(f"broken response body from {where}: {exc}") from exc
-        raise ConnectionError(f"bad or missing response {phase.value} {where}: {exc}") from exc
-    except h11.LocalProtocolError as exc:
-        raise InvalidRequest(f"cannot send this request to {where}: {exc}") from exc
-    except socket.gaierror as exc:
-        raise _connect_failed(
-            ConnectionError(exc.errno, f"cannot resolve {where}: {exc.strerror}")
-        ) from exc
-    except OSError as exc:
-        message = f"{exc.strerror or exc} ({phase.value} {where})"
-        error = ConnectionError(exc.errno, message) if exc.errno else ConnectionError(message)
+            return ChunkedEncodingError(f"broken response body from {where}: {exc}")
+        return ConnectionError(f"bad or missing response {phase.value} {where}: {exc}")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return SSLError(f"certificate verification failed {phase.value} {where}: {exc}")
+    if isinstance(exc, ssl.SSLError):
         if phase is Phase.CONNECT:
-            _connect_failed(error)
-        raise error from exc
+            return _connect_failed(SSLError(f"TLS handshake failed with {where}: {exc}"))
+        return ConnectionError(f"TLS error {phase.value} {where}: {exc}")
+    if isinstance(exc, TimeoutError):  # socket.timeout and asyncio timeouts alike
+        if phase is Phase.CONNECT:
+            return ConnectTimeout(f"timed out {phase.value} {where}")
+        return ReadTimeout(f"timed out {phase.value} {where}")
+    if isinstance(exc, socket.gaierror):
+        return _connect_failed(
+            ConnectionError(exc.errno, f"cannot resolve {where}: {exc.strerror}")
+        )
+    message = f"{exc.strerror or exc} ({phase.value} {where})"
+    error = ConnectionError(exc.errno, message) if exc.errno else ConnectionError(message)
+    return _connect_failed(error) if phase is Phase.CONNECT else error
 
 
 def _connect_failed(error: ConnectionError) -> ConnectionError:

@@ -78,6 +78,10 @@ class Headers(MutableMapping[str, str]):
         new._store = self._store.copy()
         return new
 
+    def encoded(self) -> list[tuple[bytes, bytes]]:
+        """(name, value) pairs in the caller's spelling, as bytes for the wire."""
+        return [(n.encode("latin-1"), v.encode("latin-1")) for n, v in self._store.values()]
+
     @classmethod
     def from_raw(cls, raw: list[tuple[bytes, bytes]]) -> Headers:
         """Headers received from a server: repeated names are joined with ", " (RFC 9110 5.3)."""

@@ -70,9 +70,7 @@ class HTTP11:
         event = h11.Request(
             method=request.method,
             target=request.target,
-            headers=[
-                (k.encode("latin-1"), v.encode("latin-1")) for k, v in request.headers.items()
-            ],
+            headers=request.headers.encoded(),
         )
         return self._coalesce(self._h11.send_with_data_passthrough(event) or [])
 
@@ -133,7 +131,7 @@ class HTTP11:
                 return ResponseHead(
                     status_code=event.status_code,  # type: ignore[union-attr]
                     reason=event.reason.decode("latin-1"),  # type: ignore[union-attr]
-                    raw_headers=[(n, v) for n, v in event.headers],  # type: ignore[union-attr]
+                    raw_headers=event.headers.raw_items(),  # type: ignore[union-attr]
                     http_version=event.http_version.decode("ascii"),  # type: ignore[union-attr]
                 )
             if event_type is h11.EndOfMessage:
