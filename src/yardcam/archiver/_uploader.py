@@ -96,7 +96,7 @@ class Uploader:
         token_probe_interval: float = 30.0,
         max_submitted: int = 256,
         on_stored: Callable[[Entry], None] | None = None,
-        session: Any = None,
+        session: AsyncSession | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if concurrency < 1:
@@ -267,7 +267,7 @@ class Uploader:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.0))
 
-    async def _upload_ready(self, session: Any) -> None:
+    async def _upload_ready(self, session: AsyncSession) -> None:
         while True:
             await self._resumed.wait()
             entry_id = await self._ready.get()
@@ -279,7 +279,7 @@ class Uploader:
                 await asyncio.sleep(hold)
             await self._attempt(session, entry_id)
 
-    async def _guard_token(self, session: Any) -> None:
+    async def _guard_token(self, session: AsyncSession) -> None:
         """While the token is rejected: re-read it and probe with one real upload, then resume."""
         while True:
             await self._paused.wait()
@@ -299,7 +299,7 @@ class Uploader:
 
     # -- one attempt -----------------------------------------------------------------------
 
-    async def _attempt(self, session: Any, entry_id: str) -> Outcome | None:
+    async def _attempt(self, session: AsyncSession, entry_id: str) -> Outcome | None:
         """Send one entry and act on the verdict; None if the entry vanished (evicted)."""
         entry = self.outbox.get(entry_id)
         if entry is None:
@@ -329,7 +329,7 @@ class Uploader:
             self._in_flight -= 1
             self._progress.set()
 
-    async def _post(self, session: Any, entry: Entry, jpeg: bytes) -> Verdict:
+    async def _post(self, session: AsyncSession, entry: Entry, jpeg: bytes) -> Verdict:
         token = self._current_token
         if token is None:
             return Verdict(Outcome.TOKEN_REJECTED, self._last_error or "no upload token")
