@@ -154,6 +154,8 @@ def test_reject_new_policy_and_a_lowered_bound_on_reopen(tmp_path: Path) -> None
     with pytest.raises(OutboxFull):
         put(box, 2)
     assert [e.seq for e in box.pending()] == [0, 1] and box.evicted == 0
+    # REJECT_NEW never deletes a frame, even over a lowered bound; EVICT_OLDEST trims.
+    assert len(Outbox(tmp_path, max_entries=1, policy=FullPolicy.REJECT_NEW)) == 2
     smaller = Outbox(tmp_path, max_entries=1)
     assert [e.seq for e in smaller.pending()] == [1] and smaller.evicted == 1
 
@@ -220,3 +222,11 @@ def test_metadata_with_wrong_types_is_dead_lettered(tmp_path: Path) -> None:
     again = Outbox(tmp_path)
     assert len(again) == 0
     assert "wrong type" in again.dead_letters()[0].reason
+
+
+def test_a_failed_put_evicts_nothing(tiny_disk: Path) -> None:
+    box = Outbox(tiny_disk, max_entries=1)
+    kept = put(box, 0, size=1000)
+    with pytest.raises(DiskFull):
+        put(box, 1, size=100_000)  # would evict seq 0 to fit the bound, but the disk is too small
+    assert [box.read_jpeg(e) for e in box.pending()] == [kept] and box.evicted == 0

@@ -177,7 +177,7 @@ class Outbox:
                 # The archive refused this very frame for good; a second copy would be refused
                 # too, and open() would mistake it for a half-done dead-letter move.
                 raise OutboxError(f"{entry_id} is already dead-lettered")
-            self._make_room(1, len(jpeg))
+            victims = self._victims(1, len(jpeg))
             entry = Entry(
                 id=entry_id,
                 cam=cam,
@@ -199,6 +199,8 @@ class Outbox:
                     self.state = OutboxState.DISK_FULL
                     raise DiskFull(f"{entry_id} not stored: {exc.strerror}") from exc
                 raise
+            # Evict only once the new frame is safe: a failed put changes nothing.
+            self._evict(victims)
             self.state = OutboxState.OK
             self._entries[entry_id] = entry
             self._bytes += entry.size
@@ -258,21 +260,27 @@ class Outbox:
             self._unlink(meta, jpg)  # metadata first: it is the commit record
         return entry
 
-    def _make_room(self, entries: int, size: int) -> None:
-        """Evict (or refuse, per policy) until ``entries`` more entries of ``size`` bytes fit."""
+    def _victims(self, entries: int, size: int) -> list[str]:
+        """The oldest ids to evict so ``entries`` more of ``size`` bytes fit; or OutboxFull."""
         if self.max_bytes is not None and size > self.max_bytes:
             raise OutboxFull(f"a {size}-byte frame exceeds max_bytes={self.max_bytes}")
-        while self._entries and not self._fits(entries, size):
+        count, total, victims = len(self._entries), self._bytes, []
+        oldest_first = iter(self._entries.values())
+        while count + entries > self.max_entries or (
+            self.max_bytes is not None and total + size > self.max_bytes
+        ):
             if self.policy is FullPolicy.REJECT_NEW:
-                raise OutboxFull(f"outbox full ({len(self._entries)} entries, {self._bytes} bytes)")
-            oldest = self._drop(next(iter(self._entries)))
-            self.evicted += 1
-            log.warning("outbox full: evicted the oldest frame %s", oldest and oldest.id)
+                raise OutboxFull(f"outbox full ({count} entries, {total} bytes)")
+            victim = next(oldest_first)
+            victims.append(victim.id)
+            count, total = count - 1, total - victim.size
+        return victims
 
-    def _fits(self, entries: int, size: int) -> bool:
-        if len(self._entries) + entries > self.max_entries:
-            return False
-        return self.max_bytes is None or self._bytes + size <= self.max_bytes
+    def _evict(self, victims: list[str]) -> None:
+        for entry_id in victims:
+            self._drop(entry_id)
+            self.evicted += 1
+            log.warning("outbox full: evicted the oldest frame %s", entry_id)
 
     def _bury(self, entry_id: str, dead_meta: bytes) -> None:
         """Dead-letter on disk: the dead metadata first, so open can finish a half-done move."""
@@ -313,7 +321,8 @@ class Outbox:
         for entry in sorted(loaded, key=lambda e: (e.enqueued, e.ts, e.seq)):
             self._entries[entry.id] = entry
             self._bytes += entry.size
-        self._make_room(0, 0)
+        if self.policy is FullPolicy.EVICT_OLDEST:  # the bound may have been lowered since
+            self._evict(self._victims(0, 0))
         fsync_dir(self._pending)
 
     def _load(self, entry_id: str, jpg: Path, meta: Path) -> Entry | None:
