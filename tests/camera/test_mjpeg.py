@@ -1,10 +1,13 @@
 import asyncio
 import contextlib
+import itertools
 import socket
 from collections.abc import AsyncIterator
 
 import pytest
 from camera_helpers import stop
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, StreamingResponse
@@ -147,3 +150,22 @@ async def test_camera_offline_is_a_retrying_state() -> None:
     assert hub.state.startswith("retrying: ")
     assert hub.latest is None
     await stop(task)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    bodies=st.lists(st.binary(max_size=300), min_size=1, max_size=5),
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=12),
+    lengths=st.booleans(),
+)
+def test_parser_property_any_payloads_any_splits(
+    bodies: list[bytes], cuts: list[int], lengths: bool
+) -> None:
+    jpegs = [b"\xff\xd8" + body for body in bodies]
+    if not lengths:  # without Content-Length a body cannot contain its own delimiter
+        jpegs = [j.replace(b"\r\n--cam", b"\r\n-_cam") for j in jpegs]
+    data = stream(jpegs, lengths=lengths)
+    points = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    parser = MjpegParser(b"cam")
+    got = [p for a, b in itertools.pairwise(points) for p in parser.feed(data[a:b])]
+    assert got == jpegs
