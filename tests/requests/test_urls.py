@@ -64,3 +64,12 @@ def test_join_location() -> None:
     assert join_url("http://h/a/b", "/c") == "http://h/c"
     assert join_url("http://h/a/b", "c") == "http://h/a/c"
     assert join_url("http://h/a", "https://o/x") == "https://o/x"
+
+
+def test_params_never_stick_to_a_url_parsed_before() -> None:
+    # Parsed URLs are cached per string; params are added to a copy.
+    assert parse_url("http://h/p", {"a": "1"}).target == "/p?a=1"
+    assert parse_url("http://h/p", "b=c d").url == "http://h/p?b=c%20d"
+    assert parse_url("http://h/p").target == "/p"
+    assert parse_url("http://h/p?").url == "http://h/p"
+    assert parse_url("http://h/p?", {"a": "1"}).url == "http://h/p?a=1"

@@ -6,8 +6,9 @@ socket is opened.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import SplitResult, quote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -17,6 +18,7 @@ __all__ = ["URL", "encode_params", "join_url", "parse_url"]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _SAFE + "?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,21 @@ def parse_url(url: object, params: object = None) -> URL:
     """Validate ``url`` and append ``params`` to its query string."""
     if not isinstance(url, str):
         raise InvalidURL(f"URL must be a str, got {type(url).__name__}")
+    parsed = _parse_cached(url)
+    extra = encode_params(params)
+    if not extra:
+        return parsed
+    # Quoting works character by character, so the cached parts need not be quoted again.
+    extra = quote(extra, safe=_QUERY_SAFE)
+    joiner = "&" if "?" in parsed.target else "?"  # the path's own "?" is quoted
+    return replace(parsed, url=parsed.url + joiner + extra, target=parsed.target + joiner + extra)
+
+
+# A camera posts to the same few URLs for its whole life, and parsing one costs about as much
+# as h11 framing the request; URL objects are immutable, so they can be shared. Errors are not
+# cached: a bad URL is checked (and raises) every time.
+@functools.lru_cache(maxsize=64)
+def _parse_cached(url: str) -> URL:
     url = url.strip()
     if any(c in url for c in "\r\n\t\x00"):
         raise InvalidURL(f"URL contains control characters: {url!r}")
@@ -57,10 +74,6 @@ def parse_url(url: object, params: object = None) -> URL:
         raise InvalidURL(f"invalid URL {url!r}: no host supplied")
     if port is None:
         port = DEFAULT_PORTS[scheme]
-    query = parts.query
-    extra = encode_params(params)
-    if extra:
-        query = f"{query}&{extra}" if query else extra
     if not host.isascii():
         try:
             host = host.encode("idna").decode("ascii")
@@ -68,7 +81,7 @@ def parse_url(url: object, params: object = None) -> URL:
             raise InvalidURL(f"invalid host in URL {url!r}: {exc}") from exc
     # The request line must be ASCII: percent-encode what the caller left raw, keep what is encoded.
     path = quote(parts.path, safe=_SAFE) or "/"
-    query = quote(query, safe=_SAFE + "?")
+    query = quote(parts.query, safe=_QUERY_SAFE)
     target = f"{path}?{query}" if query else path
     full = urlunsplit(SplitResult(scheme, parts.netloc, path, query, ""))
     return URL(url=full, scheme=scheme, host=host, port=port, target=target)
