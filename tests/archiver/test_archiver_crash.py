@@ -56,7 +56,8 @@ def test_kill_9_at_random_moments(
     context = f"seed {seed}"
     resent = len(stub.posts) - len(stub.stored)
     print(f"{context}: {len(intents)} triggered, {len(stored)} stored, {len(archived)} archived,")
-    print(f"  {resent} resends absorbed by Idempotency-Key, {len(intents) - len(archived)} lost")
+    unstored = len(intents) - len(archived)
+    print(f"  {resent} resends absorbed by Idempotency-Key, {unstored} killed before durable")
     assert len(stored) > KILLS, context  # the kills really hit a cam at work
     assert stored <= archived.keys(), context  # every durably triggered frame is archived
     assert archived.keys() <= intents.keys(), context  # nothing the cam did not trigger
