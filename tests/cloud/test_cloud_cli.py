@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import time
 import zipfile
 from pathlib import Path
 
@@ -79,7 +80,11 @@ def test_token_create_list_revoke(
     assert "active" in out.splitlines()[-1] or token_id in out
     code, out, _ = run(capsys, "token", "revoke", token_id, *storage_args(settings))
     assert code == 0
-    assert upload() == 401
+    # Nodes trust a checked token for settings.token_ttl seconds: revocation lands within it.
+    deadline = time.monotonic() + settings.token_ttl + 10
+    while upload() != 401:
+        assert time.monotonic() < deadline, "revoked token still accepted"
+        time.sleep(0.1)
     code, out, _ = run(capsys, "token", "list", *storage_args(settings))
     assert next(line for line in out.splitlines() if token_id in line).endswith("revoked")
     assert run(capsys, "token", "revoke", "nope", *storage_args(settings))[0] == 1

@@ -1,13 +1,14 @@
 """Is this upload a JPEG? Checked by content as it streams in, never by name or part header.
 
 The first bytes must be SOI + a marker (refused as soon as they arrive, so a wrong file is not
-read to the end), the headers must parse (width/height via libjpeg, from a bounded head), and
-the data must end with EOI (a truncated upload is refused, not archived).
+read to the end), the marker segments must lead to a frame header (SOF) with a non-zero size
+within a bounded head, and the data must end with EOI (a truncated upload is refused).
+
+The segment walk is plain Python on purpose: it takes microseconds, and a C decoder that
+releases the GIL would make the event loop wait to get it back from busy worker threads.
 """
 
 from __future__ import annotations
-
-import simplejpeg
 
 _HEAD_MAX = 256 * 1024  # EXIF is at most 64 KiB; the frame header follows within this bound
 _TAIL = 64  # some encoders pad after EOI
@@ -45,8 +46,39 @@ class JpegSniffer:
             raise NotJpeg("not a JPEG (too short)")
         if b"\xff\xd9" not in self._tail:
             raise NotJpeg("not a JPEG (truncated: no EOI marker)")
-        try:
-            height, width, _, _ = simplejpeg.decode_jpeg_header(bytes(self._head))
-        except ValueError as exc:
-            raise NotJpeg(f"not a JPEG (bad header: {exc})") from exc
-        return width, height
+        return frame_size(bytes(self._head))
+
+
+# Start-of-frame markers (baseline, progressive, lossless, arithmetic); not DHT/JPG/DAC.
+_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}
+
+
+def frame_size(head: bytes) -> tuple[int, int]:
+    """(width, height) from the SOF segment, walking marker segments from after SOI."""
+    pos = 2
+    while pos + 4 <= len(head):
+        if head[pos] != 0xFF:
+            raise NotJpeg("not a JPEG (bad marker segment)")
+        marker = head[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        if marker in (0xD8, 0xD9, 0xDA):
+            raise NotJpeg("not a JPEG (no frame header before the image data)")
+        length = int.from_bytes(head[pos + 2 : pos + 4], "big")
+        if length < 2:
+            raise NotJpeg("not a JPEG (bad segment length)")
+        if marker in _SOF:
+            if pos + 9 > len(head) or length < 8:
+                raise NotJpeg("not a JPEG (short frame header)")
+            height = int.from_bytes(head[pos + 5 : pos + 7], "big")
+            width = int.from_bytes(head[pos + 7 : pos + 9], "big")
+            if not width or not height:
+                raise NotJpeg("not a JPEG (zero-sized frame)")
+            return width, height
+        pos += 2 + length
+    raise NotJpeg("not a JPEG (no frame header in the first 256 KiB)")

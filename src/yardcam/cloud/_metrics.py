@@ -11,9 +11,7 @@ _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 class Metrics:
     def __init__(self) -> None:
         self.ingested = 0
-        # "early": answered before reading the body; "race": lost the index insert to another
-        # request or node after storing, so its blob was deleted.
-        self.duplicates: Counter[str] = Counter()
+        self.duplicates = 0  # repeats of a stored key: their blob was deleted, the winner's id sent
         self.bytes = 0
         self.in_flight = 0
         self.rejections: Counter[str] = Counter()  # by reason code (the HTTP status)
@@ -31,10 +29,7 @@ class Metrics:
             f"yardcam_frames_ingested_total {self.ingested}",
             "# HELP yardcam_frames_duplicate_total Uploads answered by an earlier idempotency key.",
             "# TYPE yardcam_frames_duplicate_total counter",
-            *(
-                f'yardcam_frames_duplicate_total{{stage="{stage}"}} {self.duplicates[stage]}'
-                for stage in ("early", "race")
-            ),
+            f"yardcam_frames_duplicate_total {self.duplicates}",
             "# HELP yardcam_ingested_bytes_total JPEG bytes stored by this node.",
             "# TYPE yardcam_ingested_bytes_total counter",
             f"yardcam_ingested_bytes_total {self.bytes}",

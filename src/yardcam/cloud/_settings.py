@@ -32,6 +32,7 @@ class ArchiveSettings:
     max_frame_bytes: int = 10 * 1024 * 1024
     rate_per_token: float = 50.0  # uploads/s sustained per token
     rate_burst: int = 100
+    token_ttl: float = 2.0  # seconds a node trusts a checked token: revocations take this long
     retention: dict[str, Retention] = field(default_factory=dict)  # cam -> limits; "*" = default
     purge_interval: float = 300.0  # seconds between background purges; 0 disables
     thumb_size: int = 240  # thumbnails are at least this tall (DCT-scaled, never upscaled)
@@ -81,7 +82,7 @@ def _parse(name: str, raw: str) -> Any:
         return Path(raw)
     if name in {"max_frame_bytes", "rate_burst", "thumb_size", "thumb_cache_entries"}:
         return int(raw)
-    if name in {"rate_per_token", "purge_interval"}:
+    if name in {"rate_per_token", "purge_interval", "token_ttl"}:
         return float(raw)
     if name == "secure_cookies":
         return raw.strip().lower() not in {"0", "false", "no", "off"}

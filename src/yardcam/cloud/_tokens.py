@@ -50,22 +50,49 @@ async def create_token(settings: ArchiveSettings, cam: str | None, scope: str = 
     return secret
 
 
-async def authenticate(index: FrameIndex, authorization: str | None, need: str) -> TokenRecord:
-    """The token behind an ``Authorization: Bearer`` header, if it grants ``need``.
+class TokenVerifier:
+    """Checks bearer tokens against the index, remembering valid ones for ``ttl`` seconds.
 
-    401 when missing/unknown/revoked, 403 when valid but lacking the scope.
+    The cache saves an index round trip per upload (a busy cam sends several a second); the
+    price is that a revocation reaches every node within ``ttl`` rather than at once. Unknown
+    tokens are never cached, so a new token works immediately.
     """
-    if not authorization:
-        raise ApiError(401, "missing bearer token")
-    kind, _, token = authorization.partition(" ")
-    if kind.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "authorization must be 'Bearer <token>'")
-    record = await index.token_by_hash(hash_token(token.strip()))
-    if record is None or record.revoked:
-        raise ApiError(401, "unknown or revoked token")
-    if need not in _GRANTS.get(record.scope, set()):
-        raise ApiError(403, f"token scope {record.scope!r} does not allow {need}")
-    return record
+
+    def __init__(self, ttl: float, *, max_entries: int = 10_000) -> None:
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._cache: dict[str, tuple[TokenRecord, float]] = {}
+
+    async def _lookup(self, index: FrameIndex, token_hash: str) -> TokenRecord | None:
+        now = time.monotonic()
+        cached = self._cache.get(token_hash)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        record = await index.token_by_hash(token_hash)
+        if record is not None and not record.revoked and self._ttl > 0:
+            if len(self._cache) >= self._max_entries:
+                self._cache.clear()
+            self._cache[token_hash] = (record, now + self._ttl)
+        return record
+
+    async def authenticate(
+        self, index: FrameIndex, authorization: str | None, need: str
+    ) -> TokenRecord:
+        """The token behind an ``Authorization: Bearer`` header, if it grants ``need``.
+
+        401 when missing/unknown/revoked, 403 when valid but lacking the scope.
+        """
+        if not authorization:
+            raise ApiError(401, "missing bearer token")
+        kind, _, token = authorization.partition(" ")
+        if kind.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "authorization must be 'Bearer <token>'")
+        record = await self._lookup(index, hash_token(token.strip()))
+        if record is None or record.revoked:
+            raise ApiError(401, "unknown or revoked token")
+        if need not in _GRANTS.get(record.scope, set()):
+            raise ApiError(403, f"token scope {record.scope!r} does not allow {need}")
+        return record
 
 
 def check_cam_access(token: TokenRecord, cam: str) -> None:

@@ -1,24 +1,33 @@
-"""``file://DIR`` blobs: temp file + fsync + rename, so a blob is either whole or absent.
+"""``file://DIR`` blobs: temp file + rename + sync, so a blob is either whole or absent.
 
 Writes are buffered in memory up to a bound and flushed to the temp file off the event loop; a
 typical frame (100 KB) costs one thread hop at commit. Temp files live in ``DIR/.tmp`` on the same
 filesystem (rename is atomic only within one), and stale ones left by a killed process are removed
 when the store is opened.
+
+Durability is a group commit: the commits queued by concurrent uploads run as one batch, then one
+``syncfs`` (Linux) makes all their data and renames durable together, instead of two fsyncs per
+frame. ``commit`` returns only after that, and the index row is written only after ``commit``,
+so a crash can leave an unlisted orphan file, never a listed partial frame. Without ``syncfs``
+each file is fsynced and each touched directory once per batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import hashlib
+import itertools
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from ._keys import check_key
+from ._batch import BatchRunner
+from ._keys import check_key, new_temp_name
 from ._types import BlobNotFound, StorageError, StoredBlob
 
 _FLUSH_AT = 256 * 1024
@@ -33,11 +42,44 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _load_syncfs() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    syncfs: Callable[[int], int] | None = getattr(libc, "syncfs", None)
+    return syncfs
+
+
+_SYNCFS = _load_syncfs()
+
+
+def _sync_batch(results: list[object]) -> None:
+    """Make a batch's renames (and, with syncfs, their data) durable."""
+    directories: set[Path] = set()
+    for result in results:
+        if isinstance(result, set):
+            directories |= result
+    if not directories:
+        return
+    if _SYNCFS is None:
+        for directory in directories:
+            _fsync_dir(directory)
+        return
+    fd = os.open(next(iter(directories)), os.O_RDONLY)
+    try:
+        if _SYNCFS(fd) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"syncfs failed: {os.strerror(err)}")
+    finally:
+        os.close(fd)
+
+
 class FileBlobWriter:
     def __init__(self, store: FileBlobStore, key: str) -> None:
         self._store = store
         self._key = key
-        self._temp = store.temp_dir / f"{secrets.token_hex(12)}.part"
+        self._temp = store.temp_dir / new_temp_name()
         self._file: BinaryIO | None = None
         self._buffer: list[bytes] = []
         self._buffered = 0
@@ -46,6 +88,10 @@ class FileBlobWriter:
         self._done = False
 
     def _flush_sync(self, chunks: list[bytes]) -> None:
+        # Hashing here, on the worker thread, keeps ~0.3 ms per 100 KB frame off the event loop
+        # (hashlib releases the GIL); flushes are awaited in order, so the digest is too.
+        for chunk in chunks:
+            self._hash.update(chunk)
         if self._file is None:
             self._file = open(self._temp, "xb")  # noqa: SIM115 - closed in commit/abort
         self._file.writelines(chunks)
@@ -53,31 +99,34 @@ class FileBlobWriter:
     async def write(self, data: bytes) -> None:
         if self._done:
             raise StorageError("blob writer already finished")
-        self._hash.update(data)
         self._size += len(data)
         self._buffer.append(data)
         self._buffered += len(data)
         if self._buffered >= _FLUSH_AT:
             chunks, self._buffer, self._buffered = self._buffer, [], 0
             try:
-                await asyncio.to_thread(self._flush_sync, chunks)
+                await self._store.runner.run(lambda: self._flush_sync(chunks))
             except OSError as exc:
                 raise StorageError(f"writing blob failed: {exc}") from exc
 
-    def _commit_sync(self, chunks: list[bytes]) -> None:
+    def _commit_sync(self, chunks: list[bytes]) -> set[Path]:
+        """Write out and rename into place; returns the directories whose entries changed, for
+        the batch to make durable (see ``_sync_batch``)."""
         self._flush_sync(chunks)
         assert self._file is not None
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if _SYNCFS is None:
+            os.fsync(self._file.fileno())
         self._file.close()
         final = self._store.path_for(self._key)
-        created_dirs = not final.parent.is_dir()
+        new_dirs = []
+        if not final.parent.is_dir():  # first frame of the day (or of the cam)
+            below_root = itertools.takewhile(lambda d: d != self._store.root, final.parents)
+            new_dirs = [d for d in below_root if not d.is_dir()]
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._temp, final)
-        _fsync_dir(final.parent)
-        if created_dirs:
-            # A new date directory must itself survive a crash to keep the blob reachable.
-            _fsync_dir(final.parent.parent)
+        # The rename, and the entry of every directory made for it, must reach the disk.
+        return {final.parent, *(d.parent for d in new_dirs)}
 
     async def commit(self) -> StoredBlob:
         if self._done:
@@ -85,9 +134,9 @@ class FileBlobWriter:
         self._done = True
         chunks, self._buffer = self._buffer, []
         try:
-            await asyncio.to_thread(self._commit_sync, chunks)
+            await self._store.runner.run(lambda: self._commit_sync(chunks))
         except OSError as exc:
-            await asyncio.to_thread(self._discard_sync)
+            await self._store.runner.run(self._discard_sync)
             raise StorageError(f"storing blob failed: {exc}") from exc
         return StoredBlob(self._key, self._size, self._hash.hexdigest())
 
@@ -103,7 +152,7 @@ class FileBlobWriter:
         self._done = True
         self._buffer = []
         if self._file is not None or self._temp.exists():
-            await asyncio.to_thread(self._discard_sync)
+            await self._store.runner.run(self._discard_sync)
 
 
 class FileBlobStore:
@@ -115,6 +164,9 @@ class FileBlobStore:
         self.temp_dir = self.root / ".tmp"
         self.temp_dir.mkdir(parents=True, exist_ok=True)
         self._remove_stale_temps()
+        # Writes (fsync-bound) run in parallel; concurrent uploads share loop<->thread hops.
+        workers = 1 if _SYNCFS else 8  # without syncfs, per-file fsyncs run in parallel
+        self.runner = BatchRunner("yardcam-blobs", workers, finish=_sync_batch)
 
     def _remove_stale_temps(self) -> None:
         cutoff = time.time() - _STALE_TEMP_AGE
@@ -174,4 +226,4 @@ class FileBlobStore:
             raise StorageError(f"blob directory not writable: {exc}") from exc
 
     async def close(self) -> None:
-        return None
+        self.runner.close()

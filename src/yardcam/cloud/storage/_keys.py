@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 import re
 import secrets
 import time
@@ -16,9 +18,35 @@ def is_valid_cam(name: str) -> bool:
     return bool(_CAM.fullmatch(name))
 
 
+class _FastRandom:
+    """80-bit ids from a PRNG seeded from the OS once per process (and again after a fork).
+
+    ``os.urandom`` per id would release the GIL on the event loop for every upload; the ids need
+    to be unique, not secret (every read is authenticated).
+    """
+
+    def __init__(self) -> None:
+        self._pid = -1
+        self._random = random.Random()
+
+    def bits(self, n: int) -> int:
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._random.seed(secrets.token_bytes(32))
+        return self._random.getrandbits(n)
+
+
+_random = _FastRandom()
+
+
 def new_frame_id() -> str:
     """Time-ordered (ms, hex) then 80 random bits: unique across nodes without coordination."""
-    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+    return f"{time.time_ns() // 1_000_000:012x}{_random.bits(80):020x}"
+
+
+def new_temp_name() -> str:
+    """A name for an in-progress file, unique across processes sharing a directory."""
+    return f"{os.getpid()}-{_random.bits(64):016x}.part"
 
 
 def blob_key(cam: str, frame_id: str, received: float) -> str:

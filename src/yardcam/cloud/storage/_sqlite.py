@@ -1,20 +1,20 @@
 """``sqlite:///path`` index: stdlib sqlite3 in WAL mode, on one dedicated thread.
 
 One connection on one worker thread serialises every statement, which is what SQLite wants
-anyway (one writer); the event loop only awaits the thread. WAL lets other processes (the CLI,
+anyway (one writer); the event loop only awaits the thread, and statements queued by
+concurrent requests cross to it in batches (see ``_batch``). WAL lets other processes (the CLI,
 another node on the same host) read while this one writes; ``busy_timeout`` makes them queue.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from . import _sql
+from ._batch import BatchRunner
 from ._types import CamSummary, FramePage, FrameRecord, StorageError, TokenRecord
 
 T = TypeVar("T")
@@ -25,7 +25,7 @@ class SQLiteIndex:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.url = f"sqlite:///{path}"
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yardcam-sqlite")
+        self._runner = BatchRunner("yardcam-sqlite")
         self._conn: sqlite3.Connection | None = None
         self._closed = False
 
@@ -50,7 +50,7 @@ class SQLiteIndex:
             return fn(self._connect())
 
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+            return await self._runner.run(call)
         except sqlite3.Error as exc:
             raise StorageError(f"sqlite: {exc}") from exc
 
@@ -157,4 +157,4 @@ class SQLiteIndex:
         if self._conn is not None:
             await self._run(close_conn)
         self._closed = True
-        self._executor.shutdown(wait=False)
+        self._runner.close()

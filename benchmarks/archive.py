@@ -1,0 +1,282 @@
+"""Archive ingest throughput per node, next to a no-op POST on the same server, in one run.
+
+Usage: ``.venv/bin/python benchmarks/archive.py [--seconds S] [--rounds R] [--concurrency C]
+[--stacks file,s3]``
+
+For each storage stack (file+SQLite; SeaweedFS+PostgreSQL, both servers started on 127.0.0.1
+from the test fixtures' helpers) this starts ONE archive node (uvicorn, one process) with an
+extra ``POST /noop`` route that reads the whole body and answers 201 — the ceiling: same
+server, same middleware, same HTTP parsing, no multipart parsing and no storage. A separate
+load process (aiohttp, C uploads in flight) posts ~100 KB JPEGs in the archive's wire format
+(multipart ``image`` + ``cam``/``ts``/``seq``/``change``, bearer token, a fresh
+Idempotency-Key each) for S seconds per endpoint; rounds alternate no-op/ingest and the best
+round of each is kept. Prints frames/s, MB/s, latency p50/p99 and ingest/no-op ratios.
+
+Target (issue 5): ingest >= 50 % of the no-op figure on file+SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import simplejpeg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from cloud.servers import free_ports, postgres_server, seaweedfs_server
+from yardcam.cloud import ArchiveSettings, create_token
+
+FRAME_BYTES = 100_000
+BOUNDARY = "yardcam-bench-boundary"
+
+
+def make_frame(target: int = FRAME_BYTES) -> bytes:
+    """A noisy JPEG of about ``target`` bytes (noise keeps the size honest)."""
+    rng = np.random.default_rng(7)
+    width = 200
+    while True:
+        image = rng.integers(0, 256, (width * 3 // 4, width, 3), dtype=np.uint8)
+        jpeg = simplejpeg.encode_jpeg(image, quality=90)
+        if len(jpeg) >= target:
+            return jpeg
+        width += 8
+
+
+def multipart_body(jpeg: bytes, seq: int) -> bytes:
+    fields = {"cam": "bench", "ts": f"{time.time():.3f}", "seq": str(seq), "change": "4.5"}
+    head = "".join(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    )
+    head += (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="f.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    )
+    return head.encode() + jpeg + f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+# -- the node (runs in its own process) -----------------------------------------------------
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from yardcam.cloud import create_app
+
+    settings = ArchiveSettings.for_data_dir(
+        args.data_dir, blobs=args.blobs, index=args.index, rate_per_token=0, purge_interval=0
+    )
+
+    async def noop(request: Request) -> JSONResponse:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+        return JSONResponse({"id": "noop", "size": size}, status_code=201)
+
+    app = create_app(settings)
+    app.router.routes.insert(0, Route("/noop", noop, methods=["POST"]))
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+# -- the load (runs in its own process) -----------------------------------------------------
+
+
+async def load(url: str, token: str, seconds: float, concurrency: int) -> dict[str, float]:
+    import aiohttp
+
+    jpeg = make_frame()
+    latencies: list[float] = []
+    failures = 0
+    sent = 0
+    deadline = time.monotonic() + seconds
+
+    async def worker(session: aiohttp.ClientSession, n: int) -> None:
+        nonlocal failures, sent
+        seq = n * 1_000_000
+        while time.monotonic() < deadline:
+            seq += 1
+            body = multipart_body(jpeg, seq)
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+                "Idempotency-Key": secrets.token_hex(8),
+            }
+            started = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as response:
+                await response.read()
+                if response.status != 201:
+                    failures += 1
+                    continue
+            latencies.append(time.perf_counter() - started)
+            sent += len(jpeg)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    started = time.monotonic()
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(worker(session, n) for n in range(concurrency)))
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    count = len(latencies)
+    return {
+        "frames": count,
+        "failures": failures,
+        "fps": count / elapsed,
+        "mbps": sent / elapsed / 1e6,
+        "p50": latencies[count // 2] * 1000 if count else 0.0,
+        "p99": latencies[min(count - 1, int(count * 0.99))] * 1000 if count else 0.0,
+    }
+
+
+def run_load(url: str, token: str, seconds: float, concurrency: int) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--load", url, "--token", token]
+    cmd += ["--seconds", str(seconds), "--concurrency", str(concurrency)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 120)
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
+# -- the driver -----------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    stack: str
+    endpoint: str
+    result: dict[str, float]
+
+
+@contextlib.contextmanager
+def node(settings: ArchiveSettings) -> Iterator[str]:
+    (port,) = free_ports(1)
+    cmd = [sys.executable, __file__, "--serve", "--port", str(port)]
+    cmd += [
+        "--data-dir",
+        str(settings.data_dir),
+        "--blobs",
+        settings.blobs,
+        "--index",
+        settings.index,
+    ]
+    proc = subprocess.Popen(cmd, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the archive node did not start") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def bench_stack(stack: str, settings: ArchiveSettings, args: argparse.Namespace) -> list[Row]:
+    token = asyncio.run(create_token(settings, "bench", "upload"))
+    best: dict[str, dict[str, float]] = {}
+    with node(settings) as url:
+        run_load(f"{url}/frames", token, 1.0, args.concurrency)  # warm-up: connections, caches
+        for _ in range(args.rounds):
+            for endpoint in ("/noop", "/frames"):
+                result = run_load(f"{url}{endpoint}", token, args.seconds, args.concurrency)
+                if endpoint not in best or result["fps"] > best[endpoint]["fps"]:
+                    best[endpoint] = result
+    return [Row(stack, endpoint, best[endpoint]) for endpoint in ("/noop", "/frames")]
+
+
+def print_table(rows: list[Row], args: argparse.Namespace) -> None:
+    print(
+        f"\narchive ingest, one node, {args.concurrency} uploads in flight, "
+        f"~{FRAME_BYTES // 1000} KB JPEGs, best of {args.rounds} x {args.seconds:g} s, "
+        f"{os.cpu_count()} CPUs"
+    )
+    header = f"{'stack':14} {'endpoint':9} {'frames/s':>9} {'MB/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
+    print(header + f" {'fail':>5} {'vs no-op':>9}")
+    ceiling: dict[str, float] = {}
+    for row in rows:
+        r = row.result
+        if row.endpoint == "/noop":
+            ceiling[row.stack] = r["fps"]
+        ratio = r["fps"] / ceiling[row.stack] if ceiling.get(row.stack) else float("nan")
+        print(
+            f"{row.stack:14} {row.endpoint:9} {r['fps']:9.0f} {r['mbps']:7.1f} {r['p50']:7.1f}"
+            f" {r['p99']:7.1f} {int(r['failures']):5d} {ratio:8.0%}"
+        )
+    file_rows = {row.endpoint: row.result["fps"] for row in rows if row.stack == "file+sqlite"}
+    if len(file_rows) == 2:
+        share = file_rows["/frames"] / file_rows["/noop"]
+        verdict = "met" if share >= 0.5 else "NOT met"
+        print(f"target ingest >= 50% of no-op on file+sqlite: {share:.0%} ({verdict})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--stacks", default="file,s3")
+    # Internal modes: the node and the load generator run in their own processes.
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--load", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--blobs", help=argparse.SUPPRESS)
+    parser.add_argument("--index", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args)
+        return
+    if args.load:
+        print(json.dumps(asyncio.run(load(args.load, args.token, args.seconds, args.concurrency))))
+        return
+
+    stacks = args.stacks.split(",")
+    rows: list[Row] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="yardcam-bench-") as tmp,
+        contextlib.ExitStack() as servers,
+    ):
+        if "file" in stacks:
+            settings = ArchiveSettings.for_data_dir(Path(tmp) / "file")
+            rows += bench_stack("file+sqlite", settings, args)
+        if "s3" in stacks:
+            pg = servers.enter_context(postgres_server())
+            s3 = servers.enter_context(seaweedfs_server(Path(tmp) / "seaweedfs"))
+            settings = replace(
+                ArchiveSettings.for_data_dir(Path(tmp) / "s3"),
+                blobs=f"s3://bench?endpoint={s3}",
+                index=pg,
+            )
+            rows += bench_stack("s3+postgres", settings, args)
+    print_table(rows, args)
+
+
+if __name__ == "__main__":
+    main()
