@@ -89,8 +89,15 @@ class OpenCVPattern:
         return [c for c in contours if cv2.contourArea(c) > 500]
 
 
-async def longest_stall(frames: list[Frame], mode: str, seconds: float) -> tuple[float, float]:
-    """(max, p99) lateness in ms of a 1 ms ticker while frames arrive at 30 fps."""
+async def longest_stall(
+    frames: list[Frame], mode: str, seconds: float
+) -> tuple[float, float, float]:
+    """While frames arrive at 30 fps: (max, p99) lateness in ms of a 1 ms ticker, and the most
+    CPU time (ms) the loop's own thread spent during one tick.
+
+    Lateness is what the issue asks for, but on a shared box it also holds the time the OS gave
+    the CPU to a neighbour; the loop thread's CPU time does not, so it shows what yardcam itself
+    costs the loop."""
     hub = FrameHub()
     loop = asyncio.get_running_loop()
     tasks = []
@@ -109,16 +116,19 @@ async def longest_stall(frames: list[Frame], mode: str, seconds: float) -> tuple
 
     tasks.append(asyncio.create_task(camera()))
     late: list[float] = []
+    busy = 0.0
     end = loop.time() + seconds
     while (before := loop.time()) < end:
+        cpu = time.thread_time()
         await asyncio.sleep(TICK)
         late.append(loop.time() - before - TICK)
+        busy = max(busy, time.thread_time() - cpu)
     for task in tasks:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
     late.sort()
-    return max(late) * 1e3, late[int(len(late) * 0.99)] * 1e3
+    return max(late) * 1e3, late[int(len(late) * 0.99)] * 1e3, busy * 1e3
 
 
 def main() -> None:
@@ -144,15 +154,20 @@ def main() -> None:
             c = max(c, rate(opencv, frames, args.seconds))
         print(f"{name:6} {size:6.0f}KB {a:15.0f} {b:12.0f} {c:11.0f} {b / a:6.2f} {b / c:6.1f}")
         modes = ("baseline", "inline", "offloaded")
-        best = dict.fromkeys(modes, (float("inf"), 0.0))
+        runs: dict[str, list[tuple[float, float, float]]] = {mode: [] for mode in modes}
         for _ in range(args.rounds):
             for mode in modes:
-                best[mode] = min(best[mode], asyncio.run(longest_stall(frames, mode, args.seconds)))
-        stalls[name] = best
-    print("\nevent loop stall at 30 fps, ms: max / p99 lateness of a 1 ms ticker (best round)")
-    print(f"{'':6} {'no detector':>14} {'inline':>14} {'offloaded':>14}")
+                runs[mode].append(asyncio.run(longest_stall(frames, mode, args.seconds)))
+        stalls[name] = {
+            mode: [min(column) for column in zip(*r, strict=True)] for mode, r in runs.items()
+        }
+    print(
+        "\nevent loop at 30 fps, ms: max / p99 lateness of a 1 ms ticker, and the most CPU the"
+        " loop thread spent in one tick (each the best of R rounds)"
+    )
+    print(f"{'':6} {'no detector':>22} {'inline':>22} {'offloaded':>22}")
     for name, by_mode in stalls.items():
-        cells = " ".join(f"{m:6.2f} / {p:5.2f}" for m, p in by_mode.values())
+        cells = " ".join(f"{m:6.2f} / {p:5.2f} cpu {c:5.2f}" for m, p, c in by_mode.values())
         print(f"{name:6} {cells}")
     print("targets: b/a >= 0.90, b/c >= 3, offloaded max stall < 5 ms")
 
