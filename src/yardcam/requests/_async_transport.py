@@ -95,6 +95,10 @@ class StreamConnection:
                 await writer.drain()
 
     async def flush(self, write_timeout: float | None) -> None:
+        if not self.writer.transport.get_write_buffer_size():
+            # The kernel took every byte (the usual case for a frame): nothing to wait for, and
+            # no timer to arm and cancel. A lost connection then shows when the head is read.
+            return
         async with asyncio.timeout(write_timeout):
             await self.writer.drain()
 
