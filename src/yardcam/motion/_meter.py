@@ -67,10 +67,6 @@ class ChangeMeter:
         self._floor, self._sensitivity = np.float32(floor), np.float32(sensitivity)
         self._size: tuple[int, int] | None = None
 
-    def reset(self) -> None:
-        """Forget the background; the next frame starts a new model."""
-        self._size = None
-
     def measure(self, jpeg: bytes, width: int, height: int) -> float:
         """The ``change`` of this frame against the background, then learn from it.
 
