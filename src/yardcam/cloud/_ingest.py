@@ -43,33 +43,91 @@ class _Part:
     value: bytearray = field(default_factory=bytearray)
 
 
-class _Events:
-    """python-multipart callbacks, recorded for the async loop to apply in order."""
+class _Parts:
+    """python-multipart callbacks: text fields and checks are handled right here (sync);
+    only the image's storage work is queued for the async loop ("open", "data", "end").
 
-    def __init__(self) -> None:
+    Raising in a callback stops the parser and reaches ``receive_upload`` as is.
+    """
+
+    def __init__(self, fields: dict[str, str], max_image: int) -> None:
+        self.fields = fields
         self.queue: list[tuple[str, bytes]] = []
         self.finished = False
+        self.sniffer: JpegSniffer | None = None
+        self.image_done = False
+        self._max_image = max_image
+        self._part = _Part()
+        self._count = 0
         self._field = bytearray()
         self._value = bytearray()
 
     def callbacks(self) -> dict[str, Callable[..., None]]:
         return {
-            "on_part_begin": lambda: self.queue.append(("begin", b"")),
+            "on_part_begin": self._begin,
             "on_header_field": lambda d, s, e: self._field.extend(d[s:e]),
             "on_header_value": lambda d, s, e: self._value.extend(d[s:e]),
             "on_header_end": self._header_end,
-            "on_headers_finished": lambda: self.queue.append(("headers", b"")),
-            "on_part_data": lambda d, s, e: self.queue.append(("data", bytes(d[s:e]))),
-            "on_part_end": lambda: self.queue.append(("end", b"")),
-            "on_end": self._end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": self._data,
+            "on_part_end": self._end,
+            "on_end": self._finish,
         }
 
+    def _begin(self) -> None:
+        self._count += 1
+        if self._count > _MAX_PARTS:
+            raise ApiError(400, "malformed multipart: too many parts")
+        self._part = _Part()
+
     def _header_end(self) -> None:
-        self.queue.append(("header", bytes(self._field) + b"\0" + bytes(self._value)))
+        name = self._field.decode("latin-1").lower()
+        self._part.headers[name] = self._value.decode("latin-1")
         self._field.clear()
         self._value.clear()
 
+    def _headers_finished(self) -> None:
+        part = self._part
+        disposition, options = parse_options_header(part.headers.get("content-disposition", ""))
+        if disposition != b"form-data" or b"name" not in options:
+            raise ApiError(400, "malformed multipart: part without form-data name")
+        # The filename (if any) is deliberately ignored: it never becomes a path or a type.
+        part.name = options[b"name"].decode("utf-8", "replace")
+        if part.name == IMAGE_FIELD:
+            if self.sniffer is not None:
+                raise ApiError(400, "more than one image part")
+            part.is_image = True
+            self.sniffer = JpegSniffer()
+            self.queue.append(("open", b""))
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        part = self._part
+        if part.is_image:
+            assert self.sniffer is not None
+            chunk = bytes(data[start:end])
+            try:
+                self.sniffer.feed(chunk)
+            except NotJpeg as exc:
+                raise ApiError(415, str(exc)) from exc
+            if self.sniffer.size > self._max_image:
+                raise ApiError(413, f"image larger than {self._max_image} bytes")
+            self.queue.append(("data", chunk))
+            return
+        part.value += data[start:end]
+        if len(part.value) > _MAX_FIELD_BYTES:
+            raise ApiError(400, f"field {part.name!r} longer than {_MAX_FIELD_BYTES} bytes")
+
     def _end(self) -> None:
+        part = self._part
+        if part.is_image:
+            self.image_done = True
+        elif part.name:
+            try:
+                self.fields[part.name] = part.value.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ApiError(400, f"field {part.name!r} is not UTF-8") from exc
+
+    def _finish(self) -> None:
         self.finished = True
 
 
@@ -83,81 +141,6 @@ def boundary_of(content_type: str | None) -> bytes:
     if not 1 <= len(boundary) <= 70:
         raise ApiError(400, "malformed multipart: missing or invalid boundary")
     return boundary
-
-
-class _Receiver:
-    def __init__(
-        self,
-        open_writer: Callable[[], Awaitable[BlobWriter]],
-        max_image: int,
-        fields: dict[str, str],
-    ) -> None:
-        self._open_writer = open_writer
-        self._max_image = max_image
-        self.writer: BlobWriter | None = None
-        self.sniffer: JpegSniffer | None = None
-        self.fields = fields
-        self._part: _Part | None = None
-        self._parts = 0
-        self.image_done = False
-
-    async def apply(self, kind: str, data: bytes) -> None:
-        if kind == "begin":
-            self._parts += 1
-            if self._parts > _MAX_PARTS:
-                raise ApiError(400, "malformed multipart: too many parts")
-            self._part = _Part()
-            return
-        part = self._part
-        if part is None:
-            raise ApiError(400, "malformed multipart")
-        if kind == "header":
-            name, _, value = data.partition(b"\0")
-            part.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
-        elif kind == "headers":
-            await self._start(part)
-        elif kind == "data":
-            await self._data(part, data)
-        elif kind == "end":
-            self._end(part)
-
-    async def _start(self, part: _Part) -> None:
-        disposition, options = parse_options_header(part.headers.get("content-disposition", ""))
-        if disposition != b"form-data" or b"name" not in options:
-            raise ApiError(400, "malformed multipart: part without form-data name")
-        # The filename (if any) is deliberately ignored: it never becomes a path or a type.
-        part.name = options[b"name"].decode("utf-8", "replace")
-        if part.name == IMAGE_FIELD:
-            if self.writer is not None:
-                raise ApiError(400, "more than one image part")
-            part.is_image = True
-            self.sniffer = JpegSniffer()
-            self.writer = await self._open_writer()
-
-    async def _data(self, part: _Part, data: bytes) -> None:
-        if part.is_image:
-            assert self.sniffer is not None and self.writer is not None
-            try:
-                self.sniffer.feed(data)
-            except NotJpeg as exc:
-                raise ApiError(415, str(exc)) from exc
-            if self.sniffer.size > self._max_image:
-                raise ApiError(413, f"image larger than {self._max_image} bytes")
-            await self.writer.write(data)
-            return
-        part.value += data
-        if len(part.value) > _MAX_FIELD_BYTES:
-            raise ApiError(400, f"field {part.name!r} longer than {_MAX_FIELD_BYTES} bytes")
-
-    def _end(self, part: _Part) -> None:
-        if part.is_image:
-            self.image_done = True
-        elif part.name:
-            try:
-                self.fields[part.name] = part.value.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ApiError(400, f"field {part.name!r} is not UTF-8") from exc
-        self._part = None
 
 
 async def receive_upload(
@@ -179,9 +162,9 @@ async def receive_upload(
     max_body = max_image + MULTIPART_OVERHEAD
     if content_length is not None and content_length > max_body:
         raise ApiError(413, f"body larger than {max_body} bytes")
-    events = _Events()
-    parser = MultipartParser(boundary, events.callbacks())  # type: ignore[arg-type]
-    receiver = _Receiver(open_writer, max_image, {} if fields is None else fields)
+    parts = _Parts({} if fields is None else fields, max_image)
+    parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
+    writer: BlobWriter | None = None
     received = 0
     committed = False
     try:
@@ -193,25 +176,28 @@ async def receive_upload(
                 parser.write(chunk)
             except FormParserError as exc:
                 raise ApiError(400, f"malformed multipart: {exc}") from exc
-            queued, events.queue = events.queue, []
+            queued, parts.queue = parts.queue, []
             for kind, data in queued:
-                await receiver.apply(kind, data)
-            if events.finished:
+                if kind == "open":
+                    writer = await open_writer()
+                elif writer is not None:
+                    await writer.write(data)
+            if parts.finished:
                 break
-        if not events.finished:
+        if not parts.finished:
             raise ApiError(400, "malformed multipart: body ended before the closing boundary")
-        if receiver.writer is None or receiver.sniffer is None or not receiver.image_done:
+        if writer is None or parts.sniffer is None or not parts.image_done:
             raise ApiError(400, f"missing {IMAGE_FIELD!r} file part")
         try:
-            width, height = receiver.sniffer.finish()
+            width, height = parts.sniffer.finish()
         except NotJpeg as exc:
             raise ApiError(415, str(exc)) from exc
-        blob = await receiver.writer.commit()
+        blob = await writer.commit()
         committed = True
-        return Upload(blob, width, height, receiver.fields)
+        return Upload(blob, width, height, parts.fields)
     finally:
-        if receiver.writer is not None and not committed:
-            await receiver.writer.abort()
+        if writer is not None and not committed:
+            await writer.abort()
 
 
 def parse_float(fields: dict[str, str], name: str) -> float | None:

@@ -19,34 +19,34 @@ class NotJpeg(ValueError):
 
 
 class JpegSniffer:
+    """Fed the image as it arrives; keeps only the head (until the frame header) and the tail."""
+
     def __init__(self) -> None:
-        self._head = bytearray()
+        self._head: bytearray | None = bytearray()
         self._tail = b""
         self.size = 0
+        self.dimensions: tuple[int, int] | None = None  # (width, height) once the SOF is seen
 
     def feed(self, data: bytes) -> None:
-        """Raises :class:`NotJpeg` as soon as the start is wrong."""
-        if len(self._head) < _HEAD_MAX:
-            self._head += data[: _HEAD_MAX - len(self._head)]
-        self._tail = (self._tail + data)[-_TAIL:]
-        before, self.size = self.size, self.size + len(data)
-        if before < 4:
-            self._check_start()
-
-    def _check_start(self) -> None:
-        head = bytes(self._head[:4])
-        if head[:3] != b"\xff\xd8\xff"[: len(head)]:
-            raise NotJpeg("not a JPEG (no SOI marker)")
-        if len(head) == 4 and not 0xC0 <= head[3] <= 0xFE:
-            raise NotJpeg("not a JPEG (bad first marker)")
+        """Raises :class:`NotJpeg` as soon as the data so far cannot be a JPEG."""
+        self.size += len(data)
+        self._tail = (self._tail + data[-_TAIL:])[-_TAIL:]
+        if self._head is None:
+            return
+        self._head += data[: _HEAD_MAX - len(self._head)]
+        self.dimensions = frame_size(self._head)
+        if self.dimensions is not None:
+            self._head = None  # found: stop copying
+        elif len(self._head) >= _HEAD_MAX:
+            raise NotJpeg(f"not a JPEG (no frame header in the first {_HEAD_MAX} bytes)")
 
     def finish(self) -> tuple[int, int]:
         """(width, height) of a complete JPEG, else :class:`NotJpeg`."""
-        if self.size < 4:
-            raise NotJpeg("not a JPEG (too short)")
+        if self.dimensions is None:
+            raise NotJpeg("not a JPEG (too short: no frame header)")
         if b"\xff\xd9" not in self._tail:
             raise NotJpeg("not a JPEG (truncated: no EOI marker)")
-        return frame_size(bytes(self._head))
+        return self.dimensions
 
 
 # Start-of-frame markers (baseline, progressive, lossless, arithmetic); not DHT/JPG/DAC.
@@ -54,8 +54,13 @@ _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _STANDALONE = frozenset(range(0xD0, 0xD8)) | {0x01}
 
 
-def frame_size(head: bytes) -> tuple[int, int]:
-    """(width, height) from the SOF segment, walking marker segments from after SOI."""
+def frame_size(head: bytes | bytearray) -> tuple[int, int] | None:
+    """(width, height) from the SOF segment, walking the marker segments after SOI.
+
+    None when ``head`` ends before the SOF; :class:`NotJpeg` as soon as it cannot be a JPEG.
+    """
+    if head[:3] != b"\xff\xd8\xff"[: min(len(head), 3)]:
+        raise NotJpeg("not a JPEG (no SOI marker)")
     pos = 2
     while pos + 4 <= len(head):
         if head[pos] != 0xFF:
@@ -67,13 +72,15 @@ def frame_size(head: bytes) -> tuple[int, int]:
         if marker in _STANDALONE:
             pos += 2
             continue
-        if marker in (0xD8, 0xD9, 0xDA):
+        if marker in (0xD8, 0xD9, 0xDA) or marker < 0xC0:
             raise NotJpeg("not a JPEG (no frame header before the image data)")
         length = int.from_bytes(head[pos + 2 : pos + 4], "big")
         if length < 2:
             raise NotJpeg("not a JPEG (bad segment length)")
         if marker in _SOF:
-            if pos + 9 > len(head) or length < 8:
+            if pos + 9 > len(head):
+                return None
+            if length < 8:
                 raise NotJpeg("not a JPEG (short frame header)")
             height = int.from_bytes(head[pos + 5 : pos + 7], "big")
             width = int.from_bytes(head[pos + 7 : pos + 9], "big")
@@ -81,4 +88,4 @@ def frame_size(head: bytes) -> tuple[int, int]:
                 raise NotJpeg("not a JPEG (zero-sized frame)")
             return width, height
         pos += 2 + length
-    raise NotJpeg("not a JPEG (no frame header in the first 256 KiB)")
+    return None
