@@ -40,6 +40,8 @@ def test_raw_non_ascii_is_percent_encoded_and_encoded_stays() -> None:
         ("http:///path", requests.InvalidURL),
         ("http://h:99999/", requests.InvalidURL),
         ("http://h/a\r\nX-Injected: 1", requests.InvalidURL),
+        ("http://a b/", requests.InvalidURL),
+        ("http://a\x01b/", requests.InvalidURL),
         (b"http://h/", requests.InvalidURL),
     ],
 )

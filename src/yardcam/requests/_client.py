@@ -206,16 +206,18 @@ class BaseSession:
         body = encode_body(data=data, files=files, json=json)
         if body is not None:
             if body.content_type and "content-type" not in merged:
-                merged["Content-Type"] = body.content_type
+                merged.set_computed("Content-Type", body.content_type)
             if "content-length" not in merged and "transfer-encoding" not in merged:
                 if body.content_length is None:
-                    merged["Transfer-Encoding"] = "chunked"
+                    merged.set_computed("Transfer-Encoding", "chunked")
                 else:
-                    merged["Content-Length"] = str(body.content_length)
+                    merged.set_computed("Content-Length", str(body.content_length))
         elif method in ("POST", "PUT", "PATCH") and "content-length" not in merged:
-            merged["Content-Length"] = "0"  # some servers insist on a length for these methods
+            merged.set_computed(
+                "Content-Length", "0"
+            )  # some servers insist on a length for these methods
         if "host" not in merged:
-            merged["Host"] = parsed.host_header
+            merged.set_computed("Host", parsed.host_header)
         if cookies is not None:
             cookies = dict(cookies)
         request = PreparedRequest(method, parsed, merged, body, cookies)

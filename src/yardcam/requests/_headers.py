@@ -73,6 +73,14 @@ class Headers(MutableMapping[str, str]):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def set_computed(self, name: str, value: str) -> None:
+        """Set a header whose name and value this package built (Host, Content-Length...).
+
+        They need no checking, and skipping it matters: it is most of the cost of preparing a
+        small request's head, which h11 checks once more before writing it anyway.
+        """
+        self._store[name.lower()] = (name, value)
+
     def copy(self) -> Headers:
         new = Headers()
         new._store = self._store.copy()

@@ -7,6 +7,7 @@ socket is opened.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -19,6 +20,7 @@ __all__ = ["URL", "encode_params", "join_url", "parse_url"]
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _SAFE + "?"
+_BAD_HOST = re.compile(r"[\x00-\x20\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ def _parse_cached(url: str) -> URL:
     host = parts.hostname
     if not host:
         raise InvalidURL(f"invalid URL {url!r}: no host supplied")
+    if _BAD_HOST.search(host):  # it goes into the Host header unchecked
+        raise InvalidURL(f"invalid host in URL {url!r}: spaces or control characters")
     if port is None:
         port = DEFAULT_PORTS[scheme]
     if not host.isascii():
