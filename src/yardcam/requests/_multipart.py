@@ -10,6 +10,7 @@ before the JPEG, the JPEG, the closing boundary) instead of one per piece.
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 import re
@@ -47,7 +48,7 @@ class MultipartBody:
         fields = form_fields(data) if data is not None else []
         self._pieces = _frame(
             chain(
-                ((_part_head(name), _as_bytes(value)) for name, value in fields),
+                ((_field_head(name), _as_bytes(value)) for name, value in fields),
                 (_file_part(name, value) for name, value in _file_items(files)),
             ),
             self.boundary,
@@ -185,6 +186,10 @@ def _part_head(
     for key, value in (headers or {}).items():
         head += f"\r\n{key}: {value}"
     return f"{head}\r\n\r\n".encode()
+
+
+# A cam sends the same few field names with every frame; their heads are built once.
+_field_head = functools.lru_cache(maxsize=256)(_part_head)
 
 
 def _quote(text: str) -> str:
