@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -52,8 +53,31 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threshold", type=float, default=12.0, help="motion threshold, 0..100")
     run.set_defaults(func=_run)
 
+    user = sub.add_parser("user", help="logins of the cam's dashboard (and embedded gallery)")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    set_user = user_sub.add_parser("set", help="create a login or change its password")
+    set_user.add_argument("username")
+    set_user.add_argument("--data-dir", type=Path, default=_default_data_dir())
+    set_user.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
+    set_user.set_defaults(func=_user_set)
+
     archive_cli.register(sub)
     return parser
+
+
+def _user_set(args: argparse.Namespace) -> int:
+    from yardcam.web import Accounts, read_new_password
+
+    try:
+        password = read_new_password(args.username, from_stdin=args.password_stdin)
+        Accounts(args.data_dir / "users.json").set_password(args.username, password)
+    except ValueError as exc:
+        print(f"yardcam user set: {exc}", file=sys.stderr)
+        return 2
+    print(f"login {args.username} saved; open sessions of that user are ended")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:

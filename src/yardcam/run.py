@@ -126,7 +126,7 @@ async def _main(options: RunOptions) -> int:
     )
     servers.insert(0, _server(cam_app, options.host, options.port, cert, key))
 
-    _announce(options, archive_url, password)
+    _announce(options, archive_url, password, data)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _stop, servers)
@@ -155,7 +155,7 @@ def _stop(servers: list[_Server]) -> None:
         server.should_exit = True
 
 
-def _announce(options: RunOptions, archive_url: str, password: str | None) -> None:
+def _announce(options: RunOptions, archive_url: str, password: str | None, data: Path) -> None:
     where = "localhost" if options.host in ("127.0.0.1", "::1") else options.host
     lines = [
         f"yardcam: camera '{options.cam}' from {options.source} at {options.fps:g} fps",
@@ -164,12 +164,11 @@ def _announce(options: RunOptions, archive_url: str, password: str | None) -> No
     ]
     if options.archive_url is None:
         lines.append(f"  gallery    https://{where}:{options.archive_port}/")
+    change = f"yardcam user set owner --data-dir {data}"
     if password is not None:
-        lines.append(
-            f"  login      owner / {password}   (shown once; change it: 'yardcam user set owner')"
-        )
+        lines.append(f"  login      owner / {password}   (shown once; change it: '{change}')")
     else:
-        lines.append("  login      your existing account (forgot it? 'yardcam user set owner')")
+        lines.append(f"  login      your existing account (forgot it? '{change}')")
     lines.append("  The certificate is self-signed: your browser will ask you to accept it once.")
     lines.append("  Ctrl-C stops everything; triggered frames not yet archived wait in the outbox.")
     print("\n".join(lines), flush=True)

@@ -107,6 +107,7 @@ def test_public_surface() -> None:
         "ensure_secret_key",
         "ensure_self_signed_cert",
         "make_templates",
+        "read_new_password",
         "rotate_csrf_token",
         "token_matches",
         "web_middleware",

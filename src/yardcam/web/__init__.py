@@ -14,6 +14,7 @@ from ._auth import Auth
 from ._csrf import CSRFMiddleware, csrf_token, rotate_csrf_token, token_matches
 from ._files import ensure_secret_key, write_private_file
 from ._headers import CONTENT_SECURITY_POLICY, SecurityHeadersMiddleware
+from ._prompt import read_new_password
 from ._settings import WebSettings, web_middleware
 from ._templates import make_templates
 from ._throttle import LoginThrottle
@@ -32,6 +33,7 @@ __all__ = [
     "ensure_secret_key",
     "ensure_self_signed_cert",
     "make_templates",
+    "read_new_password",
     "rotate_csrf_token",
     "token_matches",
     "web_middleware",
