@@ -232,3 +232,31 @@ def test_rate_limit_is_429_with_retry_after(settings, start_node, jpeg: bytes) -
     assert int(r.headers["Retry-After"]) >= 1
     # Another token has its own bucket.
     assert upload(node, jpeg, token=node.token("yard")).status_code == 201
+
+
+def _image_then_cam(jpeg: bytes, cam: str) -> bytes:
+    return (
+        b'--b\r\nContent-Disposition: form-data; name="image"; filename="f.jpg"\r\n\r\n'
+        + jpeg
+        + b'\r\n--b\r\nContent-Disposition: form-data; name="cam"\r\n\r\n'
+        + f"{cam}\r\n--b--\r\n".encode()
+    )
+
+
+def test_cam_field_after_the_image_is_still_checked(node: Node, jpeg: bytes) -> None:
+    def post(token: str, cam: str) -> requests.Response:
+        return requests.post(
+            f"{node.url}/frames",
+            data=_image_then_cam(jpeg, cam),
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+            auth=requests.BearerAuth(token),
+        )
+
+    refused = post(node.upload, "porch")
+    assert refused.status_code == 403
+    # An all-cams token cannot know where to store the image before the cam arrives.
+    assert post(node.admin, "porch").status_code == 400
+    assert post(node.upload, "yard").status_code == 201
+    assert len(listed(node)) == 1
+    if node.settings.blobs.startswith("file://"):
+        assert len(list((node.settings.data_dir / "blobs").rglob("*.jpg"))) == 1

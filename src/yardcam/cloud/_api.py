@@ -10,7 +10,7 @@ import contextlib
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -164,7 +164,7 @@ class ArchiveApi:
 
         upload = await self._receive(request, open_writer, fields)
         try:
-            record = self._record(token.cam, opened[0], upload, frame_id, received, idem)
+            record = self._record(opened[0], upload, frame_id, received, idem)
             stored, created = await index.insert_frame(record)
         except (ApiError, StorageError):
             await self._discard(upload.blob.key)
@@ -179,7 +179,12 @@ class ArchiveApi:
         body = frame_json(stored, request)
         return JSONResponse(body, status_code=201, headers={"Location": body["url"]})
 
-    async def _receive(self, request: Request, open_writer: Any, fields: dict[str, str]) -> Upload:
+    async def _receive(
+        self,
+        request: Request,
+        open_writer: Callable[[], Awaitable[BlobWriter]],
+        fields: dict[str, str],
+    ) -> Upload:
         raw_length = request.headers.get("content-length")
         try:
             length = int(raw_length) if raw_length is not None else None
@@ -197,7 +202,6 @@ class ArchiveApi:
 
     @staticmethod
     def _record(
-        token_cam: str | None,
         cam: str,
         upload: Upload,
         frame_id: str,
@@ -205,10 +209,8 @@ class ArchiveApi:
         idem: str | None,
     ) -> FrameRecord:
         sent_cam = upload.fields.get("cam")
-        if sent_cam and sent_cam != cam:
+        if sent_cam and sent_cam != cam:  # a cam field sent after the image
             raise ApiError(403, f"token is not valid for cam {sent_cam!r}")
-        if token_cam is not None and cam != token_cam:
-            raise ApiError(403, f"token is not valid for cam {cam!r}")
         ts = parse_float(upload.fields, "ts")
         if ts is not None and not 0 <= ts < _MAX_TS:
             raise ApiError(400, "field 'ts' out of range")
