@@ -14,8 +14,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+import pytest
+
 from cloud.helpers import Node, make_jpeg, new_token, stored_keys, unique_cam
 from cloud.servers import free_ports
+from serving import TLSFiles
 from yardcam import requests
 from yardcam.cloud import ArchiveSettings
 
@@ -90,7 +93,7 @@ def test_two_nodes_racing_one_key_store_exactly_one_frame(
     assert sum(metric(n.url, "yardcam_frames_duplicate_total") for n in nodes) == senders - 1
 
 
-def _serve_subprocess(settings: ArchiveSettings, port: int) -> subprocess.Popen[bytes]:
+def _serve_subprocess(settings: ArchiveSettings, port: int, *extra: str) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable,
         "-m",
@@ -107,6 +110,7 @@ def _serve_subprocess(settings: ArchiveSettings, port: int) -> subprocess.Popen[
         settings.index,
         "--max-frame-bytes",
         str(4 * 1024 * 1024),
+        *extra,
     ]
     return subprocess.Popen(cmd, start_new_session=True)
 
@@ -118,11 +122,36 @@ def _wait_until(predicate: Callable[[], bool], what: str, timeout: float = 30) -
         time.sleep(0.05)
 
 
-def _answers(url: str) -> bool:
+def _answers(url: str, verify: object = True) -> bool:
     try:
-        return requests.get(f"{url}/healthz", timeout=1).status_code == 200
+        return requests.get(f"{url}/healthz", timeout=1, verify=verify).status_code == 200
     except OSError:
         return False
+
+
+@pytest.mark.parametrize("stack", ["file+sqlite"], indirect=True)
+def test_archive_serve_over_tls(settings: ArchiveSettings, tls_files: TLSFiles) -> None:
+    (port,) = free_ports(1)
+    url = f"https://127.0.0.1:{port}"
+    token = new_token(settings, "yard")
+    tls = ("--tls-cert", str(tls_files.cert_pem), "--tls-key", str(tls_files.key_pem))
+    proc = _serve_subprocess(settings, port, *tls)
+    try:
+        ca = str(tls_files.ca_pem)
+        _wait_until(lambda: _answers(url, ca) or proc.poll() is not None, "the node to start")
+        assert proc.poll() is None, "archive serve exited at startup"
+        r = requests.post(
+            f"{url}/frames",
+            files={"image": make_jpeg()},
+            auth=requests.BearerAuth(token),
+            verify=ca,
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["url"].startswith("https://")
+        assert r.headers["Strict-Transport-Security"]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def test_node_killed_mid_upload_leaves_nothing_listed(
@@ -173,3 +202,25 @@ def test_node_killed_mid_upload_leaves_nothing_listed(
     assert retry.status_code == 201, retry.text
     assert len(stored_keys(settings, cam)) == 1
     assert [f["id"] for f in frames_of(survivor, cam)] == [retry.json()["id"]]
+
+
+@pytest.mark.parametrize("stack", ["file+sqlite"], indirect=True)
+def test_client_gone_mid_upload_leaves_no_temp_file(node: Node) -> None:
+    jpeg = make_jpeg(640, 480, noise=True)
+    body = multipart({"cam": "yard"}, jpeg)
+    temps = node.settings.data_dir / "blobs" / ".tmp"
+    with socket.create_connection(("127.0.0.1", node.running.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /frames HTTP/1.1\r\nHost: archive\r\n"
+            + f"Authorization: Bearer {node.upload}\r\n".encode()
+            + f"Content-Type: {CONTENT_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body[:300_000]
+        )
+        _wait_until(lambda: any(temps.glob("*.part")), "the partial blob on disk")
+    _wait_until(lambda: metric(node.url, "yardcam_ingest_in_flight") == 0, "the upload to end")
+    assert not any(temps.glob("*.part"))
+    assert frames_of(node, "yard") == []
+    assert (
+        'yardcam_ingest_rejections_total{reason="disconnect"} 1'
+        in requests.get(f"{node.url}/metrics").text
+    )
