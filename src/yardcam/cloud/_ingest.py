@@ -1,8 +1,9 @@
 """Stream a ``multipart/form-data`` upload straight into a blob writer.
 
-python-multipart's push parser is fed from the request's body chunks; its callbacks only queue
-events, and the loop below applies them (awaiting storage writes) after each chunk, so memory
-holds at most one chunk plus the blob writer's bounded buffer. Refusals are raised as soon as
+python-multipart's push parser is fed from the request's body chunks; its callbacks handle text
+fields and the JPEG checks on the spot and queue only the image's storage work, which the loop
+below awaits after each chunk, so memory holds at most one chunk plus the blob writer's bounded
+buffer. Refusals are raised as soon as
 they are known (size, content, syntax) so the rest of the body is never read.
 """
 
