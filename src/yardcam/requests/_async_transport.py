@@ -38,7 +38,7 @@ _CLOSE_TIMEOUT = 2.0
 class StreamConnection:
     """One asyncio TCP (or TLS) connection and its protocol state."""
 
-    __slots__ = ("key", "proto", "reader", "where", "writer")
+    __slots__ = ("_held", "_held_size", "key", "proto", "reader", "tls", "where", "writer")
 
     def __init__(
         self,
@@ -46,12 +46,18 @@ class StreamConnection:
         writer: asyncio.StreamWriter,
         key: Hashable,
         where: str,
+        *,
+        tls: bool = False,
     ) -> None:
         self.reader = reader
         self.writer = writer
         self.key = key
         self.where = where
+        self.tls = tls
         self.proto = HTTP11()
+        # TLS only: buffers not yet handed to the transport (see write()).
+        self._held: list[bytes] = []
+        self._held_size = 0
 
     def is_dropped(self) -> bool:
         """The server closed it (EOF seen by the loop), or it is closing."""
@@ -88,13 +94,29 @@ class StreamConnection:
 
     async def write(self, buffers: list[bytes], write_timeout: float | None) -> None:
         writer = self.writer
-        for buf in buffers:
-            writer.write(buf)
+        if self.tls:
+            # asyncio encrypts each TLS write on its own and sends the result at once: a frame's
+            # head, JPEG and closing boundary would cost three sends. Held back until the
+            # request ends (or a block's worth is waiting), they go out as one. Encryption
+            # copies them anyway, so holding them costs no extra copy.
+            self._held += buffers
+            self._held_size += sum(map(len, buffers))
+            if self._held_size < _WRITE_HIGH_WATER:
+                return
+            writer.writelines(self._held)
+            self._held, self._held_size = [], 0
+        else:
+            # Not writelines(): on a plain socket it joins the buffers, copying a frame's JPEG.
+            for buf in buffers:
+                writer.write(buf)
         if writer.transport.get_write_buffer_size() > _WRITE_HIGH_WATER:
             async with asyncio.timeout(write_timeout):
                 await writer.drain()
 
     async def flush(self, write_timeout: float | None) -> None:
+        if self._held:
+            self.writer.writelines(self._held)
+            self._held, self._held_size = [], 0
         if not self.writer.transport.get_write_buffer_size():
             # The kernel took every byte (the usual case for a frame): nothing to wait for, and
             # no timer to arm and cancel. A lost connection then shows when the head is read.
@@ -242,4 +264,4 @@ async def _connect(
                 server_hostname=url.host if ssl_context is not None else None,
                 limit=_STREAM_LIMIT,
             )
-    return StreamConnection(reader, writer, key, where)
+    return StreamConnection(reader, writer, key, where, tls=ssl_context is not None)
