@@ -123,7 +123,7 @@ class FileBlobWriter:
         if not final.parent.is_dir():  # first frame of the day (or of the cam)
             below_root = itertools.takewhile(lambda d: d != self._store.root, final.parents)
             new_dirs = [d for d in below_root if not d.is_dir()]
-        final.parent.mkdir(parents=True, exist_ok=True)
+            final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._temp, final)
         # The rename, and the entry of every directory made for it, must reach the disk.
         return {final.parent, *(d.parent for d in new_dirs)}
