@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import sys
 import time
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..web import read_new_password
 from ._archive import Archive
 from ._export import export_zip
 from ._retention import purge
@@ -198,14 +198,8 @@ def _token_revoke(args: argparse.Namespace) -> int:
 
 
 def _user_set(args: argparse.Namespace) -> int:
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass(f"password for {args.username}: ")
-        if getpass.getpass("again: ") != password:
-            print("yardcam archive user set: passwords differ", file=sys.stderr)
-            return 2
     try:
+        password = read_new_password(args.username, from_stdin=args.password_stdin)
         create_user(settings_from_args(args), args.username, password)
     except ValueError as exc:
         print(f"yardcam archive user set: {exc}", file=sys.stderr)
