@@ -69,6 +69,20 @@ def test_response_events_and_reuse() -> None:
     serialize(proto, prepared("GET", None))
 
 
+def test_bytes_received_early_are_parsed_in_the_next_cycle() -> None:
+    proto = HTTP11()
+    serialize(proto, prepared("GET", None))
+    proto.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabHTTP/1.1 204 No Content\r\n\r\n")
+    assert isinstance(proto.next_event(), ResponseHead)
+    assert proto.next_event() == b"ab" and proto.next_event() is END
+    assert proto.finish()
+    serialize(proto, prepared("GET", None))
+    # The second answer is already in h11's buffer: it must come out without another read.
+    head = proto.next_event()
+    assert isinstance(head, ResponseHead) and head.status_code == 204
+    assert proto.next_event() is END
+
+
 def test_connection_close_is_not_reusable() -> None:
     proto = HTTP11()
     serialize(proto, prepared("GET", None))

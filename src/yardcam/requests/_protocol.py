@@ -54,7 +54,7 @@ Event = ResponseHead | bytes | _Marker
 class HTTP11:
     """The protocol state of one client connection (one request/response cycle at a time)."""
 
-    __slots__ = ("_h11", "_pending", "_pending_size", "received_any")
+    __slots__ = ("_h11", "_pending", "_pending_size", "_starved", "received_any")
 
     def __init__(self) -> None:
         self._h11 = h11.Connection(h11.CLIENT)
@@ -63,6 +63,9 @@ class HTTP11:
         #: Did the server send anything in this cycle? If not, a failure on a reused connection
         #: means the server had closed it while idle, and the request can go on a fresh one.
         self.received_any = False
+        #: h11 asked for more bytes and none came since. Asking it again would only say so
+        #: again, after parsing its buffer once more: a whole next_event() per response.
+        self._starved = True
 
     # -- sending ---------------------------------------------------------------------------
     def start_request(self, request: PreparedRequest) -> list[bytes]:
@@ -117,15 +120,19 @@ class HTTP11:
         elif not self.received_any and self._h11.their_state is h11.SEND_RESPONSE:
             raise h11.RemoteProtocolError("server closed the connection without a response")
         self._h11.receive_data(data)
+        self._starved = False
 
     def next_event(self) -> Event:
         """The next :class:`ResponseHead`, body block, :data:`END`, or :data:`NEED_DATA`."""
+        if self._starved:
+            return NEED_DATA
         while True:
             event = self._h11.next_event()
             event_type = type(event)
             if event_type is h11.Data:
                 return bytes(event.data)  # type: ignore[union-attr]
             if event is h11.NEED_DATA:
+                self._starved = True
                 return NEED_DATA
             if event_type is h11.Response:
                 return ResponseHead(
@@ -148,5 +155,8 @@ class HTTP11:
         if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
             conn.start_next_cycle()
             self.received_any = False
+            # Bytes after the response (or its end) belong to the next cycle: h11 must see them.
+            unread, closed = conn.trailing_data
+            self._starved = not unread and not closed
             return True
         return False
