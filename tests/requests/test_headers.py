@@ -20,6 +20,13 @@ def test_case_insensitive_and_keeps_spelling() -> None:
     assert "x-frame-id" not in h
 
 
+def test_get_ignores_case_and_falls_back_to_the_default() -> None:
+    h = Headers({"Retry-After": "3"})
+    assert h.get("retry-after") == "3" and h.get("RETRY-AFTER", "x") == "3"
+    assert h.get("content-encoding") is None and h.get("content-encoding", "identity") == "identity"
+    assert h.get(3) is None  # type: ignore[arg-type]
+
+
 def test_received_duplicates_are_joined() -> None:
     h = Headers.from_raw([(b"vary", b"a"), (b"Vary", b"b"), (b"x", b"1")])
     assert h["Vary"] == "a, b"

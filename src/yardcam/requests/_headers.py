@@ -50,6 +50,12 @@ class Headers(MutableMapping[str, str]):
     def __getitem__(self, name: str) -> str:
         return self._store[name.lower()][1]
 
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        # Mapping.get goes through a raised KeyError for a missing name, the usual case for
+        # the few headers looked up on every response (Retry-After, Content-Encoding).
+        item = self._store.get(name.lower()) if isinstance(name, str) else None
+        return default if item is None else item[1]
+
     def __delitem__(self, name: str) -> None:
         del self._store[name.lower()]
 
