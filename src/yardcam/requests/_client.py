@@ -213,9 +213,8 @@ class BaseSession:
                 else:
                     merged.set_computed("Content-Length", str(body.content_length))
         elif method in ("POST", "PUT", "PATCH") and "content-length" not in merged:
-            merged.set_computed(
-                "Content-Length", "0"
-            )  # some servers insist on a length for these methods
+            # Some servers insist on a length for these methods.
+            merged.set_computed("Content-Length", "0")
         if "host" not in merged:
             merged.set_computed("Host", parsed.host_header)
         if cookies is not None:
