@@ -65,8 +65,14 @@ class AsyncSession(BaseSession, Verbs[Coroutine[Any, Any, Response]]):
     async def close(self) -> None:
         """Close idle connections; responses still streaming close theirs when done."""
         self._closed = True
-        for conn in self._pool.close():
-            await conn.wait_closed()
+        conns = self._pool.close()
+        try:
+            for conn in conns:
+                await conn.wait_closed()
+        except BaseException:  # cancelled: the rest are dropped rather than left half closed
+            for conn in conns:
+                conn.abort()
+            raise
 
     async def __aenter__(self) -> AsyncSession:
         return self

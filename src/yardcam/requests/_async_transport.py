@@ -64,7 +64,17 @@ class StreamConnection:
         return self.reader.at_eof() or self.writer.transport.is_closing()
 
     def close(self) -> None:
+        """Close politely (TLS close_notify first): for idle connections, whose peer answers."""
         self.writer.close()
+
+    def abort(self) -> None:
+        """Drop the connection now, for one spoiled by an error, a cancellation or an unread body.
+
+        A polite TLS close waits for the peer's close_notify, and a peer busy streaming (or an
+        event loop that ends first) leaves the socket open, to be reclaimed by the garbage
+        collector with a ResourceWarning. An abort closes the socket on the loop's next turn.
+        """
+        self.writer.transport.abort()
 
     async def wait_closed(self) -> None:
         """Wait for the close to finish; a peer that never answers TLS close_notify is cut off."""
@@ -72,9 +82,12 @@ class StreamConnection:
             async with asyncio.timeout(_CLOSE_TIMEOUT):
                 await self.writer.wait_closed()
         except TimeoutError:
-            self.writer.transport.abort()
+            self.abort()
         except OSError:
             pass  # already broken: closed is closed
+        except BaseException:  # cancelled while waiting: do not leave the close half done
+            self.abort()
+            raise
 
     async def read_head(self, read_timeout: float | None) -> ResponseHead:
         with translate_errors(Phase.HEAD, self.where):
@@ -177,15 +190,15 @@ class StreamBodyStream(AsyncStreamBase):
             release(conn, self._pool)
 
     def close(self) -> None:
-        """Close without waiting (from sync code, or when abandoning the body)."""
+        """Drop the connection without waiting (from sync code, or abandoning the body)."""
         conn, self._conn = self._conn, None
         if conn is not None:
-            conn.close()
+            conn.abort()  # the body was not read to its end: the connection is spoiled
 
     async def aclose(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            conn.close()
+            conn.abort()
             await conn.wait_closed()
 
 
@@ -218,7 +231,7 @@ class AsyncTransport:
         try:
             head = await self._send_and_read_head(conn, request, timeout.read)
         except BaseException:
-            conn.close()  # after any error (or cancellation) the connection is never reused
+            conn.abort()  # after any error (or cancellation) the connection is never reused
             raise
         return response_from(
             head,

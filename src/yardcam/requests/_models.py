@@ -8,9 +8,10 @@ re-chunking, lines, text, JSON) is shared.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import datetime
 import json as jsonlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -247,32 +248,41 @@ class Response:
 
     async def aiter_content(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
         chunker = _Rechunker(chunk_size)
-        async for block in self._aiter_decoded():
-            for piece in chunker.feed(block):
-                yield piece
+        async with contextlib.aclosing(self._aiter_decoded()) as blocks:
+            async for block in blocks:
+                for piece in chunker.feed(block):
+                    yield piece
         for piece in chunker.flush():
             yield piece
 
     async def aiter_lines(self) -> AsyncIterator[bytes]:
         splitter = _LineSplitter()
-        async for block in self._aiter_decoded():
-            for line in splitter.feed(block):
-                yield line
+        async with contextlib.aclosing(self._aiter_decoded()) as blocks:
+            async for block in blocks:
+                for line in splitter.feed(block):
+                    yield line
         for line in splitter.flush():
             yield line
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self.aiter_content()
 
-    async def _aiter_decoded(self) -> AsyncIterator[bytes]:
+    async def _aiter_decoded(self) -> AsyncGenerator[bytes, None]:
         if self._content is not None:
             yield self._content
             return
         stream = self._start_streaming(use_async=True)
-        async for raw in stream:  # type: ignore[union-attr]
-            data = self._decoder.decode(raw)  # type: ignore[union-attr]
-            if data:
-                yield data
+        try:
+            async for raw in stream:  # type: ignore[union-attr]
+                data = self._decoder.decode(raw)  # type: ignore[union-attr]
+                if data:
+                    yield data
+        except BaseException:
+            # Cancelled, failed or abandoned mid-body (GeneratorExit, when a task cancelled
+            # between two chunks drops its iterator): the raw stream's generator would see it
+            # only when the garbage collector finalises it, so drop the connection now.
+            stream.close()
+            raise
         tail = self._decoder.flush()  # type: ignore[union-attr]
         if tail:
             yield tail
