@@ -8,7 +8,7 @@ import pytest
 
 from yardcam import requests
 from yardcam.requests import Retry
-from yardcam.requests._client import Discard, Flow, Send, Sleep
+from yardcam.requests._client import Discard, Flow, LoadTLS, Send, Sleep
 from yardcam.requests._models import PreparedRequest, Response
 
 
@@ -82,5 +82,12 @@ def test_https_hops_get_a_tls_context_and_http_hops_none() -> None:
     flow, send = start(session, "GET", "http://cam.local/")
     assert send.ssl_context is None
     flow.send(answer(send.request, 301, ("Location", "https://cam.local/")))
-    hop = flow.send(None)
-    assert hop.ssl_context is not None and hop.ssl_context.check_hostname
+    # Building a context is slow I/O, so the flow asks its runner for it, once per setting.
+    load = flow.send(None)
+    assert load == LoadTLS(verify=True, cert=None)
+    context = session._tls.get(load.verify, load.cert)
+    hop = flow.send(context)
+    assert isinstance(hop, Send) and hop.ssl_context is context and context.check_hostname
+    flow.send(answer(hop.request, 301, ("Location", "https://cam.local/again")))
+    again = flow.send(None)  # cached now: no second LoadTLS
+    assert isinstance(again, Send) and again.ssl_context is context

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import trustme
 from conftest import EchoServer, EchoState, make_echo_app
 from serving import Running, TLSFiles, serve
 from yardcam import requests
+from yardcam.requests._tls import CertArg, TLSContexts, build_context
 
 
 def test_default_trust_store_rejects_unknown_ca(tls_echo_server: EchoServer) -> None:
@@ -86,3 +89,71 @@ def test_mutual_tls_with_client_cert(
     assert requests.get(running.url + "/echo", verify=ca, cert=(str(cert_only), str(key_only))).ok
     with pytest.raises(requests.ConnectionError):  # no client certificate: the server refuses
         requests.get(running.url + "/echo", verify=ca)
+
+
+class RecordingBuilder:
+    """The real context factory, noting the thread each build ran in."""
+
+    def __init__(self) -> None:
+        self.threads: list[int] = []
+
+    def __call__(self, verify: object, cert: CertArg) -> ssl.SSLContext:
+        self.threads.append(threading.get_ident())
+        return build_context(verify, cert)
+
+
+async def test_async_contexts_are_built_once_off_the_loop(tls_files: TLSFiles) -> None:
+    builder = RecordingBuilder()
+    contexts = TLSContexts(build=builder)
+    ca = str(tls_files.ca_pem)
+    got = await asyncio.gather(*(contexts.aget(ca, None) for _ in range(8)))
+    assert all(ctx is got[0] for ctx in got)  # concurrent first requests share one build
+    assert await contexts.aget(Path(ca), None) is got[0]  # a Path is the same setting
+    assert len(builder.threads) == 1 and builder.threads[0] != threading.get_ident()
+    assert got[0].verify_mode == ssl.CERT_REQUIRED and got[0].check_hostname
+
+
+def test_sync_contexts_are_built_inline() -> None:
+    builder = RecordingBuilder()
+    contexts = TLSContexts(build=builder)
+    assert contexts.get(False, None) is contexts.get(False, None)
+    assert builder.threads == [threading.get_ident()]
+
+
+async def test_cancelled_waiter_leaves_the_build_to_the_others(tls_files: TLSFiles) -> None:
+    builder = RecordingBuilder()
+    contexts = TLSContexts(build=builder)
+    first = asyncio.ensure_future(contexts.aget(True, None))
+    second = asyncio.ensure_future(contexts.aget(True, None))
+    await asyncio.sleep(0)  # both are waiting for the build now
+    first.cancel()
+    ctx = await second
+    assert first.cancelled() and ctx.verify_mode == ssl.CERT_REQUIRED
+    assert await contexts.aget(True, None) is ctx and len(builder.threads) == 1
+
+
+async def test_failed_async_build_is_refused_and_tried_again(tmp_path: Path) -> None:
+    builder = RecordingBuilder()
+    contexts = TLSContexts(build=builder)
+    missing = str(tmp_path / "nope.pem")
+    for _ in range(2):
+        with pytest.raises(requests.InvalidRequest, match="CA bundle"):
+            await contexts.aget(missing, None)
+    assert len(builder.threads) == 2
+
+
+async def test_async_session_builds_its_contexts_off_the_loop(
+    tls_echo_server: EchoServer, tls_files: TLSFiles
+) -> None:
+    builder = RecordingBuilder()
+    ca = str(tls_files.ca_pem)
+    async with requests.AsyncSession(verify=ca) as s:
+        s._tls = TLSContexts(build=builder)  # the seam: the real factory, observed
+        url = tls_echo_server.url + "/echo"
+        answers = await asyncio.gather(
+            *(s.get(url) for _ in range(4)), *(s.get(url, verify=False) for _ in range(4))
+        )
+        assert all(r.ok for r in answers)
+        assert (await s.get(url)).ok
+    assert len(builder.threads) == 2  # one per setting, however many requests
+    assert threading.get_ident() not in builder.threads

@@ -7,7 +7,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from yardcam.requests._async_transport import AsyncTransport, StreamConnection
-from yardcam.requests._client import BaseSession, Discard, Flow, Send, Sleep, Verbs
+from yardcam.requests._client import BaseSession, Discard, Flow, LoadTLS, Send, Sleep, Verbs
 from yardcam.requests._exceptions import RequestException
 from yardcam.requests._models import Response
 from yardcam.requests._pool import Pool
@@ -54,6 +54,8 @@ class AsyncSession(BaseSession, Verbs[Coroutine[Any, Any, Response]]):
                     result = await self._transport.send(
                         action.request, action.timeout, action.ssl_context
                     )
+                elif type(action) is LoadTLS:
+                    result = await self._tls.aget(action.verify, action.cert)
                 elif type(action) is Sleep:
                     await asyncio.sleep(action.seconds)
                 else:

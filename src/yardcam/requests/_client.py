@@ -1,7 +1,8 @@
 """What :class:`Session` and :class:`AsyncSession` share: request preparation and the send flow.
 
 The flow (retries, redirects, cookies) is a generator that *describes* I/O instead of doing it:
-it yields :class:`Send`, :class:`Sleep` and :class:`Discard` actions and receives their results.
+it yields :class:`LoadTLS`, :class:`Send`, :class:`Sleep` and :class:`Discard` actions and
+receives their results.
 Each session runs it with its own kind of I/O (blocking or asyncio), so the policy exists once.
 """
 
@@ -32,7 +33,7 @@ from yardcam.requests._retry import Retry, RetryState
 from yardcam.requests._tls import CertArg, TLSContexts
 from yardcam.requests._urls import parse_url
 
-__all__ = ["BaseSession", "Discard", "Send", "Settings", "Sleep", "Verbs"]
+__all__ = ["BaseSession", "Discard", "LoadTLS", "Send", "Settings", "Sleep", "Verbs"]
 
 _METHOD = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _NO_RETRIES = Retry(total=0)
@@ -56,6 +57,15 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadTLS:
+    """Build the TLS context for these settings (slow: it reads certificate files); the
+    result is the context. Only yielded when the session has not cached it yet."""
+
+    verify: object
+    cert: CertArg
+
+
+@dataclass(frozen=True, slots=True)
 class Send:
     request: PreparedRequest
     timeout: TimeoutConfig
@@ -74,7 +84,7 @@ class Discard:
     response: Response
 
 
-Flow = Generator[Send | Sleep | Discard, Any, Response]
+Flow = Generator[LoadTLS | Send | Sleep | Discard, Any, Response]
 
 R = TypeVar("R")
 
@@ -266,11 +276,6 @@ class BaseSession:
         )
         return self.prepare(method, url, **kwargs), settings
 
-    def _ssl_context(self, request: PreparedRequest, settings: Settings) -> ssl.SSLContext | None:
-        if request.parsed_url.scheme != "https":
-            return None
-        return self._tls.get(settings.verify, settings.cert)
-
     def _add_cookie_header(self, request: PreparedRequest) -> None:
         url = request.parsed_url
         parts = []
@@ -288,7 +293,12 @@ class BaseSession:
         history: list[Response] = []
         retry = RetryState(settings.retries)
         while True:
-            send = Send(request, settings.timeout, self._ssl_context(request, settings))
+            ssl_context = None
+            if request.parsed_url.scheme == "https":
+                ssl_context = self._tls.cached(settings.verify, settings.cert)
+                if ssl_context is None:
+                    ssl_context = yield LoadTLS(settings.verify, settings.cert)
+            send = Send(request, settings.timeout, ssl_context)
             try:
                 response: Response = yield send
             except RequestException as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from yardcam.requests._client import BaseSession, Discard, Flow, Send, Sleep, Verbs
+from yardcam.requests._client import BaseSession, Discard, Flow, LoadTLS, Send, Sleep, Verbs
 from yardcam.requests._exceptions import RequestException
 from yardcam.requests._models import Response
 from yardcam.requests._pool import Pool
@@ -70,6 +70,8 @@ class Session(BaseSession, Verbs[Response]):
                     result = self._transport.send(
                         action.request, action.timeout, action.ssl_context
                     )
+                elif type(action) is LoadTLS:
+                    result = self._tls.get(action.verify, action.cert)
                 elif type(action) is Sleep:
                     time.sleep(action.seconds)
                 else:

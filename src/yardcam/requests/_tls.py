@@ -1,14 +1,17 @@
 """TLS client contexts built from ``verify=`` and ``cert=``, cached because building one is slow.
 
-Loading the system trust store costs milliseconds; a camera uploading several frames a second must
-not pay that per request, so each distinct (verify, cert) pair gets one context per session.
+Loading the system trust store costs tens of milliseconds of CPU; a camera uploading several frames
+a second must not pay that per request, so each distinct (verify, cert) pair gets one context per
+session, and AsyncSession builds it off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 import threading
+from collections.abc import Callable, Hashable
 
 from yardcam.requests._exceptions import InvalidRequest, SSLError
 
@@ -57,24 +60,67 @@ def build_context(verify: object = True, cert: CertArg = None) -> ssl.SSLContext
 
 
 class TLSContexts:
-    """One context per distinct (verify, cert) setting; thread-safe."""
+    """One context per distinct (verify, cert) setting, built once; thread- and task-safe.
 
-    def __init__(self) -> None:
-        self._cache: dict[tuple[object, object], ssl.SSLContext] = {}
+    :class:`Session` builds a missing context inline (:meth:`get`); :class:`AsyncSession` awaits
+    :meth:`aget`, which builds it in a worker thread: loading the system trust store takes tens
+    of milliseconds of CPU that must not stall the event loop. ``build`` is the factory, kept
+    replaceable so a test can see which thread a context was built in.
+    """
+
+    def __init__(self, build: Callable[[object, CertArg], ssl.SSLContext] = build_context) -> None:
+        self._build = build
+        self._cache: dict[Hashable, ssl.SSLContext] = {}
         self._lock = threading.Lock()
+        # AsyncSession only: the build each key is waiting for, shared by concurrent requests.
+        self._building: dict[Hashable, asyncio.Future[ssl.SSLContext]] = {}
+
+    def cached(self, verify: object, cert: CertArg) -> ssl.SSLContext | None:
+        """The context if it needs no building (cached, or given as ``verify=``), else None."""
+        if not isinstance(verify, bool | str | os.PathLike):
+            return build_context(verify, cert)  # an SSLContext to use as is, or refused
+        return self._cache.get(_key(verify, cert))
 
     def get(self, verify: object, cert: CertArg) -> ssl.SSLContext:
-        if isinstance(verify, ssl.SSLContext):
-            return build_context(verify, cert)
-        key = (os.fspath(verify) if isinstance(verify, os.PathLike) else verify, _cert_key(cert))
+        """The context, built here (blocking) if it is not cached yet."""
+        ctx = self.cached(verify, cert)
+        if ctx is not None:
+            return ctx
+        key = _key(verify, cert)
         with self._lock:
             ctx = self._cache.get(key)
             if ctx is None:
-                ctx = self._cache[key] = build_context(verify, cert)
+                ctx = self._cache[key] = self._build(verify, cert)
             return ctx
 
+    async def aget(self, verify: object, cert: CertArg) -> ssl.SSLContext:
+        """The context, built in a worker thread if it is not cached yet; never blocks the loop.
 
-def _cert_key(cert: CertArg) -> object:
+        Requests that need the same missing context at once wait for one shared build. A
+        cancelled waiter leaves the build running for the others (shield).
+        """
+        ctx = self.cached(verify, cert)
+        if ctx is not None:
+            return ctx
+        key = _key(verify, cert)
+        building = self._building.get(key)
+        if building is None:
+            building = asyncio.ensure_future(asyncio.to_thread(self.get, verify, cert))
+            self._building[key] = building
+            building.add_done_callback(lambda done: self._built(key, done))
+        return await asyncio.shield(building)
+
+    def _built(self, key: Hashable, done: asyncio.Future[ssl.SSLContext]) -> None:
+        del self._building[key]  # a failed build is tried again by the next request
+        if not done.cancelled():
+            done.exception()  # seen, even if every waiter was cancelled: no "never retrieved"
+
+
+def _key(verify: object, cert: CertArg) -> Hashable:
+    return (os.fspath(verify) if isinstance(verify, os.PathLike) else verify, _cert_key(cert))
+
+
+def _cert_key(cert: CertArg) -> Hashable:
     if isinstance(cert, tuple):
         return tuple(os.fspath(c) for c in cert)
     return os.fspath(cert) if cert is not None else None
