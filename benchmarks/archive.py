@@ -53,6 +53,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import psutil
 import simplejpeg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -166,9 +167,9 @@ async def load(url: str, token: str, seconds: float, concurrency: int) -> dict[s
         writer.close()
         await writer.wait_closed()
 
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
     await asyncio.gather(*(worker(n) for n in range(concurrency)))
-    elapsed = time.monotonic() - started
+    elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
     latencies.sort()
     count = len(latencies)
     return {
@@ -178,6 +179,7 @@ async def load(url: str, token: str, seconds: float, concurrency: int) -> dict[s
         "mbps": sent / elapsed / 1e6,
         "p50": latencies[count // 2] * 1000 if count else 0.0,
         "p99": latencies[min(count - 1, int(count * 0.99))] * 1000 if count else 0.0,
+        "load_cpu": cpu * 1000 / count if count else 0.0,
     }
 
 
@@ -200,7 +202,7 @@ class Row:
 
 
 @contextlib.contextmanager
-def node(settings: ArchiveSettings) -> Iterator[str]:
+def node(settings: ArchiveSettings) -> Iterator[tuple[str, int]]:
     (port,) = free_ports(1)
     cmd = [sys.executable, __file__, "--serve", "--port", str(port)]
     cmd += [
@@ -223,7 +225,7 @@ def node(settings: ArchiveSettings) -> Iterator[str]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the archive node did not start") from None
                 time.sleep(0.1)
-        yield url
+        yield url, proc.pid
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -233,14 +235,27 @@ def node(settings: ArchiveSettings) -> Iterator[str]:
             proc.wait()
 
 
+def node_cpu(server: psutil.Process) -> tuple[float, float]:
+    """CPU seconds of the whole node and of its event-loop thread (the main thread)."""
+    times = server.cpu_times()
+    loop = next(t for t in server.threads() if t.id == server.pid)
+    return times.user + times.system, loop.user_time + loop.system_time
+
+
 def bench_stack(stack: str, settings: ArchiveSettings, args: argparse.Namespace) -> list[Row]:
     token = asyncio.run(create_token(settings, "bench", "upload"))
     best: dict[str, dict[str, float]] = {}
-    with node(settings) as url:
+    with node(settings) as (url, pid):
+        server = psutil.Process(pid)
         run_load(f"{url}/frames", token, 1.0, args.concurrency)  # warm-up: connections, caches
         for _ in range(args.rounds):
             for endpoint in ("/noop", "/frames"):
+                before = node_cpu(server)
                 result = run_load(f"{url}{endpoint}", token, args.seconds, args.concurrency)
+                after = node_cpu(server)
+                frames = max(1.0, result["frames"])
+                result["node_cpu"] = (after[0] - before[0]) * 1000 / frames
+                result["loop_cpu"] = (after[1] - before[1]) * 1000 / frames
                 if endpoint not in best or result["fps"] > best[endpoint]["fps"]:
                     best[endpoint] = result
     return [Row(stack, endpoint, best[endpoint]) for endpoint in ("/noop", "/frames")]
@@ -253,7 +268,7 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         f"{os.cpu_count()} CPUs"
     )
     header = f"{'stack':14} {'endpoint':9} {'frames/s':>9} {'MB/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
-    print(header + f" {'fail':>5} {'vs no-op':>9}")
+    print(header + f" {'fail':>5} {'vs no-op':>9} {'node':>6} {'loop':>6} {'load':>6}")
     ceiling: dict[str, float] = {}
     for row in rows:
         r = row.result
@@ -263,7 +278,16 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         print(
             f"{row.stack:14} {row.endpoint:9} {r['fps']:9.0f} {r['mbps']:7.1f} {r['p50']:7.1f}"
             f" {r['p99']:7.1f} {int(r['failures']):5d} {ratio:8.0%}"
+            f" {r['node_cpu']:6.2f} {r['loop_cpu']:6.2f} {r['load_cpu']:6.2f}"
         )
+    print("node/loop/load: CPU ms per frame of the node, its event-loop thread, the load process")
+    for stack in dict.fromkeys(row.stack for row in rows):
+        noop, ingest = (r.result for r in rows if r.stack == stack)
+        # Ratios of CPU per frame: what ingest/no-op would be if CPU were the only limit,
+        # far steadier than frames/s on a shared box.
+        by_cpu = (noop["node_cpu"] + noop["load_cpu"]) / (ingest["node_cpu"] + ingest["load_cpu"])
+        by_loop = noop["loop_cpu"] / ingest["loop_cpu"]
+        print(f"{stack}: ingest/no-op by CPU per frame {by_cpu:.0%}, by loop CPU {by_loop:.0%}")
     file_rows = {row.endpoint: row.result["fps"] for row in rows if row.stack == "file+sqlite"}
     if len(file_rows) == 2:
         share = file_rows["/frames"] / file_rows["/noop"]
