@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import socket
+from collections.abc import AsyncGenerator
 
 import pytest
+from python_multipart.multipart import parse_options_header
 
 from cloud.helpers import Node, make_jpeg
 from yardcam import requests
+from yardcam.cloud._errors import ApiError
+from yardcam.cloud._ingest import _form_data_name, receive_upload
+from yardcam.cloud.storage import blob_key, new_frame_id, open_blob_store
 
 
 def upload(
@@ -260,3 +265,65 @@ def test_cam_field_after_the_image_is_still_checked(node: Node, jpeg: bytes) -> 
     assert len(listed(node)) == 1
     if node.settings.blobs.startswith("file://"):
         assert len(list((node.settings.data_dir / "blobs").rglob("*.jpg"))) == 1
+
+
+# -- the streaming parser on its own (no server) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "disposition",
+    [
+        'form-data; name="cam"',
+        'form-data; name="image"; filename="../../x.jpg"',
+        "form-data; name=cam",  # unquoted: the general parser
+        'Form-Data; name="cam"',
+        'form-data; filename="a.jpg"; name="image"',
+        'form-data; name="caf\xe9"',
+        'form-data; name=""',
+    ],
+)
+def test_plain_disposition_shortcut_agrees_with_the_general_parser(disposition: str) -> None:
+    kind, options = parse_options_header(disposition)
+    assert kind == b"form-data"
+    assert _form_data_name(disposition) == options[b"name"].decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("disposition", ["attachment; name=image", "form-data", ""])
+def test_disposition_without_form_data_name_is_400(disposition: str) -> None:
+    with pytest.raises(ApiError) as caught:
+        _form_data_name(disposition)
+    assert caught.value.status == 400
+
+
+async def test_body_stream_is_closed_when_the_closing_boundary_is_parsed(tmp_path) -> None:
+    jpeg = make_jpeg()
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="image"; filename="f.jpg"\r\n\r\n'
+        + jpeg
+        + b"\r\n--b--\r\n"
+    )
+    closed = []
+
+    async def stream() -> AsyncGenerator[bytes, None]:
+        # Like Starlette's request.stream(): an empty chunk after the last body message.
+        try:
+            yield body
+            yield b""
+        finally:
+            closed.append(True)
+
+    store = await open_blob_store(tmp_path.as_uri())
+    try:
+        key = blob_key("yard", new_frame_id(), 1700000000.0)
+        upload = await receive_upload(
+            stream(),
+            "multipart/form-data; boundary=b",
+            len(body),
+            max_image=1 << 20,
+            open_writer=lambda: store.open_writer(key),
+        )
+    finally:
+        await store.close()
+    assert closed == [True]  # by receive_upload itself, not left to the loop's finalizer
+    assert upload.blob.size == len(jpeg)
+    assert (tmp_path / key).read_bytes() == jpeg
