@@ -78,7 +78,7 @@ async def running(uploader: Uploader) -> AsyncIterator[Uploader]:
 
 
 async def until(
-    predicate: Callable[[], bool], timeout: float = 20.0, message: Callable[[], object] = str
+    predicate: Callable[[], bool], timeout: float = 60.0, message: Callable[[], object] = str
 ) -> None:
     """Poll a condition (the uploader works in the background); fail clearly on timeout."""
     deadline = time.monotonic() + timeout
@@ -88,7 +88,7 @@ async def until(
         await asyncio.sleep(0.01)
 
 
-async def drained(uploader: Uploader, timeout: float = 20.0) -> None:
+async def drained(uploader: Uploader, timeout: float = 60.0) -> None:
     await asyncio.wait_for(uploader.join(), timeout)
 
 
@@ -362,7 +362,7 @@ async def test_tls_is_verified_by_default(
     uploader = make_uploader(archive.url, verify=True)  # the system store: trustme is unknown
     async with running(uploader):
         uploader.submit(make_frame(0), 20.0)
-        await until(lambda: uploader.stats()["retried"] >= 2)
+        await until(lambda: uploader.stats()["retried"] >= 2, message=uploader.stats)
     assert stub.requests == [] and uploader.stats()["state"] == "unreachable"
     assert "certificate" in str(uploader.stats()["last_error"]).lower()
 
