@@ -1,0 +1,95 @@
+"""What the SQLite and PostgreSQL indexes share: every query, built by ``_sql`` for a dialect.
+
+A backend only says how to run a query (``_all``, ``_one``, ``_change``) and what its engine
+does differently (opening, deleting with the old row, closing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _sql
+from ._types import CamSummary, FramePage, FrameRecord, StorageError, TokenRecord
+
+
+class SqlIndex:
+    dialect: _sql.Dialect
+
+    async def _all(self, query: _sql.Query) -> list[Any]:
+        raise NotImplementedError
+
+    async def _one(self, query: _sql.Query) -> Any:
+        raise NotImplementedError
+
+    async def _change(self, query: _sql.Query) -> int:
+        """Run a statement; the number of rows it changed."""
+        raise NotImplementedError
+
+    async def insert_frame(self, record: FrameRecord) -> tuple[FrameRecord, bool]:
+        if await self._change(_sql.insert_frame(self.dialect, record)):
+            return record, True
+        assert record.idempotency_key is not None  # only a key can conflict (ids are random)
+        winner = await self.get_by_idempotency_key(record.cam, record.idempotency_key)
+        if winner is None:
+            raise StorageError("idempotency conflict with a row that vanished; retry")
+        return winner, False
+
+    async def get_by_idempotency_key(self, cam: str, key: str) -> FrameRecord | None:
+        row = await self._one(_sql.frame_by_idempotency(self.dialect, cam, key))
+        return None if row is None else _sql.frame_from_row(row)
+
+    async def get_frame(self, frame_id: str) -> FrameRecord | None:
+        row = await self._one(_sql.frame_by_id(self.dialect, frame_id))
+        return None if row is None else _sql.frame_from_row(row)
+
+    async def list_frames(
+        self,
+        *,
+        cam: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        newest_first: bool = True,
+    ) -> FramePage:
+        query = _sql.list_frames(
+            self.dialect,
+            cam=cam,
+            since=since,
+            until=until,
+            limit=limit,
+            cursor=cursor,
+            newest_first=newest_first,
+        )
+        return _sql.page_from_rows(await self._all(query), limit)
+
+    async def list_cams(self) -> list[CamSummary]:
+        return [_sql.cam_from_row(r) for r in await self._all(_sql.list_cams(self.dialect))]
+
+    async def counts_per_hour(
+        self, cam: str, since: float, until: float
+    ) -> list[tuple[float, int]]:
+        rows = await self._all(_sql.counts_per_hour(self.dialect, cam, since, until))
+        return [(float(hour), int(count)) for hour, count in rows]
+
+    async def oldest_frames(
+        self, cam: str, *, before: float | None = None, limit: int = 500
+    ) -> list[FrameRecord]:
+        rows = await self._all(_sql.oldest_frames(self.dialect, cam, before, limit))
+        return [_sql.frame_from_row(r) for r in rows]
+
+    async def add_token(self, token: TokenRecord) -> None:
+        await self._change(_sql.add_token(self.dialect, token))
+
+    async def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        row = await self._one(_sql.token_by_hash(self.dialect, token_hash))
+        return None if row is None else _sql.token_from_row(row)
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        return [_sql.token_from_row(r) for r in await self._all(_sql.list_tokens(self.dialect))]
+
+    async def revoke_token(self, token_id: str) -> bool:
+        return bool(await self._change(_sql.revoke_token(self.dialect, token_id)))
+
+    async def check(self) -> None:
+        await self._one(("SELECT 1", ()))
