@@ -36,9 +36,9 @@ class SQLiteIndex(SqlIndex):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL is durable across application crashes in WAL mode; only an OS crash can
-            # lose the last commits, and those frames' uploads will be retried by the cam.
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # FULL: a commit is on disk before the 201 goes out. The cam deletes a frame from
+            # its outbox on that 201, so a row lost to a power cut would be a frame lost.
+            conn.execute("PRAGMA synchronous=FULL")
             for statement in _sql.SCHEMA:
                 conn.execute(statement)
             self._conn = conn
