@@ -41,7 +41,7 @@ def serve(
     host: str = "127.0.0.1",
     **config: object,
 ) -> Iterator[Running]:
-    """Serve ``app`` until the block exits; waits for readiness by polling, never by sleeping blind."""
+    """Serve ``app`` until the block exits; polls for readiness, never sleeps blind."""
     kwargs: dict[str, object] = {
         "host": host,
         "port": 0,

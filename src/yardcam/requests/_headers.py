@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, MutableMapping
+from typing import overload
 
 from yardcam.requests._exceptions import InvalidHeader
 
@@ -50,7 +51,14 @@ class Headers(MutableMapping[str, str]):
     def __getitem__(self, name: str) -> str:
         return self._store[name.lower()][1]
 
-    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+    @overload  # type: ignore[override]
+    def get(self, name: str) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str) -> str: ...
+    @overload
+    def get(self, name: str, default: str | None) -> str | None: ...
+
+    def get(self, name: str, default: str | None = None) -> str | None:
         # Mapping.get goes through a raised KeyError for a missing name, the usual case for
         # the few headers looked up on every response (Retry-After, Content-Encoding).
         item = self._store.get(name.lower()) if isinstance(name, str) else None
