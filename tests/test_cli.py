@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,16 @@ def test_no_command_prints_usage() -> None:
     done = _yardcam()
     assert done.returncode == 2
     assert "usage: yardcam" in done.stderr
+
+
+def test_run_on_a_taken_port_says_what_to_do(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _yardcam(
+            "run", "--data-dir", str(tmp_path), "--port", str(port), "--archive-port", "0"
+        )
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port} (Address already in use)" in done.stderr
+    assert "--port" in done.stderr and "Traceback" not in done.stderr

@@ -13,7 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,12 +129,34 @@ async def _main(options: RunOptions) -> int:
     )
     servers.insert(0, _server(cam_app, options.host, options.port, cert, key))
 
+    try:
+        sockets = [_listen(server.config.host, server.config.port) for server in servers]
+    except _PortBusy as exc:
+        print(f"yardcam run: {exc}", file=sys.stderr)
+        return 2
     _announce(options, archive_url, password, data)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _stop, servers)
-    await asyncio.gather(*(server.serve() for server in servers))
+    await asyncio.gather(
+        *(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True))
+    )
     return 0
+
+
+class _PortBusy(OSError):
+    pass
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before announcing anything, so a taken port is one clear line, not a traceback."""
+    try:
+        return socket.create_server((host, port))
+    except OSError as exc:
+        raise _PortBusy(
+            f"cannot listen on {host}:{port} ({os.strerror(exc.errno or 0)}); is another "
+            "yardcam running? Stop it, or pick other ports with --port / --archive-port."
+        ) from exc
 
 
 def _server(app: object, host: str, port: int, cert: Path, key: Path) -> _Server:
