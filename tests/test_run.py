@@ -45,6 +45,8 @@ def running_box(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, 
                 "30",
                 "--source",
                 "synthetic:width=640,height=360",
+                "--cors-origin",
+                "https://panel.example",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -115,5 +117,9 @@ def test_run_serves_dashboard_and_archives_motion(running_box) -> None:
             assert time.monotonic() < deadline, f"nothing archived: {state}"
             time.sleep(0.5)
         assert state["frame_count"] > 0
+        allowed = s.get(url + "/api/state", headers={"Origin": "https://panel.example"})
+        assert allowed.headers["Access-Control-Allow-Origin"] == "https://panel.example"
+        other = s.get(url + "/api/state", headers={"Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in other.headers
         assert state["trigger_count"] >= 1
         assert state["last_motion"]["count"] >= 1

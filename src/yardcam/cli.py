@@ -51,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--token-file", type=Path, help="the external archive's upload token")
     run.add_argument("--ca-bundle", type=Path, help="CA bundle to verify the external archive")
     run.add_argument("--threshold", type=float, default=12.0, help="motion threshold, 0..100")
+    run.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="an origin (https://host[:port]) whose pages may call the cam's API; repeatable",
+    )
     run.set_defaults(func=_run)
 
     user = sub.add_parser("user", help="logins of the cam's dashboard (and embedded gallery)")
@@ -96,6 +103,7 @@ def _run(args: argparse.Namespace) -> int:
             token_file=args.token_file,
             ca_bundle=args.ca_bundle,
             threshold=args.threshold,
+            cors_origins=tuple(args.cors_origin),
         )
     )
 

@@ -56,6 +56,7 @@ class RunOptions:
     token_file: Path | None = None  # its upload token (re-read on rotation)
     ca_bundle: Path | None = None  # to verify the external archive; None: system trust store
     threshold: float = 12.0
+    cors_origins: tuple[str, ...] = ()  # web pages elsewhere allowed to call the cam's API
 
 
 class _Server(uvicorn.Server):
@@ -115,7 +116,9 @@ async def _main(options: RunOptions) -> int:
     detector.subscribe(uploader.submit)
     cam_settings = CamSettings(
         web=WebSettings(
-            secret_key=ensure_secret_key(cam_dir / "secret"), cookie_name="yardcam_cam"
+            secret_key=ensure_secret_key(cam_dir / "secret"),
+            cookie_name="yardcam_cam",
+            cors_origins=options.cors_origins,
         ),
         accounts=accounts,
         name=f"yardcam · {options.cam}",
