@@ -128,7 +128,12 @@ async def _main(options: RunOptions) -> int:
         detector,
         uploader.stats,
         cam_settings,
-        tasks=[lambda: hub.run(source), lambda: detector.run(hub), uploader.run],
+        tasks=[
+            lambda: hub.run(source),
+            lambda: detector.run(hub),
+            uploader.run,
+            lambda: _report(hub, detector, uploader),
+        ],
     )
     servers.insert(0, _server(cam_app, options.host, options.port, cert, key))
 
@@ -160,6 +165,26 @@ def _listen(host: str, port: int) -> socket.socket:
             f"cannot listen on {host}:{port} ({os.strerror(exc.errno or 0)}); is another "
             "yardcam running? Stop it, or pick other ports with --port / --archive-port."
         ) from exc
+
+
+async def _report(
+    hub: FrameHub, detector: MotionDetector, uploader: Uploader, every: float = 30.0
+) -> None:
+    """A status line on the terminal now and then: the box is alive and where frames stand."""
+    while True:
+        await asyncio.sleep(every)
+        stats = uploader.stats()
+        log.info(
+            "source %s; %d frames, %d triggers; archive %s: %s sent, %s pending, %s dead%s",
+            hub.state,
+            detector.frame_count,
+            detector.trigger_count,
+            stats["state"],
+            stats["sent"],
+            stats["pending"],
+            stats["dead_lettered"],
+            f"; last error: {stats['last_error']}" if stats["last_error"] else "",
+        )
 
 
 def _server(app: object, host: str, port: int, cert: Path, key: Path) -> _Server:
