@@ -1,0 +1,61 @@
+"""The architecture's one direction of flow, pinned: each package imports only the layers below it.
+
+camera -> motion -> archiver -> (network) -> cloud; ``cam`` reads camera/motion state; ``web`` is
+shared by the two web apps; ``requests`` imports nothing else of yardcam; the cam side and the
+archive service never import each other (they meet only over HTTP). ``cli``/``run`` wire all.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "yardcam"
+
+ALLOWED: dict[str, set[str]] = {
+    "requests": set(),
+    "web": set(),
+    "camera": {"requests"},
+    "motion": {"camera"},
+    "archiver": {"requests", "camera", "motion"},
+    "cam": {"camera", "motion", "web"},
+    "cloud": {"web"},
+}
+
+
+def _yardcam_imports(package: str) -> dict[str, set[Path]]:
+    """Top-level yardcam packages imported anywhere under ``package`` -> the files doing it."""
+    found: dict[str, set[Path]] = {}
+    for path in (SRC / package).rglob("*.py"):
+        depth = len(path.relative_to(SRC).parts)  # how many leading dots climb to yardcam itself
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level == 0:
+                    names = [node.module or ""]
+                elif node.level >= depth:  # relative import that climbs to yardcam itself
+                    names = [f"yardcam.{node.module or ''}"] + [
+                        f"yardcam.{alias.name}" for alias in node.names if node.module is None
+                    ]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "yardcam" and len(parts) > 1 and parts[1]:
+                    found.setdefault(parts[1], set()).add(path.relative_to(SRC))
+    found.pop(package, None)
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_package_imports_only_lower_layers(package: str) -> None:
+    imported = _yardcam_imports(package)
+    forbidden = {name: files for name, files in imported.items() if name not in ALLOWED[package]}
+    assert not forbidden, f"yardcam.{package} must not import {forbidden}"
+
+
+def test_the_scan_sees_imports() -> None:
+    # Guards the test itself: the cam app does import the camera and motion packages.
+    assert {"camera", "motion", "web"} <= set(_yardcam_imports("cam"))
