@@ -36,11 +36,14 @@ def _yardcam_imports(package: str) -> dict[str, set[Path]]:
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
                 if node.level == 0:
-                    names = [node.module or ""]
+                    module = node.module or ""
                 elif node.level >= depth:  # relative import that climbs to yardcam itself
-                    names = [f"yardcam.{node.module or ''}"] + [
-                        f"yardcam.{alias.name}" for alias in node.names if node.module is None
-                    ]
+                    module = "yardcam" + (f".{node.module}" if node.module else "")
+                else:
+                    continue
+                # ``from yardcam import requests`` names the package in the imported names.
+                suffix = [f"{module}.{a.name}" for a in node.names] if module == "yardcam" else []
+                names = [module, *suffix]
             for name in names:
                 parts = name.split(".")
                 if parts[0] == "yardcam" and len(parts) > 1 and parts[1]:
@@ -57,5 +60,7 @@ def test_package_imports_only_lower_layers(package: str) -> None:
 
 
 def test_the_scan_sees_imports() -> None:
-    # Guards the test itself: the cam app does import the camera and motion packages.
+    # Guards the test itself: absolute, relative and ``from yardcam import x`` forms are all seen.
     assert {"camera", "motion", "web"} <= set(_yardcam_imports("cam"))
+    assert "web" in _yardcam_imports("cloud")  # ``from ..web import ...``
+    assert "requests" in _yardcam_imports("camera")  # ``from yardcam import requests``
