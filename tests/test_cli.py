@@ -62,3 +62,15 @@ def test_run_on_a_taken_port_says_what_to_do(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port} (Address already in use)" in done.stderr
     assert "--port" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_run_refuses_bad_input_before_creating_anything(tmp_path: Path) -> None:
+    for args, reason in [
+        (["--source", "nosuch:x"], "unknown frame source"),
+        (["--threshold", "150"], "threshold must be within 0..100"),
+        (["--archive-url", "https://archive.example/frames"], "needs --token-file"),
+    ]:
+        done = _yardcam("run", "--data-dir", str(tmp_path / "data"), *args)
+        assert done.returncode == 2, done.stderr
+        assert reason in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "data").exists()

@@ -74,6 +74,14 @@ def run(options: RunOptions) -> int:
 
 
 async def _main(options: RunOptions) -> int:
+    try:  # what the user typed is checked before anything is created or served
+        if options.archive_url is not None and options.token_file is None:
+            raise ValueError("--archive-url needs --token-file (the archive's upload token)")
+        source = open_source(options.source, fps=options.fps)
+        detector = MotionDetector(threshold=options.threshold)
+    except ValueError as exc:
+        print(f"yardcam run: {exc}", file=sys.stderr)
+        return 2
     data = options.data_dir.resolve()
     cam_dir = data / "cam"
     cam_dir.mkdir(parents=True, exist_ok=True)
@@ -98,14 +106,11 @@ async def _main(options: RunOptions) -> int:
             )
         )
     else:
-        if options.token_file is None:
-            raise SystemExit("--archive-url needs --token-file (the archive's upload token)")
+        assert options.token_file is not None  # checked with the other input above
         archive_url, token_file = options.archive_url, options.token_file
         verify = str(options.ca_bundle) if options.ca_bundle else True
 
-    source = open_source(options.source, fps=options.fps)
     hub = FrameHub()
-    detector = MotionDetector(threshold=options.threshold)
     uploader = Uploader(
         Outbox(cam_dir / "outbox"),
         archive_url,
