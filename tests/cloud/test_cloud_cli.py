@@ -153,3 +153,12 @@ def test_storage_failure_is_a_clean_error(tmp_path: Path, capsys) -> None:
     )
     assert code == 1
     assert "storage error" in err
+
+
+def test_serve_banner_never_shows_the_index_password() -> None:
+    from yardcam.cloud.cli import _redact
+
+    assert (
+        _redact("postgresql://archive:s3cret@db:5432/yc") == "postgresql://archive:***@db:5432/yc"
+    )
+    assert _redact("sqlite:////srv/index.db") == "sqlite:////srv/index.db"

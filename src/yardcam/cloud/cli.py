@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from ..web import read_new_password
 from ._archive import Archive
@@ -148,6 +149,13 @@ def _serve(args: argparse.Namespace) -> int:
     tls: dict[str, Any] = {}
     if args.tls_cert is not None:
         tls = {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)}
+    scheme = "https" if tls else "http"
+    print(
+        f"yardcam archive: serving {scheme}://{args.host}:{args.port}/ "
+        f"(blobs {settings.blobs}, index {_redact(settings.index)}); Ctrl-C stops",
+        file=sys.stderr,
+        flush=True,
+    )
     uvicorn.run(
         create_app(settings),
         host=args.host,
@@ -157,6 +165,15 @@ def _serve(args: argparse.Namespace) -> int:
         **tls,
     )
     return 0
+
+
+def _redact(url: str) -> str:
+    """An index URL without its password, fit for a terminal or a log."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _token_create(args: argparse.Namespace) -> int:
