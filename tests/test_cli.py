@@ -62,6 +62,7 @@ def test_run_on_a_taken_port_says_what_to_do(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port} (Address already in use)" in done.stderr
     assert "--port" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "users.json").exists()  # the first-run login waits for a real start
 
 
 def test_run_refuses_bad_input_before_creating_anything(tmp_path: Path) -> None:

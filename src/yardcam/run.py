@@ -82,6 +82,13 @@ async def _main(options: RunOptions) -> int:
     except ValueError as exc:
         print(f"yardcam run: {exc}", file=sys.stderr)
         return 2
+    embedded = options.archive_url is None
+    try:  # before the first-run login is made: it is shown once, in the banner
+        cam_socket = _listen(options.host, options.port)
+        archive_socket = _listen(options.host, options.archive_port) if embedded else None
+    except _PortBusy as exc:
+        print(f"yardcam run: {exc}", file=sys.stderr)
+        return 2
     data = options.data_dir.resolve()
     cam_dir = data / "cam"
     cam_dir.mkdir(parents=True, exist_ok=True)
@@ -90,8 +97,8 @@ async def _main(options: RunOptions) -> int:
     accounts = Accounts(users_file)
     password = create_first_user(accounts)
 
-    servers: list[_Server] = []
-    if options.archive_url is None:
+    servers: list[tuple[_Server, socket.socket]] = []
+    if archive_socket is not None:
         archive_settings = ArchiveSettings.for_data_dir(data / "archive", accounts_file=users_file)
         token_file = cam_dir / "archive-token"
         if not token_file.exists():
@@ -100,13 +107,10 @@ async def _main(options: RunOptions) -> int:
             log.info("created the embedded archive's upload token for cam %r", options.cam)
         archive_url = f"https://127.0.0.1:{options.archive_port}/frames"
         verify: bool | str = str(cert)
-        servers.append(
-            _server(
-                create_archive_app(archive_settings), options.host, options.archive_port, cert, key
-            )
-        )
+        archive_app = create_archive_app(archive_settings)
+        servers.append((_server(archive_app, cert, key), archive_socket))
     else:
-        assert options.token_file is not None  # checked with the other input above
+        assert options.archive_url and options.token_file  # checked with the other input above
         archive_url, token_file = options.archive_url, options.token_file
         verify = str(options.ca_bundle) if options.ca_bundle else True
 
@@ -140,20 +144,13 @@ async def _main(options: RunOptions) -> int:
             lambda: _report(hub, detector, uploader),
         ],
     )
-    servers.insert(0, _server(cam_app, options.host, options.port, cert, key))
+    servers.insert(0, (_server(cam_app, cert, key), cam_socket))
 
-    try:
-        sockets = [_listen(server.config.host, server.config.port) for server in servers]
-    except _PortBusy as exc:
-        print(f"yardcam run: {exc}", file=sys.stderr)
-        return 2
     _announce(options, archive_url, password, data)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, _stop, servers)
-    await asyncio.gather(
-        *(server.serve(sockets=[sock]) for server, sock in zip(servers, sockets, strict=True))
-    )
+        loop.add_signal_handler(sig, _stop, [server for server, _ in servers])
+    await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in servers))
     return 0
 
 
@@ -192,11 +189,10 @@ async def _report(
         )
 
 
-def _server(app: object, host: str, port: int, cert: Path, key: Path) -> _Server:
+def _server(app: object, cert: Path, key: Path) -> _Server:
+    """A server for a socket bound beforehand (see :func:`_listen`)."""
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
-        host=host,
-        port=port,
         ssl_certfile=str(cert),
         ssl_keyfile=str(key),
         log_level="warning",
