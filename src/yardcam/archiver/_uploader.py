@@ -264,8 +264,11 @@ class Uploader:
             if self._retry_heap:
                 wait = min(wait, self._retry_heap[0][0] - now)
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # races its timeout, and this loop would then never stop (seen: a hung shutdown).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.0))
+                async with asyncio.timeout(max(wait, 0.0)):
+                    await self._wake.wait()
 
     async def _upload_ready(self, session: AsyncSession) -> None:
         while True:
@@ -286,7 +289,8 @@ class Uploader:
             await asyncio.sleep(self.token_probe_interval)
             self._current_token = await self._read_token()
             try:
-                entry_id = await asyncio.wait_for(self._ready.get(), self.token_probe_interval)
+                async with asyncio.timeout(self.token_probe_interval):  # see _schedule_retries
+                    entry_id = await self._ready.get()
             except TimeoutError:
                 if not len(self.outbox):  # nothing to probe with: let the next frame find out
                     self._resume()

@@ -73,7 +73,10 @@ async def event_stream(
         due = loop.time() + interval
         while True:
             try:
-                message = await asyncio.wait_for(queue.get(), max(due - loop.time(), 0))
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+                # that races its timeout, and the stream would outlive its client.
+                async with asyncio.timeout_at(due):
+                    message = await queue.get()
             except TimeoutError:
                 if not allowed():
                     return
