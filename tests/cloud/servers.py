@@ -21,7 +21,14 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+def _newest_postgres_bin() -> Path:
+    """Debian keeps each major version under /usr/lib/postgresql/<N>/bin; take the newest."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _newest_postgres_bin()
 WEED = Path(sys.executable).parent / "weed"
 START_TIMEOUT = 60.0
 
