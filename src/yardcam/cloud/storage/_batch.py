@@ -27,9 +27,11 @@ def _call(fn: Callable[[], Any]) -> tuple[bool, Any]:
 class BatchRunner:
     """``await runner.run(fn)``: ``fn()`` on a worker thread; ``workers`` calls run in parallel.
 
-    ``finish`` (optional) runs once after each batch, on the batch thread, with the values the
-    successful calls returned; if it raises, every call of the batch fails with its error.
-    It is how a batch shares work, e.g. one directory fsync for many renames (group commit).
+    ``start`` (optional) runs once before each batch, on the batch thread; if it raises, every
+    call of the batch fails with its error and none runs. ``finish`` (optional) runs once after
+    each batch, with the values the successful calls returned; if it raises, every call of the
+    batch fails with its error. They are how a batch shares work: one transaction, or one
+    filesystem sync, for many calls (group commit).
     """
 
     def __init__(
@@ -37,8 +39,10 @@ class BatchRunner:
         name: str,
         workers: int = 1,
         *,
+        start: Callable[[], None] | None = None,
         finish: Callable[[list[Any]], None] | None = None,
     ) -> None:
+        self._start = start
         self._finish = finish
         # One thread takes each batch; with workers > 1 it fans the calls out to the others.
         self._batcher = ThreadPoolExecutor(1, thread_name_prefix=f"{name}-batch")
@@ -58,6 +62,10 @@ class BatchRunner:
         return await future
 
     def _run_batch(self, batch: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+        if self._start is not None:
+            ok, error = _call(self._start)
+            if not ok:
+                return [(False, error)] * len(batch)
         if self._pool is None or len(batch) == 1:
             results = [_call(fn) for fn in batch]
         else:

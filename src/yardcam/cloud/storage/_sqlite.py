@@ -4,6 +4,12 @@ One connection on one worker thread serialises every statement, which is what SQ
 anyway (one writer); the event loop only awaits the thread, and statements queued by
 concurrent requests cross to it in batches (see ``_batch``). WAL lets other processes (the CLI,
 another node on the same host) read while this one writes; ``busy_timeout`` makes them queue.
+
+Group commit: each batch is one transaction, so many uploads share one WAL fsync. Each call
+runs under its own savepoint, so a failing statement undoes only its own work. No call is
+answered before the COMMIT; if the COMMIT fails (or the transaction was lost mid-batch, which
+makes it fail), every call of the batch fails, so a success is never reported for a row that
+is not on disk.
 """
 
 from __future__ import annotations
@@ -27,9 +33,25 @@ class SQLiteIndex(SqlIndex):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.url = f"sqlite:///{path}"
-        self._runner = BatchRunner("yardcam-sqlite")
+        self._runner = BatchRunner("yardcam-sqlite", start=self._begin, finish=self._commit)
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+
+    def _begin(self) -> None:
+        # IMMEDIATE takes the write lock now (waiting up to the busy timeout), rather than
+        # failing at once when a read snapshot must upgrade while another process writes.
+        self._connect().execute("BEGIN IMMEDIATE")
+
+    def _commit(self, _: list[Any]) -> None:
+        conn = self._conn
+        if conn is None:  # closed by this batch (``close`` commits first)
+            return
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -49,7 +71,16 @@ class SQLiteIndex(SqlIndex):
             raise StorageError("index is closed")
 
         def call() -> T:
-            return fn(self._connect())
+            conn = self._connect()
+            conn.execute("SAVEPOINT call")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK TO call")
+                conn.execute("RELEASE call")
+                raise
+            conn.execute("RELEASE call")
+            return result
 
         try:
             return await self._runner.run(call)
@@ -82,12 +113,17 @@ class SQLiteIndex(SqlIndex):
         if self._closed:
             return
 
-        def close_conn(_: sqlite3.Connection) -> None:
+        def close_conn() -> None:
+            # Runs as a batch of its own: ends the batch's transaction, so ``_commit`` skips.
             if self._conn is not None:
+                self._conn.execute("COMMIT")
                 self._conn.close()
                 self._conn = None
 
         if self._conn is not None:
-            await self._run(close_conn)
+            try:
+                await self._runner.run(close_conn)
+            except sqlite3.Error as exc:
+                raise StorageError(f"sqlite: {exc}") from exc
         self._closed = True
         self._runner.close()
