@@ -8,9 +8,11 @@ from collections.abc import AsyncGenerator
 
 import pytest
 from python_multipart.multipart import parse_options_header
+from starlette.requests import Request
 
 from cloud.helpers import Node, make_jpeg
 from yardcam import requests
+from yardcam.cloud._api import _BASE_URLS, _BASE_URLS_MAX, _base_url
 from yardcam.cloud._errors import ApiError
 from yardcam.cloud._ingest import _form_data_name, receive_upload
 from yardcam.cloud.storage import blob_key, new_frame_id, open_blob_store
@@ -327,3 +329,20 @@ async def test_body_stream_is_closed_when_the_closing_boundary_is_parsed(tmp_pat
     assert closed == [True]  # by receive_upload itself, not left to the loop's finalizer
     assert upload.blob.size == len(jpeg)
     assert (tmp_path / key).read_bytes() == jpeg
+
+
+def _request_for_host(host: str, scheme: str = "https") -> Request:
+    headers = [(b"host", host.encode())]
+    scope = {"type": "http", "scheme": scheme, "server": ("127.0.0.1", 8443), "root_path": ""}
+    return Request({**scope, "path": "/frames", "query_string": b"", "headers": headers})
+
+
+def test_frame_urls_follow_each_requests_host_and_the_cache_stays_bounded() -> None:
+    assert _base_url(_request_for_host("archive.example:8443")) == "https://archive.example:8443"
+    assert _base_url(_request_for_host("archive.example:8443", "http")) == (
+        "http://archive.example:8443"
+    )
+    assert _base_url(_request_for_host("other.example")) == "https://other.example"
+    for n in range(3 * _BASE_URLS_MAX):  # a client inventing Host headers
+        assert _base_url(_request_for_host(f"h{n}.example")) == f"https://h{n}.example"
+        assert len(_BASE_URLS) <= _BASE_URLS_MAX

@@ -41,8 +41,30 @@ _MAX_TS = 2.0**33  # year 2242: a bound, so a bogus ts cannot overflow date arit
 _IMMUTABLE = "private, max-age=31536000, immutable"
 
 
+_BASE_URLS: dict[tuple[object, ...], str] = {}
+_BASE_URLS_MAX = 64  # the Host header is the client's: the cache must stay bounded
+
+
+def _base_url(request: Request) -> str:
+    """``request.base_url`` without the trailing slash, remembered per host: building it
+    costs ~20 us, a tenth of an upload's own loop time on the ingest path."""
+    scope = request.scope
+    key = (
+        scope["scheme"],
+        scope.get("server"),
+        scope.get("root_path"),
+        request.headers.get("host"),
+    )
+    base = _BASE_URLS.get(key)
+    if base is None:
+        if len(_BASE_URLS) >= _BASE_URLS_MAX:
+            _BASE_URLS.clear()
+        base = _BASE_URLS[key] = str(request.base_url).rstrip("/")
+    return base
+
+
 def frame_json(record: FrameRecord, request: Request) -> dict[str, Any]:
-    base = str(request.base_url).rstrip("/")
+    base = _base_url(request)
     return {
         "id": record.id,
         "url": f"{base}/frames/{record.id}",
