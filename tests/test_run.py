@@ -123,3 +123,18 @@ def test_run_serves_dashboard_and_archives_motion(running_box) -> None:
         assert "Access-Control-Allow-Origin" not in other.headers
         assert state["trigger_count"] >= 1
         assert state["last_motion"]["count"] >= 1
+
+
+def test_a_second_run_on_the_same_data_dir_is_refused(running_box, tmp_path: Path) -> None:
+    proc = running_box[0]
+    ports = ["--port", str(_free_port()), "--archive-port", str(_free_port())]
+    second = subprocess.run(
+        [sys.executable, "-m", "yardcam", "run", "--data-dir", str(tmp_path / "data"), *ports],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 2, second.stderr
+    assert f"in use by another yardcam run (pid {proc.pid})" in second.stderr
+    assert "--data-dir" in second.stderr and "Traceback" not in second.stderr
+    assert proc.poll() is None  # the first one runs on, untouched

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import signal
@@ -83,13 +84,14 @@ async def _main(options: RunOptions) -> int:
         print(f"yardcam run: {exc}", file=sys.stderr)
         return 2
     embedded = options.archive_url is None
+    data = options.data_dir.resolve()
     try:  # before the first-run login is made: it is shown once, in the banner
+        _lock_data_dir(data)
         cam_socket = _listen(options.host, options.port)
         archive_socket = _listen(options.host, options.archive_port) if embedded else None
-    except _PortBusy as exc:
+    except _CannotStart as exc:
         print(f"yardcam run: {exc}", file=sys.stderr)
         return 2
-    data = options.data_dir.resolve()
     cam_dir = data / "cam"
     cam_dir.mkdir(parents=True, exist_ok=True)
     cert, key = ensure_self_signed_cert(data / "tls")
@@ -154,8 +156,32 @@ async def _main(options: RunOptions) -> int:
     return 0
 
 
-class _PortBusy(OSError):
+class _CannotStart(OSError):
+    """Something else holds what this run needs; the message says what to do."""
+
+
+class _PortBusy(_CannotStart):
     pass
+
+
+def _lock_data_dir(data: Path) -> None:
+    """Hold ``DATA/yardcam.lock`` until the process exits (the kernel lets go even on kill -9).
+
+    Two runs on one data directory would send every queued frame twice and race to delete it.
+    """
+    data.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data / "yardcam.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+        os.close(fd)
+        raise _CannotStart(
+            f"{data} is in use by another yardcam run (pid {holder}); stop that one first, "
+            "or give this one its own --data-dir"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
 
 
 def _listen(host: str, port: int) -> socket.socket:
