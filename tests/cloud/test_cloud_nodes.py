@@ -38,8 +38,9 @@ def multipart(fields: dict[str, str], jpeg: bytes) -> bytes:
     return head.encode() + jpeg + f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
-def metric(node_url: str, name: str) -> float:
-    text = requests.get(f"{node_url}/metrics").text
+def metric(node_url: str, name: str, token: str) -> float:
+    """A node-wide counter; ``token`` is a read token made without a cam."""
+    text = requests.get(f"{node_url}/metrics", auth=requests.BearerAuth(token)).text
     found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
     assert found, text
     return float(found.group(1))
@@ -90,7 +91,9 @@ def test_two_nodes_racing_one_key_store_exactly_one_frame(
     stored = requests.get(winner["url"], auth=requests.BearerAuth(nodes[1].read)).content
     assert stored in jpegs
     # Every loser stored a blob, lost the index insert, deleted its blob and answered 200.
-    assert sum(metric(n.url, "yardcam_frames_duplicate_total") for n in nodes) == senders - 1
+    assert (
+        sum(metric(n.url, "yardcam_frames_duplicate_total", n.read) for n in nodes) == senders - 1
+    )
 
 
 def _serve_subprocess(settings: ArchiveSettings, port: int, *extra: str) -> subprocess.Popen[bytes]:
@@ -158,7 +161,7 @@ def test_node_killed_mid_upload_leaves_nothing_listed(
     settings: ArchiveSettings, start_node: Callable[[ArchiveSettings], Node]
 ) -> None:
     cam = unique_cam("kill")
-    token = new_token(settings, cam)
+    token, reader = new_token(settings, cam), new_token(settings, None, "read")
     (port,) = free_ports(1)
     url = f"http://127.0.0.1:{port}"
     proc = _serve_subprocess(settings, port)
@@ -176,7 +179,8 @@ def test_node_killed_mid_upload_leaves_nothing_listed(
                 + body[:300_000]
             )
             _wait_until(
-                lambda: metric(url, "yardcam_ingest_in_flight") == 1, "the upload to be in flight"
+                lambda: metric(url, "yardcam_ingest_in_flight", reader) == 1,
+                "the upload to be in flight",
             )
             if settings.blobs.startswith("file://"):
                 temps = settings.data_dir / "blobs" / ".tmp"
@@ -217,10 +221,12 @@ def test_client_gone_mid_upload_leaves_no_temp_file(node: Node) -> None:
             + body[:300_000]
         )
         _wait_until(lambda: any(temps.glob("*.part")), "the partial blob on disk")
-    _wait_until(lambda: metric(node.url, "yardcam_ingest_in_flight") == 0, "the upload to end")
+    _wait_until(
+        lambda: metric(node.url, "yardcam_ingest_in_flight", node.read) == 0, "the upload to end"
+    )
     assert not any(temps.glob("*.part"))
     assert frames_of(node, "yard") == []
     assert (
         'yardcam_ingest_rejections_total{reason="disconnect"} 1'
-        in requests.get(f"{node.url}/metrics").text
+        in requests.get(f"{node.url}/metrics", auth=requests.BearerAuth(node.read)).text
     )

@@ -157,6 +157,15 @@ def test_probes(node: Node) -> None:
     assert ready.json() == {"status": "ready"}
 
 
+def test_metrics_need_a_read_token_for_every_cam(node: Node) -> None:
+    assert requests.get(f"{node.url}/metrics").status_code == 401
+    for cam_bound in (node.upload, node.token("yard", "read")):
+        refused = requests.get(f"{node.url}/metrics", auth=requests.BearerAuth(cam_bound))
+        assert refused.status_code == 403, refused.text
+    admin = requests.get(f"{node.url}/metrics", auth=requests.BearerAuth(node.admin))
+    assert admin.status_code == 200 and "yardcam_frames_ingested_total" in admin.text
+
+
 def test_metrics_count_ingest_and_rejections(node: Node) -> None:
     requests.post(
         f"{node.url}/frames", files={"image": make_jpeg()}, auth=requests.BearerAuth(node.upload)
@@ -165,7 +174,7 @@ def test_metrics_count_ingest_and_rejections(node: Node) -> None:
         f"{node.url}/frames", files={"image": b"nope"}, auth=requests.BearerAuth(node.upload)
     )
     requests.post(f"{node.url}/frames", files={"image": make_jpeg()})
-    text = requests.get(f"{node.url}/metrics").text
+    text = requests.get(f"{node.url}/metrics", auth=requests.BearerAuth(node.read)).text
     assert "yardcam_frames_ingested_total 1" in text
     assert 'yardcam_ingest_rejections_total{reason="415"} 1' in text
     assert 'yardcam_ingest_rejections_total{reason="401"} 1' in text

@@ -366,6 +366,9 @@ class ArchiveApi:
         return JSONResponse({"status": "ready"})
 
     async def metrics_text(self, request: Request) -> Response:
+        token = await self._authenticate(request, "read")
+        if token.cam is not None:  # the counters are the whole node's, every cam's traffic
+            raise ApiError(403, "metrics cover every cam: use a read token made without --cam")
         return PlainTextResponse(
             self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )

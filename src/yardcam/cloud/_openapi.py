@@ -269,14 +269,14 @@ def openapi_document() -> dict[str, Any]:
             },
             "/metrics": {
                 "get": {
-                    "summary": "Prometheus metrics",
+                    "summary": "Prometheus metrics (a read token made without a cam)",
                     "operationId": "metrics",
-                    "security": [],
                     "responses": {
                         "200": {
                             "description": "Prometheus text format",
                             "content": {"text/plain": {"schema": {"type": "string"}}},
-                        }
+                        },
+                        **_AUTH,
                     },
                 }
             },
