@@ -235,7 +235,7 @@ def test_closed_session_refuses(echo_server: EchoServer) -> None:
 
 def test_unknown_keyword_is_an_error(echo_server: EchoServer) -> None:
     with pytest.raises(requests.InvalidRequest):
-        requests.get(echo_server.url + "/echo", proxies={"http": "x"})
+        requests.get(echo_server.url + "/echo", hooks={"response": []})
 
 
 def test_session_attributes_are_normalised_on_assignment(echo_server: EchoServer) -> None:

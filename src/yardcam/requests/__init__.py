@@ -8,7 +8,15 @@ stream in constant memory, connections are kept alive per host, and retries foll
 
 Module functions (``requests.post(...)``) need no setup: each call runs on a fresh
 :class:`Session` closed when it returns, so nothing is shared between calls or threads; use a
-:class:`Session` to reuse connections. Not supported: proxies, HTTP/2, ``hooks``.
+:class:`Session` to reuse connections.
+
+Proxies as in requests: ``proxies={"https": "http://user:pw@proxy:3128", "no_proxy": "cam.lan"}``
+per request or as ``Session.proxies``, and with ``trust_env=True`` (the default) the
+``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY``/``NO_PROXY`` variables. https goes through a
+CONNECT tunnel, verified end to end as without a proxy; http is sent in absolute-form. Only
+``http://`` proxies: an https or socks proxy URL raises :class:`InvalidProxyURL`; an unreachable
+or refusing proxy raises :class:`ProxyError`. Not supported: HTTPS/SOCKS proxies, HTTP/2,
+``hooks``.
 
 >>> from yardcam import requests
 >>> requests.get("ftp://example.com/")  # doctest: +ELLIPSIS
@@ -29,10 +37,12 @@ from yardcam.requests._exceptions import (
     HTTPError,
     InvalidBody,
     InvalidHeader,
+    InvalidProxyURL,
     InvalidRequest,
     InvalidSchema,
     InvalidURL,
     MissingSchema,
+    ProxyConnectTimeout,
     ProxyError,
     ReadTimeout,
     RequestException,
@@ -61,11 +71,13 @@ __all__ = [
     "Headers",
     "InvalidBody",
     "InvalidHeader",
+    "InvalidProxyURL",
     "InvalidRequest",
     "InvalidSchema",
     "InvalidURL",
     "MissingSchema",
     "PreparedRequest",
+    "ProxyConnectTimeout",
     "ProxyError",
     "ReadTimeout",
     "RequestException",

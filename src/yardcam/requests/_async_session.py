@@ -52,7 +52,7 @@ class AsyncSession(BaseSession, Verbs[Coroutine[Any, Any, Response]]):
             try:
                 if type(action) is Send:
                     result = await self._transport.send(
-                        action.request, action.timeout, action.ssl_context
+                        action.request, action.timeout, action.ssl_context, action.proxy
                     )
                 elif type(action) is LoadTLS:
                     result = await self._tls.aget(action.verify, action.cert)

@@ -24,11 +24,15 @@ from yardcam.requests._exchange import (
 from yardcam.requests._models import AsyncStreamBase, PreparedRequest, Response
 from yardcam.requests._pool import Pool, pool_key
 from yardcam.requests._protocol import DRAIN_LIMIT, END, HTTP11, NEED_DATA, ResponseHead
+from yardcam.requests._proxies import Proxy, Route
+from yardcam.requests._tunnel import Tunnel
 from yardcam.requests._urls import URL
 
 __all__ = ["AsyncTransport", "StreamConnection"]
 
 _READ_SIZE = 256 * 1024
+#: A CONNECT answer is a few hundred bytes, and nothing may follow it before TLS starts.
+_TUNNEL_READ_SIZE = 16 * 1024
 _STREAM_LIMIT = 1024 * 1024
 #: Wait for the peer to take our bytes only once this much is buffered in the transport.
 _WRITE_HIGH_WATER = 256 * 1024
@@ -48,13 +52,14 @@ class StreamConnection:
         where: str,
         *,
         tls: bool = False,
+        forward: list[tuple[bytes, bytes]] | None = None,
     ) -> None:
         self.reader = reader
         self.writer = writer
         self.key = key
         self.where = where
         self.tls = tls
-        self.proto = HTTP11()
+        self.proto = HTTP11(forward)
         # TLS only: buffers not yet handed to the transport (see write()).
         self._held: list[bytes] = []
         self._held_size = 0
@@ -209,10 +214,14 @@ class AsyncTransport:
         self._pool = pool
 
     async def send(
-        self, request: PreparedRequest, timeout: TimeoutConfig, ssl_context: ssl.SSLContext | None
+        self,
+        request: PreparedRequest,
+        timeout: TimeoutConfig,
+        ssl_context: ssl.SSLContext | None,
+        proxy: Proxy | None = None,
     ) -> Response:
         url = request.parsed_url
-        key = pool_key(url, ssl_context)
+        key = pool_key(url, ssl_context, proxy)
         conn = self._pool.take(key)
         if conn is not None:
             try:
@@ -221,7 +230,7 @@ class AsyncTransport:
                 if not replay_on_fresh(exc, conn, request):
                     raise
                 request.rewind_body()
-        conn = await _connect(url, timeout, ssl_context, key)
+        conn = await _connect(url, timeout, ssl_context, key, proxy)
         return await self._exchange(conn, request, timeout)
 
     async def _exchange(
@@ -264,17 +273,53 @@ class AsyncTransport:
 
 
 async def _connect(
-    url: URL, timeout: TimeoutConfig, ssl_context: ssl.SSLContext | None, key: Hashable
+    url: URL,
+    timeout: TimeoutConfig,
+    ssl_context: ssl.SSLContext | None,
+    key: Hashable,
+    proxy: Proxy | None,
 ) -> StreamConnection:
-    where = f"{url.host}:{url.port}"
-    with translate_errors(Phase.CONNECT, where):
-        async with asyncio.timeout(timeout.connect):
+    route = Route.to(url, proxy, tls=ssl_context is not None)
+    tunnel = route.tunnel_through
+    # One deadline for every step (TCP, CONNECT, TLS): each is translated with its own phase.
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout.connect is None else loop.time() + timeout.connect
+    direct_tls = ssl_context if tunnel is None else None
+    with translate_errors(route.first_phase, route.first_where):
+        async with asyncio.timeout_at(deadline):
             # asyncio sets TCP_NODELAY on its TCP transports.
             reader, writer = await asyncio.open_connection(
-                url.host,
-                url.port,
-                ssl=ssl_context,
-                server_hostname=url.host if ssl_context is not None else None,
+                route.host,
+                route.port,
+                ssl=direct_tls,
+                server_hostname=url.host if direct_tls is not None else None,
                 limit=_STREAM_LIMIT,
             )
-    return StreamConnection(reader, writer, key, where, tls=ssl_context is not None)
+    if tunnel is not None:
+        assert ssl_context is not None  # a tunnel is only made for https
+        try:
+            with translate_errors(route.first_phase, route.first_where):
+                async with asyncio.timeout_at(deadline):
+                    await _open_tunnel(reader, writer, Tunnel(tunnel, url))
+            with translate_errors(Phase.CONNECT, route.where):
+                async with asyncio.timeout_at(deadline):
+                    await writer.start_tls(ssl_context, server_hostname=url.host)
+        except BaseException:  # including cancellation: never leave the socket to the GC
+            writer.transport.abort()
+            raise
+    return StreamConnection(
+        reader,
+        writer,
+        key,
+        route.where,
+        tls=ssl_context is not None,
+        forward=route.forward_headers,
+    )
+
+
+async def _open_tunnel(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tunnel: Tunnel
+) -> None:
+    writer.write(tunnel.request())
+    while not tunnel.receive(await reader.read(_TUNNEL_READ_SIZE)):
+        pass

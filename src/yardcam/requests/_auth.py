@@ -15,7 +15,7 @@ from yardcam.requests._exceptions import InvalidRequest
 if TYPE_CHECKING:
     from yardcam.requests._models import PreparedRequest
 
-__all__ = ["AuthCallable", "BasicAuth", "BearerAuth", "resolve_auth"]
+__all__ = ["AuthCallable", "BasicAuth", "BearerAuth", "basic_credentials", "resolve_auth"]
 
 AuthCallable = Callable[["PreparedRequest"], "PreparedRequest | None"]
 
@@ -26,13 +26,18 @@ class BasicAuth:
     __slots__ = ("_value",)
 
     def __init__(self, username: str | bytes, password: str | bytes) -> None:
-        user = username.encode() if isinstance(username, str) else username
-        pw = password.encode() if isinstance(password, str) else password
-        self._value = "Basic " + base64.b64encode(user + b":" + pw).decode("ascii")
+        self._value = basic_credentials(username, password)
 
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         request.headers["Authorization"] = self._value
         return request
+
+
+def basic_credentials(username: str | bytes, password: str | bytes) -> str:
+    """``Basic base64(user:password)``, for Authorization and Proxy-Authorization alike."""
+    user = username.encode() if isinstance(username, str) else username
+    pw = password.encode() if isinstance(password, str) else password
+    return "Basic " + base64.b64encode(user + b":" + pw).decode("ascii")
 
 
 class BearerAuth:

@@ -28,6 +28,7 @@ from yardcam.requests._exceptions import (
 from yardcam.requests._headers import Headers
 from yardcam.requests._models import PreparedRequest, Response
 from yardcam.requests._pool import DEFAULT_POOL_SIZE
+from yardcam.requests._proxies import Proxy, merge_proxies, select_proxy
 from yardcam.requests._redirects import DEFAULT_MAX_REDIRECTS, next_request
 from yardcam.requests._retry import Retry, RetryState
 from yardcam.requests._tls import CertArg, TLSContexts
@@ -37,10 +38,10 @@ __all__ = ["BaseSession", "Discard", "LoadTLS", "Send", "Settings", "Sleep", "Ve
 
 _METHOD = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _NO_RETRIES = Retry(total=0)
-#: What ``request()`` accepts besides method and url (requests' ``proxies``, ``hooks`` are not).
+#: What ``request()`` accepts besides method and url (requests' ``hooks`` is not).
 _REQUEST_KEYWORDS = frozenset(
     {"params", "data", "json", "files", "headers", "cookies", "auth"}
-    | {"timeout", "verify", "cert", "retries", "allow_redirects", "stream"}
+    | {"timeout", "verify", "cert", "proxies", "retries", "allow_redirects", "stream"}
 )
 
 
@@ -51,6 +52,8 @@ class Settings:
     timeout: TimeoutConfig
     verify: object  # turned into an SSLContext per hop: a redirect may change the scheme
     cert: CertArg
+    proxies: dict[str, str]  # the session's and the request's; the environment is read per hop
+    trust_env: bool
     retries: Retry
     allow_redirects: bool
     stream: bool
@@ -70,6 +73,7 @@ class Send:
     request: PreparedRequest
     timeout: TimeoutConfig
     ssl_context: ssl.SSLContext | None
+    proxy: Proxy | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +136,10 @@ class BaseSession:
     """Settings and state shared by every request of a session; no I/O.
 
     Attributes mirror ``requests.Session``: ``headers``, ``auth``, ``cookies`` (a jar), ``verify``,
-    ``cert``, ``max_redirects``, plus ``timeout`` (default :data:`DEFAULT_TIMEOUT`) and
-    ``retries`` (default: no retries; pass ``Retry(...)``).
+    ``cert``, ``proxies`` (a dict: ``{"https": "http://proxy:3128", "no_proxy": "cam.lan"}``),
+    ``trust_env`` (read HTTP_PROXY/HTTPS_PROXY/ALL_PROXY/NO_PROXY, default True),
+    ``max_redirects``, plus ``timeout`` (default :data:`DEFAULT_TIMEOUT`) and ``retries``
+    (default: no retries; pass ``Retry(...)``).
     """
 
     def __init__(
@@ -143,6 +149,8 @@ class BaseSession:
         auth: object = None,
         verify: object = True,
         cert: CertArg = None,
+        proxies: Mapping[str, str] | None = None,
+        trust_env: bool = True,
         timeout: object = DEFAULT_TIMEOUT,
         retries: Retry | int | None = None,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
@@ -155,6 +163,8 @@ class BaseSession:
         self.cookies = CookieJar()
         self.verify = verify
         self.cert = cert
+        self.proxies: dict[str, str] = dict(proxies or {})
+        self.trust_env = trust_env
         self.timeout = timeout  # normalised by the setter
         self.retries = retries
         self.max_redirects = max_redirects
@@ -242,6 +252,7 @@ class BaseSession:
         timeout: object = UNSET,
         verify: object = UNSET,
         cert: object = UNSET,
+        proxies: object = None,
         retries: object = UNSET,
         allow_redirects: bool = True,
         stream: bool = False,
@@ -254,6 +265,8 @@ class BaseSession:
             timeout=self.timeout if timeout is UNSET else resolve_timeout(timeout),
             verify=verify,
             cert=cert,  # type: ignore[arg-type]
+            proxies=merge_proxies(self.proxies, proxies),
+            trust_env=bool(self.trust_env),
             retries=self.retries if retries is UNSET else _resolve_retries(retries),
             allow_redirects=allow_redirects,
             stream=stream,
@@ -270,6 +283,7 @@ class BaseSession:
             timeout=kwargs.pop("timeout", UNSET),
             verify=kwargs.pop("verify", UNSET),
             cert=kwargs.pop("cert", UNSET),
+            proxies=kwargs.pop("proxies", None),
             retries=kwargs.pop("retries", UNSET),
             allow_redirects=kwargs.pop("allow_redirects", True),
             stream=kwargs.pop("stream", False),
@@ -298,7 +312,9 @@ class BaseSession:
                 ssl_context = self._tls.cached(settings.verify, settings.cert)
                 if ssl_context is None:
                     ssl_context = yield LoadTLS(settings.verify, settings.cert)
-            send = Send(request, settings.timeout, ssl_context)
+            # Per hop: a redirect to another host or scheme may need another proxy, or none.
+            proxy = select_proxy(request.parsed_url, settings.proxies, settings.trust_env)
+            send = Send(request, settings.timeout, ssl_context, proxy)
             try:
                 response: Response = yield send
             except RequestException as exc:

@@ -18,6 +18,8 @@ from yardcam.requests._exceptions import (
     ConnectionError,
     ConnectTimeout,
     InvalidRequest,
+    ProxyConnectTimeout,
+    ProxyError,
     ReadTimeout,
     RequestException,
     SSLError,
@@ -27,6 +29,7 @@ __all__ = ["Phase", "translate_errors"]
 
 
 class Phase(enum.Enum):
+    PROXY = "connecting to proxy"  # TCP connect to a proxy + its CONNECT answer
     CONNECT = "connecting to"  # TCP connect + TLS handshake
     SEND = "sending the request to"
     HEAD = "waiting for the response from"
@@ -59,6 +62,8 @@ class _Translator:
 
 def _translate(exc: OSError | h11.ProtocolError, phase: Phase, where: str) -> RequestException:
     """The RequestException for ``exc``; most specific cases first."""
+    if phase is Phase.PROXY:
+        return _proxy_failed(exc, where)
     if isinstance(exc, h11.ProtocolError):  # not OSErrors: the peer (or we) broke HTTP/1.1
         if isinstance(exc, h11.LocalProtocolError):
             return InvalidRequest(f"cannot send this request to {where}: {exc}")
@@ -82,6 +87,16 @@ def _translate(exc: OSError | h11.ProtocolError, phase: Phase, where: str) -> Re
     message = f"{exc.strerror or exc} ({phase.value} {where})"
     error = ConnectionError(exc.errno, message) if exc.errno else ConnectionError(message)
     return _connect_failed(error) if phase is Phase.CONNECT else error
+
+
+def _proxy_failed(exc: OSError | h11.ProtocolError, where: str) -> ConnectionError:
+    """Any failure to reach a proxy is a ProxyError; a timeout is also a ConnectTimeout."""
+    if isinstance(exc, TimeoutError):
+        return ProxyConnectTimeout(f"timed out {Phase.PROXY.value} {where}")
+    if isinstance(exc, h11.ProtocolError):
+        return _connect_failed(ProxyError(f"bad answer from proxy {where}: {exc}"))
+    message = f"cannot reach proxy {where}: {exc.strerror or exc}"
+    return _connect_failed(ProxyError(exc.errno, message) if exc.errno else ProxyError(message))
 
 
 def _connect_failed(error: ConnectionError) -> ConnectionError:

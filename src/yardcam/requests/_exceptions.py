@@ -7,7 +7,8 @@ cam's archive code expects)::
     └── RequestException
         ├── HTTPError                      raise_for_status() on a 4xx/5xx response
         ├── ConnectionError                the connection could not be opened or broke
-        │   ├── ProxyError
+        │   ├── ProxyError                 the proxy is unreachable, or refused the tunnel
+        │   │   └── ProxyConnectTimeout (+ConnectTimeout)   errno == ETIMEDOUT
         │   ├── SSLError                   handshake or certificate verification failed
         │   └── ConnectTimeout (+Timeout)  no connection within the connect timeout
         ├── Timeout                        errno == ETIMEDOUT
@@ -17,7 +18,9 @@ cam's archive code expects)::
         ├── ChunkedEncodingError / ContentDecodingError   the response body is broken
         ├── StreamConsumedError            the body of a streamed response was already read
         └── InvalidRequest (+ValueError)   API misuse, raised before anything is sent
-            ├── MissingSchema / InvalidSchema / InvalidURL
+            ├── MissingSchema / InvalidSchema
+            ├── InvalidURL
+            │   └── InvalidProxyURL        not an http:// proxy (https and socks are unsupported)
             ├── InvalidHeader
             ├── InvalidBody                a files=/data= value that cannot be sent
             └── UnrewindableBody           a retry or 307/308 needs a body that cannot be replayed
@@ -44,10 +47,12 @@ __all__ = [
     "HTTPError",
     "InvalidBody",
     "InvalidHeader",
+    "InvalidProxyURL",
     "InvalidRequest",
     "InvalidSchema",
     "InvalidURL",
     "MissingSchema",
+    "ProxyConnectTimeout",
     "ProxyError",
     "ReadTimeout",
     "RequestException",
@@ -89,7 +94,7 @@ class ConnectionError(RequestException):  # shadows the builtin: the name reques
 
 
 class ProxyError(ConnectionError):
-    """A proxy refused or failed the connection."""
+    """The proxy could not be reached, broke HTTP, or refused to open a tunnel (CONNECT)."""
 
 
 class SSLError(ConnectionError):
@@ -111,6 +116,10 @@ class ConnectTimeout(ConnectionError, Timeout):
     """No connection within the connect timeout; safe to retry on any method."""
 
     connect_failed = True
+
+
+class ProxyConnectTimeout(ProxyError, ConnectTimeout):
+    """The proxy did not accept the connection or answer CONNECT within the connect timeout."""
 
 
 class ReadTimeout(Timeout):
@@ -151,6 +160,10 @@ class InvalidSchema(InvalidRequest):
 
 class InvalidURL(InvalidRequest):
     """The URL cannot be parsed or has no host."""
+
+
+class InvalidProxyURL(InvalidURL):
+    """A proxy URL that cannot be used: only ``http://`` proxies are supported (no https, socks)."""
 
 
 class InvalidHeader(InvalidRequest):

@@ -14,6 +14,7 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from yardcam.requests._proxies import Proxy
     from yardcam.requests._urls import URL
 
 __all__ = ["DEFAULT_POOL_SIZE", "Pool", "Poolable", "pool_key"]
@@ -21,11 +22,12 @@ __all__ = ["DEFAULT_POOL_SIZE", "Pool", "Poolable", "pool_key"]
 DEFAULT_POOL_SIZE = 10
 
 
-def pool_key(url: URL, ssl_context: ssl.SSLContext | None) -> Hashable:
-    """Connections are interchangeable only for the same origin and the same TLS settings."""
+def pool_key(url: URL, ssl_context: ssl.SSLContext | None, proxy: Proxy | None) -> Hashable:
+    """Connections are interchangeable only for the same origin, the same TLS settings and
+    the same proxy (credentials included)."""
     # Contexts are cached per session, and a pooled TLS socket keeps its context alive, so the
     # id cannot be recycled while a connection is keyed by it.
-    return (url.scheme, url.host, url.port, id(ssl_context) if ssl_context else None)
+    return (url.scheme, url.host, url.port, id(ssl_context) if ssl_context else None, proxy)
 
 
 class Poolable(Protocol):
@@ -37,7 +39,7 @@ C = TypeVar("C", bound=Poolable)
 
 
 class Pool(Generic[C]):
-    """At most ``maxsize`` idle connections per key (scheme, host, port, TLS settings).
+    """At most ``maxsize`` idle connections per key (scheme, host, port, TLS settings, proxy).
 
     More connections than that may be open at once (one per concurrent request); the surplus is
     closed when given back rather than kept.

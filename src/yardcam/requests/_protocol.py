@@ -54,10 +54,13 @@ Event = ResponseHead | bytes | _Marker
 class HTTP11:
     """The protocol state of one client connection (one request/response cycle at a time)."""
 
-    __slots__ = ("_h11", "_pending", "_pending_size", "_starved", "received_any")
+    __slots__ = ("_forward", "_h11", "_pending", "_pending_size", "_starved", "received_any")
 
-    def __init__(self) -> None:
+    def __init__(self, forward: list[tuple[bytes, bytes]] | None = None) -> None:
+        """``forward``: this connection goes to a proxy that forwards plain-http requests;
+        they are sent in absolute-form with these extra headers (Proxy-Authorization)."""
         self._h11 = h11.Connection(h11.CLIENT)
+        self._forward = forward
         self._pending: list[bytes] = []
         self._pending_size = 0
         #: Did the server send anything in this cycle? If not, a failure on a reused connection
@@ -70,11 +73,12 @@ class HTTP11:
     # -- sending ---------------------------------------------------------------------------
     def start_request(self, request: PreparedRequest) -> list[bytes]:
         """Buffers to write for the request line and headers (small: usually held back)."""
-        event = h11.Request(
-            method=request.method,
-            target=request.target,
-            headers=request.headers.encoded(),
-        )
+        if self._forward is None:
+            target, headers = request.target, request.headers.encoded()
+        else:
+            target = request.parsed_url.absolute_target
+            headers = request.headers.encoded() + self._forward
+        event = h11.Request(method=request.method, target=target, headers=headers)
         return self._coalesce(self._h11.send_with_data_passthrough(event) or [])
 
     def send_body(self, block: bytes) -> list[bytes]:

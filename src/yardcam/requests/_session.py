@@ -34,7 +34,8 @@ class Session(BaseSession, Verbs[Response]):
         a session header), ``cookies``, ``auth`` ((user, pw), :class:`BearerAuth`, a callable),
         ``timeout`` (seconds, (connect, read) or None), ``allow_redirects``, ``stream`` (leave
         the body unread), ``verify`` (bool, CA bundle path, SSLContext), ``cert`` (client
-        certificate file, or (cert, key)), ``retries`` (a :class:`Retry`, an int, or None).
+        certificate file, or (cert, key)), ``proxies`` (overlaid on ``Session.proxies``),
+        ``retries`` (a :class:`Retry`, an int, or None).
         Anything else is refused with :class:`InvalidRequest` before any I/O.
         """
         request, settings = self._split_kwargs(method, url, kwargs)
@@ -68,7 +69,7 @@ class Session(BaseSession, Verbs[Response]):
             try:
                 if type(action) is Send:
                     result = self._transport.send(
-                        action.request, action.timeout, action.ssl_context
+                        action.request, action.timeout, action.ssl_context, action.proxy
                     )
                 elif type(action) is LoadTLS:
                     result = self._tls.get(action.verify, action.cert)

@@ -24,11 +24,15 @@ from yardcam.requests._exchange import (
 from yardcam.requests._models import PreparedRequest, Response
 from yardcam.requests._pool import Pool, pool_key
 from yardcam.requests._protocol import DRAIN_LIMIT, END, HTTP11, NEED_DATA, ResponseHead
+from yardcam.requests._proxies import Proxy, Route
+from yardcam.requests._tunnel import Tunnel
 from yardcam.requests._urls import URL
 
 __all__ = ["SocketConnection", "SyncTransport"]
 
 _READ_SIZE = 256 * 1024
+#: A CONNECT answer is a few hundred bytes, and nothing may follow it before TLS starts.
+_TUNNEL_READ_SIZE = 16 * 1024
 
 
 class SocketConnection:
@@ -36,11 +40,17 @@ class SocketConnection:
 
     __slots__ = ("key", "proto", "sock", "where")
 
-    def __init__(self, sock: socket.socket, key: Hashable, where: str) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        key: Hashable,
+        where: str,
+        forward: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         self.sock = sock
         self.key = key
         self.where = where
-        self.proto = HTTP11()
+        self.proto = HTTP11(forward)
 
     def is_dropped(self) -> bool:
         """An idle connection with something to read has been closed (or spoiled) by the server."""
@@ -150,10 +160,14 @@ class SyncTransport:
         self._pool = pool
 
     def send(
-        self, request: PreparedRequest, timeout: TimeoutConfig, ssl_context: ssl.SSLContext | None
+        self,
+        request: PreparedRequest,
+        timeout: TimeoutConfig,
+        ssl_context: ssl.SSLContext | None,
+        proxy: Proxy | None = None,
     ) -> Response:
         url = request.parsed_url
-        key = pool_key(url, ssl_context)
+        key = pool_key(url, ssl_context, proxy)
         conn = self._pool.take(key)
         if conn is not None:
             try:
@@ -162,7 +176,7 @@ class SyncTransport:
                 if not replay_on_fresh(exc, conn, request):
                     raise
                 request.rewind_body()
-        conn = _connect(url, timeout, ssl_context, key)
+        conn = _connect(url, timeout, ssl_context, key, proxy)
         return self._exchange(conn, request, timeout)
 
     def _exchange(
@@ -206,17 +220,32 @@ class SyncTransport:
 
 
 def _connect(
-    url: URL, timeout: TimeoutConfig, ssl_context: ssl.SSLContext | None, key: Hashable
+    url: URL,
+    timeout: TimeoutConfig,
+    ssl_context: ssl.SSLContext | None,
+    key: Hashable,
+    proxy: Proxy | None,
 ) -> SocketConnection:
-    where = f"{url.host}:{url.port}"
-    with translate_errors(Phase.CONNECT, where):
-        sock = socket.create_connection((url.host, url.port), timeout=timeout.connect)
-        try:
+    route = Route.to(url, proxy, tls=ssl_context is not None)
+    with translate_errors(route.first_phase, route.first_where):
+        sock = socket.create_connection((route.host, route.port), timeout=timeout.connect)
+    try:
+        with translate_errors(route.first_phase, route.first_where):
             # Small writes (head, multipart trailers) must not wait for the peer's delayed ACK.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if ssl_context is not None:
+            if route.tunnel_through is not None:
+                _open_tunnel(sock, Tunnel(route.tunnel_through, url))
+        if ssl_context is not None:
+            with translate_errors(Phase.CONNECT, route.where):
                 sock = ssl_context.wrap_socket(sock, server_hostname=url.host)
-        except BaseException:
-            sock.close()
-            raise
-    return SocketConnection(sock, key, where)
+    except BaseException:
+        sock.close()
+        raise
+    return SocketConnection(sock, key, route.where, route.forward_headers)
+
+
+def _open_tunnel(sock: socket.socket, tunnel: Tunnel) -> None:
+    """CONNECT, within the connect timeout the socket still has."""
+    sock.sendall(tunnel.request())
+    while not tunnel.receive(sock.recv(_TUNNEL_READ_SIZE)):
+        pass

@@ -35,8 +35,25 @@ class URL:
 
     @property
     def host_header(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        host = self._bracketed_host
         return host if DEFAULT_PORTS[self.scheme] == self.port else f"{host}:{self.port}"
+
+    @property
+    def authority(self) -> str:
+        """``host:port``, port always given: what a proxy is asked to CONNECT to."""
+        return f"{self._bracketed_host}:{self.port}"
+
+    @property
+    def absolute_target(self) -> str:
+        """The request target a forward proxy needs (absolute-form, RFC 9112 3.2.2).
+
+        Built from the parts rather than ``url``, whose userinfo must never reach a proxy.
+        """
+        return f"{self.scheme}://{self.host_header}{self.target}"
+
+    @property
+    def _bracketed_host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
 
 
 def parse_url(url: object, params: object = None) -> URL:
