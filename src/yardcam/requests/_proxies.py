@@ -1,13 +1,16 @@
 """Which proxy a request goes through, and how its connection gets there; no I/O.
 
-Where the proxy settings come from, the later winning: the ``HTTP_PROXY``, ``HTTPS_PROXY``,
-``ALL_PROXY`` and ``NO_PROXY`` environment variables (read per request, only with ``trust_env``,
-the default; lower case wins over upper case, as in urllib), then ``Session.proxies``, then the
-request's ``proxies=`` (where a None value removes a session entry). The keys, most specific
-first: ``"https://host"``, ``"https"``, ``"all://host"``, ``"all"``; and ``"no_proxy"``, hosts to
-reach directly: a comma list of host names, domain suffixes (``example.com`` covers
-``cam.example.com``), ``host:port`` for one port only, or ``*`` for every host. It is matched by
-urllib's ``proxy_bypass_environment``: 127.0.0.1 and localhost go through the proxy unless listed.
+Where the settings come from, key by key, the later winning: the ``HTTP_PROXY``,
+``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` environment variables (read per request, only
+with ``trust_env``, the default; lower case wins over upper case, as in urllib), then
+``Session.proxies``, then the request's ``proxies=`` (where a None value removes a session
+entry). Unlike requests, where the environment overrides ``Session.proxies`` (psf/requests#2018),
+what the code says wins over the environment. The keys, most specific first: ``"https://host"``,
+``"https"``, ``"all://host"``, ``"all"``; and ``"no_proxy"``: hosts reached directly whichever
+source the proxy came from, a comma list of host names, domain suffixes (``example.com`` covers
+``cam.example.com``), ``host:port`` for one port only (IPv6 hosts in brackets), or ``*`` for all.
+It is matched by urllib's ``proxy_bypass_environment``: 127.0.0.1 and localhost go through the
+proxy unless listed.
 
 Only ``http://`` proxies are supported (squid, corporate proxies). A plain-http request is sent to
 the proxy in absolute-form with ``Proxy-Authorization`` from the proxy URL's userinfo; an https one
