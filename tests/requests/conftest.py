@@ -35,8 +35,10 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import brotli
+import psutil
 import pytest
 import zstandard
 from starlette.applications import Starlette
@@ -359,3 +361,8 @@ def silent_port() -> Iterator[int]:
 
     with raw_server(swallow) as server:
         yield server.port
+
+
+def sockets_to(port: int) -> list[Any]:
+    """This process's open sockets whose peer is ``port`` on 127.0.0.1."""
+    return [c for c in psutil.Process().net_connections("tcp") if c.raddr and c.raddr[1] == port]

@@ -14,7 +14,6 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import psutil
 import pytest
@@ -23,7 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from conftest import raw_server
+from conftest import raw_server, sockets_to
 from serving import TLSFiles, serve
 from yardcam.requests import AsyncSession
 
@@ -93,11 +92,6 @@ def servers(tls_files: TLSFiles) -> Iterator[Servers]:
     app = make_app(reached)
     with serve(app) as plain, serve(app, tls_files) as tls:
         yield Servers(reached, {"http": plain.url, "https": tls.url})
-
-
-def sockets_to(port: int) -> list[Any]:
-    """This process's open sockets whose peer is ``port`` on 127.0.0.1."""
-    return [c for c in psutil.Process().net_connections("tcp") if c.raddr and c.raddr[1] == port]
 
 
 async def cancel_when(request: Awaitable[object], reached: Callable[[], Awaitable[object]]) -> None:
