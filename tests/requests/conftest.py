@@ -281,6 +281,25 @@ def tls_echo_server(tls_files: TLSFiles) -> Iterator[EchoServer]:
 
 
 @pytest.fixture
+def full_backlog_port() -> Iterator[int]:
+    """A listener whose accept queue is full: new SYNs are dropped, so connecting hangs."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(8):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", port))
+            fillers.append(s)
+        yield port
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()
+
+
+@pytest.fixture
 def refused_port() -> int:
     """A port nothing listens on."""
     with socket.create_server(("127.0.0.1", 0)) as listener:

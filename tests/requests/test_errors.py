@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Iterator
 
 import pytest
 
@@ -32,25 +31,6 @@ def test_silent_server_times_out_with_etimedout(silent_port: int) -> None:
 def test_read_timeout_from_tuple(echo_server: EchoServer) -> None:
     with pytest.raises(requests.ReadTimeout):
         requests.get(echo_server.url + "/slow?delay=1", timeout=(5, 0.1))
-
-
-@pytest.fixture
-def full_backlog_port() -> Iterator[int]:
-    """A listener whose accept queue is full: new SYNs are dropped, so connecting hangs."""
-    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
-    port = listener.getsockname()[1]
-    fillers = []
-    try:
-        for _ in range(8):
-            s = socket.socket()
-            s.setblocking(False)
-            s.connect_ex(("127.0.0.1", port))
-            fillers.append(s)
-        yield port
-    finally:
-        for s in fillers:
-            s.close()
-        listener.close()
 
 
 def test_connect_timeout(full_backlog_port: int) -> None:

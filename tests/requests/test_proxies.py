@@ -269,6 +269,17 @@ def test_silent_proxy_is_a_connect_timeout(
     assert proxy.log().request_lines == [f"CONNECT {tls_echo_server.url.removeprefix('https://')}"]
 
 
+def test_proxy_not_accepting_is_a_connect_timeout(
+    kind: str, full_backlog_port: int, echo_server: EchoServer
+) -> None:
+    proxies = {"http": f"http://127.0.0.1:{full_backlog_port}"}
+    with pytest.raises(requests.ProxyConnectTimeout) as info:
+        fetch(kind, echo_server.url, proxies=proxies, timeout=(0.2, 30))
+    assert isinstance(info.value, requests.ProxyError | requests.ConnectTimeout)
+    assert info.value.errno == errno.ETIMEDOUT and info.value.connect_failed
+    assert f"timed out connecting to proxy 127.0.0.1:{full_backlog_port}" in str(info.value)
+
+
 @pytest.mark.parametrize(
     "proxy_url", ["https://user:s3cret@proxy.lan:3129", "socks5://user:s3cret@127.0.0.1:1080"]
 )
