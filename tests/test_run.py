@@ -50,7 +50,9 @@ def running_box(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, 
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # A proxy in the environment (here: one that refuses) must not stand between the
+            # cam and its embedded archive on the same box.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", "HTTPS_PROXY": "http://127.0.0.1:9"},
         )
     try:
         deadline = time.monotonic() + 30

@@ -123,6 +123,7 @@ async def _main(options: RunOptions) -> int:
         cam=options.cam,
         token=TokenSource(token_file),
         verify=verify,
+        trust_env=not embedded,  # the embedded archive is this box: no proxy can reach it
     )
     detector.subscribe(uploader.submit)
     cam_settings = CamSettings(

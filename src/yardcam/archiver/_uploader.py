@@ -76,8 +76,10 @@ class Uploader:
     """Sends every outbox entry to ``url`` exactly once (see the module doc for the design).
 
     ``verify``: True (system trust store), False, a CA bundle file/directory path, or an
-    ``ssl.SSLContext``; ``session`` lets a caller share an existing ``AsyncSession`` (the
-    uploader then does not close it, and ``verify`` is the session's business).
+    ``ssl.SSLContext``; ``trust_env``: take proxies from HTTPS_PROXY/NO_PROXY (False for an
+    archive on this very box, which no proxy can reach); ``session`` lets a caller share an
+    existing ``AsyncSession`` (the uploader then does not close it, and ``verify`` and
+    ``trust_env`` are the session's business).
     ``on_stored(entry)`` is called on the loop once a submitted frame is durable on disk.
     """
 
@@ -89,6 +91,7 @@ class Uploader:
         cam: str,
         token: TokenSource,
         verify: bool | str | ssl.SSLContext = True,
+        trust_env: bool = True,
         concurrency: int = 4,
         timeout: float | tuple[float, float] = (5.0, 30.0),
         backoff: Backoff | None = None,
@@ -106,6 +109,7 @@ class Uploader:
         self.cam = check_cam_name(cam)
         self.token = token
         self.verify = verify
+        self.trust_env = trust_env
         self.concurrency = concurrency
         self.timeout = timeout
         self.backoff = backoff or Backoff()
@@ -186,7 +190,8 @@ class Uploader:
         self._ran = True
         session = self._session
         if session is None:
-            session = AsyncSession(verify=await self._on_disk(client_tls, self.verify))
+            verify = await self._on_disk(client_tls, self.verify)
+            session = AsyncSession(verify=verify, trust_env=self.trust_env)
         try:
             await self._load_outbox()
             async with asyncio.TaskGroup() as tasks:
