@@ -80,6 +80,7 @@ def test_token_create_list_revoke(
     assert "active" in out.splitlines()[-1] or token_id in out
     code, out, _ = run(capsys, "token", "revoke", token_id, *storage_args(settings))
     assert code == 0
+    assert f"revoked {token_id}; running nodes refuse it within" in out
     # Nodes trust a checked token for settings.token_ttl seconds: revocation lands within it.
     deadline = time.monotonic() + settings.token_ttl + 10
     while upload() != 401:

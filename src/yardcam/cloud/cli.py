@@ -208,7 +208,10 @@ def _token_revoke(args: argparse.Namespace) -> int:
         if not await archive.index.revoke_token(args.token_id):
             print(f"yardcam archive token revoke: no token {args.token_id!r}", file=sys.stderr)
             return 1
-        print(f"revoked {args.token_id}")
+        # Running nodes trust a token they checked for token_ttl seconds (one index read saved
+        # per upload); say so, so nobody takes a second of grace for a failed revocation.
+        ttl = archive.settings.token_ttl
+        print(f"revoked {args.token_id}; running nodes refuse it within {ttl:g} s")
         return 0
 
     return _with_archive(args, work)
