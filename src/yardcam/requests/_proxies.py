@@ -24,7 +24,7 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import Final
 from urllib.parse import unquote, urlsplit
 
 # Undocumented but long-standing (urllib's own NO_PROXY matcher); typeshed leaves it out.
@@ -33,9 +33,7 @@ from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined
 from yardcam.requests._auth import basic_credentials
 from yardcam.requests._errors import Phase
 from yardcam.requests._exceptions import InvalidProxyURL, InvalidRequest
-
-if TYPE_CHECKING:
-    from yardcam.requests._urls import URL
+from yardcam.requests._urls import URL, authority
 
 __all__ = ["Proxy", "Route", "environment_proxies", "merge_proxies", "parse_proxy", "select_proxy"]
 
@@ -55,8 +53,7 @@ class Proxy:
 
     @property
     def where(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return authority(self.host, self.port)
 
     @property
     def headers(self) -> list[tuple[bytes, bytes]]:

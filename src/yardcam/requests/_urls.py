@@ -15,7 +15,7 @@ from urllib.parse import SplitResult, quote, urlencode, urljoin, urlsplit, urlun
 
 from yardcam.requests._exceptions import InvalidSchema, InvalidURL, MissingSchema
 
-__all__ = ["URL", "encode_params", "join_url", "parse_url"]
+__all__ = ["URL", "authority", "encode_params", "join_url", "parse_url"]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 _SAFE = "/%:@!$&'()*+,;=-._~"
@@ -35,13 +35,14 @@ class URL:
 
     @property
     def host_header(self) -> str:
-        host = self._bracketed_host
-        return host if DEFAULT_PORTS[self.scheme] == self.port else f"{host}:{self.port}"
+        if DEFAULT_PORTS[self.scheme] == self.port:
+            return _bracketed(self.host)
+        return self.authority
 
     @property
     def authority(self) -> str:
         """``host:port``, port always given: what a proxy is asked to CONNECT to."""
-        return f"{self._bracketed_host}:{self.port}"
+        return authority(self.host, self.port)
 
     @property
     def absolute_target(self) -> str:
@@ -51,9 +52,14 @@ class URL:
         """
         return f"{self.scheme}://{self.host_header}{self.target}"
 
-    @property
-    def _bracketed_host(self) -> str:
-        return f"[{self.host}]" if ":" in self.host else self.host
+
+def _bracketed(host: str) -> str:
+    """An IPv6 address in brackets, as it must appear beside a port or in a URL."""
+    return f"[{host}]" if ":" in host else host
+
+
+def authority(host: str, port: int) -> str:
+    return f"{_bracketed(host)}:{port}"
 
 
 def parse_url(url: object, params: object = None) -> URL:
