@@ -82,6 +82,11 @@ class SQLiteIndex(SqlIndex):
             conn.execute("RELEASE call")
             return result
 
+        return await self._on_thread(call)
+
+    async def _on_thread(self, call: Callable[[], T]) -> T:
+        """``call()`` in the next batch on the connection's thread; sqlite errors become
+        StorageError."""
         try:
             return await self._runner.run(call)
         except sqlite3.Error as exc:
@@ -121,9 +126,6 @@ class SQLiteIndex(SqlIndex):
                 self._conn = None
 
         if self._conn is not None:
-            try:
-                await self._runner.run(close_conn)
-            except sqlite3.Error as exc:
-                raise StorageError(f"sqlite: {exc}") from exc
+            await self._on_thread(close_conn)
         self._closed = True
         self._runner.close()
