@@ -76,6 +76,7 @@ import simplejpeg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from cloud.helpers import MULTIPART_TYPE, raw_multipart, storage_args
 from cloud.servers import free_ports, postgres_server, seaweedfs_server
 from yardcam.cloud import ArchiveSettings, create_token
 from yardcam.cloud._ingest import receive_upload
@@ -84,7 +85,6 @@ from yardcam.cloud.storage import StoredBlob
 FRAME_BYTES = 100_000
 # The ceiling, the same upload parsed and checked with storage skipped, then real ingest.
 ENDPOINTS = ("/noop", "/parse", "/frames")
-BOUNDARY = "yardcam-bench-boundary"
 
 
 def make_frame(target: int = FRAME_BYTES) -> bytes:
@@ -101,15 +101,7 @@ def make_frame(target: int = FRAME_BYTES) -> bytes:
 
 def multipart_body(jpeg: bytes, seq: int) -> bytes:
     fields = {"cam": "bench", "ts": f"{time.time():.3f}", "seq": str(seq), "change": "4.5"}
-    head = "".join(
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-        for k, v in fields.items()
-    )
-    head += (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="f.jpg"\r\n'
-        "Content-Type: image/jpeg\r\n\r\n"
-    )
-    return head.encode() + jpeg + f"\r\n--{BOUNDARY}--\r\n".encode()
+    return raw_multipart(fields, jpeg)
 
 
 # -- the node (runs in its own process) -----------------------------------------------------
@@ -178,7 +170,7 @@ def request_head(url: str, token: str, key: str, length: int) -> bytes:
     return (
         f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
         f"Authorization: Bearer {token}\r\n"
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Content-Type: {MULTIPART_TYPE}\r\n"
         f"Idempotency-Key: {key}\r\nContent-Length: {length}\r\n\r\n"
     ).encode()
 
@@ -258,15 +250,7 @@ class Row:
 @contextlib.contextmanager
 def node(settings: ArchiveSettings) -> Iterator[tuple[str, int]]:
     (port,) = free_ports(1)
-    cmd = [sys.executable, __file__, "--serve", "--port", str(port)]
-    cmd += [
-        "--data-dir",
-        str(settings.data_dir),
-        "--blobs",
-        settings.blobs,
-        "--index",
-        settings.index,
-    ]
+    cmd = [sys.executable, __file__, "--serve", "--port", str(port), *storage_args(settings)]
     proc = subprocess.Popen(cmd, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -23,6 +23,35 @@ from yardcam.cloud.storage import (
 )
 
 STACKS = ["file+sqlite", "s3+postgres"]
+MULTIPART_BOUNDARY = "yardcam-test-boundary"
+MULTIPART_TYPE = f"multipart/form-data; boundary={MULTIPART_BOUNDARY}"
+
+
+def raw_multipart(fields: dict[str, str], jpeg: bytes) -> bytes:
+    """An upload body in the archive's wire format, built by hand: text ``fields`` first, then
+    the ``image`` part (for raw sockets and load generators that use no client library)."""
+    head = "".join(
+        f'--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    )
+    head += (
+        f"--{MULTIPART_BOUNDARY}\r\n"
+        'Content-Disposition: form-data; name="image"; filename="f.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    )
+    return head.encode() + jpeg + f"\r\n--{MULTIPART_BOUNDARY}--\r\n".encode()
+
+
+def storage_args(settings: ArchiveSettings) -> list[str]:
+    """The command-line options that point ``yardcam archive`` at ``settings``' storage."""
+    return [
+        "--data-dir",
+        str(settings.data_dir),
+        "--blobs",
+        settings.blobs,
+        "--index",
+        settings.index,
+    ]
 
 
 def fresh_database(server_url: str) -> str:

@@ -11,21 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from cloud.helpers import make_jpeg, store_frame, unique_cam
+from cloud.helpers import make_jpeg, storage_args, store_frame, unique_cam
 from yardcam import requests
 from yardcam.cloud import Archive, ArchiveSettings
 from yardcam.cloud.cli import main, register, settings_from_args
-
-
-def storage_args(settings: ArchiveSettings) -> list[str]:
-    return [
-        "--data-dir",
-        str(settings.data_dir),
-        "--blobs",
-        settings.blobs,
-        "--index",
-        settings.index,
-    ]
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -16,26 +16,19 @@ from dataclasses import replace
 
 import pytest
 
-from cloud.helpers import Node, make_jpeg, new_token, stored_keys, unique_cam
+from cloud.helpers import (
+    MULTIPART_TYPE,
+    Node,
+    make_jpeg,
+    new_token,
+    raw_multipart,
+    stored_keys,
+    unique_cam,
+)
 from cloud.servers import free_ports
 from serving import TLSFiles
 from yardcam import requests
 from yardcam.cloud import ArchiveSettings
-
-BOUNDARY = "yardcam-test-boundary"
-CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
-
-
-def multipart(fields: dict[str, str], jpeg: bytes) -> bytes:
-    head = "".join(
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-        for k, v in fields.items()
-    )
-    head += (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="f.jpg"\r\n'
-        "Content-Type: image/jpeg\r\n\r\n"
-    )
-    return head.encode() + jpeg + f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
 def metric(node_url: str, name: str, token: str) -> float:
@@ -65,7 +58,7 @@ def test_two_nodes_racing_one_key_store_exactly_one_frame(
     jpegs = [make_jpeg(160, 120, seed=i, noise=True) for i in range(senders)]
 
     def send(i: int) -> requests.Response:
-        body = multipart({"cam": cam, "ts": "1234.5"}, jpegs[i])
+        body = raw_multipart({"cam": cam, "ts": "1234.5"}, jpegs[i])
 
         def chunks() -> Iterator[bytes]:
             yield body[: len(body) // 2]
@@ -75,7 +68,7 @@ def test_two_nodes_racing_one_key_store_exactly_one_frame(
         return requests.post(
             f"{nodes[i % 2].url}/frames",
             data=chunks(),
-            headers={"Content-Type": CONTENT_TYPE, "Idempotency-Key": "same-frame"},
+            headers={"Content-Type": MULTIPART_TYPE, "Idempotency-Key": "same-frame"},
             auth=requests.BearerAuth(token),
         )
 
@@ -169,13 +162,13 @@ def test_node_killed_mid_upload_leaves_nothing_listed(
         _wait_until(lambda: _answers(url) or proc.poll() is not None, "the node to start")
         assert proc.poll() is None, "archive serve exited at startup"
         jpeg = make_jpeg(640, 480, noise=True)
-        body = multipart({"cam": cam}, jpeg)
+        body = raw_multipart({"cam": cam}, jpeg)
         assert len(jpeg) > 300_000
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
             sock.sendall(
                 b"POST /frames HTTP/1.1\r\nHost: archive\r\n"
                 + f"Authorization: Bearer {token}\r\nIdempotency-Key: k1\r\n".encode()
-                + f"Content-Type: {CONTENT_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + f"Content-Type: {MULTIPART_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
                 + body[:300_000]
             )
             _wait_until(
@@ -200,7 +193,7 @@ def test_node_killed_mid_upload_leaves_nothing_listed(
     retry = requests.post(
         f"{survivor.url}/frames",
         data=body,
-        headers={"Content-Type": CONTENT_TYPE, "Idempotency-Key": "k1"},
+        headers={"Content-Type": MULTIPART_TYPE, "Idempotency-Key": "k1"},
         auth=requests.BearerAuth(token),
     )
     assert retry.status_code == 201, retry.text
@@ -211,13 +204,13 @@ def test_node_killed_mid_upload_leaves_nothing_listed(
 @pytest.mark.parametrize("stack", ["file+sqlite"], indirect=True)
 def test_client_gone_mid_upload_leaves_no_temp_file(node: Node) -> None:
     jpeg = make_jpeg(640, 480, noise=True)
-    body = multipart({"cam": "yard"}, jpeg)
+    body = raw_multipart({"cam": "yard"}, jpeg)
     temps = node.settings.data_dir / "blobs" / ".tmp"
     with socket.create_connection(("127.0.0.1", node.running.port), timeout=10) as sock:
         sock.sendall(
             b"POST /frames HTTP/1.1\r\nHost: archive\r\n"
             + f"Authorization: Bearer {node.upload}\r\n".encode()
-            + f"Content-Type: {CONTENT_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + f"Content-Type: {MULTIPART_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
             + body[:300_000]
         )
         _wait_until(lambda: any(temps.glob("*.part")), "the partial blob on disk")
