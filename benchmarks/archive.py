@@ -19,8 +19,8 @@ the CPU per frame of the node (all threads), of its event-loop thread and of the
 with the ingest/no-op ratios of those: far steadier than frames/s on a shared box.
 
 Target (issue 5): ingest >= 50 % of the no-op figure on file+SQLite. Not met on the 2-CPU
-build box (27-32 %), and not reachable there: the /nostore row, the handler with nothing
-stored, is itself at 46-57 %. Figures, the breakdown and the measuring caveats (run it on a
+build box (27-35 %), and not reachable there: the /nostore row, the handler with nothing
+stored, is itself at 46-57 %, and storing the frame halves it. Figures, the breakdown and the measuring caveats (run it on a
 quiet box, not within minutes of deleting many files) are in ``benchmarks/README.md``.
 """
 
