@@ -20,8 +20,9 @@ with the ingest/no-op ratios of those: far steadier than frames/s on a shared bo
 
 Target (issue 5): ingest >= 50 % of the no-op figure on file+SQLite. Not met on the 2-CPU
 build box (27-35 %), and not reachable there: the /nostore row, the handler with nothing
-stored, is itself at 46-57 %, and storing the frame halves it. Figures, the breakdown and the measuring caveats (run it on a
-quiet box, not within minutes of deleting many files) are in ``benchmarks/README.md``.
+stored, is itself at 46-57 %, and storing the frame halves it. Figures, the breakdown and the
+measuring caveats (run it on a quiet box, not within minutes of deleting many files) are in
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
