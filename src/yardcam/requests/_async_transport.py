@@ -25,14 +25,13 @@ from yardcam.requests._models import AsyncStreamBase, PreparedRequest, Response
 from yardcam.requests._pool import Pool, pool_key
 from yardcam.requests._protocol import DRAIN_LIMIT, END, HTTP11, NEED_DATA, ResponseHead
 from yardcam.requests._proxies import Proxy, Route
+from yardcam.requests._tunnel import READ_SIZE as TUNNEL_READ_SIZE
 from yardcam.requests._tunnel import Tunnel
 from yardcam.requests._urls import URL
 
 __all__ = ["AsyncTransport", "StreamConnection"]
 
 _READ_SIZE = 256 * 1024
-#: A CONNECT answer is a few hundred bytes, and nothing may follow it before TLS starts.
-_TUNNEL_READ_SIZE = 16 * 1024
 _STREAM_LIMIT = 1024 * 1024
 #: Wait for the peer to take our bytes only once this much is buffered in the transport.
 _WRITE_HIGH_WATER = 256 * 1024
@@ -321,5 +320,5 @@ async def _open_tunnel(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, tunnel: Tunnel
 ) -> None:
     writer.write(tunnel.request())
-    while not tunnel.receive(await reader.read(_TUNNEL_READ_SIZE)):
+    while not tunnel.receive(await reader.read(TUNNEL_READ_SIZE)):
         pass

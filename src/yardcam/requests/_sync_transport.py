@@ -25,14 +25,13 @@ from yardcam.requests._models import PreparedRequest, Response
 from yardcam.requests._pool import Pool, pool_key
 from yardcam.requests._protocol import DRAIN_LIMIT, END, HTTP11, NEED_DATA, ResponseHead
 from yardcam.requests._proxies import Proxy, Route
+from yardcam.requests._tunnel import READ_SIZE as TUNNEL_READ_SIZE
 from yardcam.requests._tunnel import Tunnel
 from yardcam.requests._urls import URL
 
 __all__ = ["SocketConnection", "SyncTransport"]
 
 _READ_SIZE = 256 * 1024
-#: A CONNECT answer is a few hundred bytes, and nothing may follow it before TLS starts.
-_TUNNEL_READ_SIZE = 16 * 1024
 
 
 class SocketConnection:
@@ -247,5 +246,5 @@ def _connect(
 def _open_tunnel(sock: socket.socket, tunnel: Tunnel) -> None:
     """CONNECT, within the connect timeout the socket still has."""
     sock.sendall(tunnel.request())
-    while not tunnel.receive(sock.recv(_TUNNEL_READ_SIZE)):
+    while not tunnel.receive(sock.recv(TUNNEL_READ_SIZE)):
         pass

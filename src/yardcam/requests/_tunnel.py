@@ -18,7 +18,11 @@ if TYPE_CHECKING:
     from yardcam.requests._proxies import Proxy
     from yardcam.requests._urls import URL
 
-__all__ = ["Tunnel"]
+__all__ = ["READ_SIZE", "Tunnel"]
+
+#: How much a transport reads at a time while waiting for the CONNECT answer: it is a few
+#: hundred bytes, and nothing may follow it before TLS starts.
+READ_SIZE = 16 * 1024
 
 
 class Tunnel:
