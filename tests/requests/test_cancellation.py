@@ -23,7 +23,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from conftest import raw_server, sockets_to
-from serving import TLSFiles, serve
+from serving import Running, TLSFiles, serve
 from yardcam.requests import AsyncSession
 
 #: Long enough never to fire during a test; cancellation is what ends each request.
@@ -83,7 +83,7 @@ def make_app(reached: Reached) -> Starlette:
 @dataclass
 class Servers:
     reached: Reached
-    urls: dict[str, str]
+    running: dict[str, Running]  # by scheme
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def servers(tls_files: TLSFiles) -> Iterator[Servers]:
     reached = Reached()
     app = make_app(reached)
     with serve(app) as plain, serve(app, tls_files) as tls:
-        yield Servers(reached, {"http": plain.url, "https": tls.url})
+        yield Servers(reached, {"http": plain, "https": tls})
 
 
 async def cancel_when(request: Awaitable[object], reached: Callable[[], Awaitable[object]]) -> None:
@@ -115,7 +115,8 @@ async def assert_all_closed(session: AsyncSession, port: int) -> None:
     gc.collect()  # any unclosed transport or socket warns here, and warnings are errors
 
 
-def session_for(scheme: str, tls_files: TLSFiles) -> AsyncSession:
+def patient_session(tls_files: TLSFiles) -> AsyncSession:
+    """Trusts the test CA (for the https cases) and never times out first."""
     return AsyncSession(verify=str(tls_files.ca_pem), timeout=PATIENT)
 
 
@@ -123,51 +124,51 @@ def session_for(scheme: str, tls_files: TLSFiles) -> AsyncSession:
 async def test_cancel_while_streaming_the_body(
     servers: Servers, tls_files: TLSFiles, scheme: str
 ) -> None:
-    url = servers.urls[scheme]
+    server = servers.running[scheme]
     tag = f"stream-{scheme}"
-    session = session_for(scheme, tls_files)
+    session = patient_session(tls_files)
     frames = asyncio.Event()
 
     async def watch() -> None:
-        r = await session.get(f"{url}/endless?tag={tag}", stream=True)
+        r = await session.get(f"{server.url}/endless?tag={tag}", stream=True)
         async for _ in r.aiter_content(4096):
             frames.set()
 
     await cancel_when(watch(), frames.wait)
-    await assert_all_closed(session, int(url.rsplit(":", 1)[1]))
+    await assert_all_closed(session, server.port)
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
 async def test_cancel_while_awaiting_the_head(
     servers: Servers, tls_files: TLSFiles, scheme: str
 ) -> None:
-    url = servers.urls[scheme]
+    server = servers.running[scheme]
     tag = f"head-{scheme}"
-    session = session_for(scheme, tls_files)
+    session = patient_session(tls_files)
     await cancel_when(
-        session.get(f"{url}/stall?tag={tag}", stream=True),
+        session.get(f"{server.url}/stall?tag={tag}", stream=True),
         lambda: servers.reached.wait(tag),
     )
-    await assert_all_closed(session, int(url.rsplit(":", 1)[1]))
+    await assert_all_closed(session, server.port)
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
 async def test_cancel_while_sending_the_body(
     servers: Servers, tls_files: TLSFiles, scheme: str
 ) -> None:
-    url = servers.urls[scheme]
+    server = servers.running[scheme]
     tag = f"send-{scheme}"
-    session = session_for(scheme, tls_files)
+    session = patient_session(tls_files)
 
     async def body() -> AsyncIterator[bytes]:
         yield b"x" * 300_000  # over the TLS hold-back limit, so the server sees it
         await asyncio.Event().wait()  # a camera that stops producing mid-upload
 
     await cancel_when(
-        session.post(f"{url}/sink?tag={tag}", data=body()),
+        session.post(f"{server.url}/sink?tag={tag}", data=body()),
         lambda: servers.reached.wait(tag),
     )
-    await assert_all_closed(session, int(url.rsplit(":", 1)[1]))
+    await assert_all_closed(session, server.port)
 
 
 async def test_cancel_during_the_tls_handshake(tls_files: TLSFiles) -> None:
@@ -178,7 +179,7 @@ async def test_cancel_during_the_tls_handshake(tls_files: TLSFiles) -> None:
             hello.set()
 
     with raw_server(never_answers) as server:
-        session = session_for("https", tls_files)
+        session = patient_session(tls_files)
 
         async def said_hello() -> None:
             assert await asyncio.to_thread(hello.wait, 10)
@@ -188,40 +189,24 @@ async def test_cancel_during_the_tls_handshake(tls_files: TLSFiles) -> None:
         await assert_all_closed(session, server.port)
 
 
-@pytest.fixture
-def full_backlog() -> Iterator[int]:
-    """A listener whose accept queue is full: the kernel drops new SYNs, so connect() hangs."""
-    with socket.create_server(("127.0.0.1", 0), backlog=0) as listener:
-        port = listener.getsockname()[1]
-        fillers = []
-        for _ in range(3):
-            filler = socket.socket()
-            filler.setblocking(False)
-            filler.connect_ex(("127.0.0.1", port))
-            fillers.append(filler)
-        try:
-            yield port
-        finally:
-            for filler in fillers:
-                filler.close()
-
-
 @pytest.mark.parametrize("scheme", ["http", "https"])
-async def test_cancel_while_connecting(full_backlog: int, tls_files: TLSFiles, scheme: str) -> None:
-    session = session_for(scheme, tls_files)
-    before = {c.laddr for c in sockets_to(full_backlog)}
+async def test_cancel_while_connecting(
+    full_backlog_port: int, tls_files: TLSFiles, scheme: str
+) -> None:
+    session = patient_session(tls_files)
+    before = {c.laddr for c in sockets_to(full_backlog_port)}
 
     async def connecting() -> None:
         while not any(
             c.status == psutil.CONN_SYN_SENT and c.laddr not in before
-            for c in sockets_to(full_backlog)
+            for c in sockets_to(full_backlog_port)
         ):
             await asyncio.sleep(0.01)
 
-    await cancel_when(session.get(f"{scheme}://127.0.0.1:{full_backlog}/"), connecting)
+    await cancel_when(session.get(f"{scheme}://127.0.0.1:{full_backlog_port}/"), connecting)
     assert session._pool.idle_count() == 0
     await session.close()
-    assert {c.laddr for c in sockets_to(full_backlog)} <= before
+    assert {c.laddr for c in sockets_to(full_backlog_port)} <= before
     gc.collect()
 
 
@@ -233,14 +218,14 @@ def test_loop_ending_right_after_the_cancel(
     # The reported case: a viewer task is cancelled and the program's event loop ends. Cancelled
     # between two frames, the body iterator is left suspended and only finalised as the loop
     # shuts down; a polite TLS close started then never finished before the loop was closed.
-    url = servers.urls[scheme]
+    server = servers.running[scheme]
 
     async def main() -> None:
-        async with session_for(scheme, tls_files) as session:
+        async with patient_session(tls_files) as session:
             frames = asyncio.Event()
 
             async def watch() -> None:
-                r = await session.get(f"{url}/endless?tag=run-{scheme}", stream=True)
+                r = await session.get(f"{server.url}/endless?tag=run-{scheme}", stream=True)
                 async for _ in r.aiter_content(4096):
                     frames.set()
                     if between_frames:
@@ -250,4 +235,4 @@ def test_loop_ending_right_after_the_cancel(
 
     asyncio.run(main())
     gc.collect()  # any unclosed transport or socket warns here, and warnings are errors
-    assert sockets_to(int(url.rsplit(":", 1)[1])) == []
+    assert sockets_to(server.port) == []
