@@ -51,7 +51,7 @@ import simplejpeg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from cloud.helpers import MULTIPART_TYPE, raw_multipart, storage_args
+from cloud.helpers import raw_multipart, raw_upload_head, storage_args
 from cloud.servers import free_ports, postgres_server, seaweedfs_server
 from yardcam.cloud import ArchiveSettings, create_token
 from yardcam.cloud._archive import Archive
@@ -178,25 +178,15 @@ def serve(args: argparse.Namespace) -> None:
 # -- the load (runs in its own process) -----------------------------------------------------
 
 
-def request_head(url: str, token: str, key: str, length: int) -> bytes:
-    parts = urllib.parse.urlsplit(url)
-    return (
-        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-        f"Authorization: Bearer {token}\r\n"
-        f"Content-Type: {MULTIPART_TYPE}\r\n"
-        f"Idempotency-Key: {key}\r\nContent-Length: {length}\r\n\r\n"
-    ).encode()
-
-
 async def load(url: str, token: str, seconds: float, concurrency: int) -> dict[str, float]:
     """C keep-alive connections on plain asyncio streams, each sending uploads back to back.
 
     No client library: the load shares the two CPUs with the node, so the cheaper it is, the
-    more of them the node gets (the same for both endpoints). Each request is built whole
+    more of them the node gets (the same for every endpoint). Each request is built whole
     (head, fields, JPEG) and the reply read by its Content-Length.
     """
     jpeg = make_frame()
-    host, port = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(url).port
+    parts = urllib.parse.urlsplit(url)
     run = secrets.token_hex(4)  # keys unique across runs against the same node
     latencies: list[float] = []
     failures = 0
@@ -205,12 +195,13 @@ async def load(url: str, token: str, seconds: float, concurrency: int) -> dict[s
 
     async def worker(n: int) -> None:
         nonlocal failures, sent
-        reader, writer = await asyncio.open_connection(host, port)
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
         seq = n * 1_000_000
         while time.monotonic() < deadline:
             seq += 1
             body = multipart_body(jpeg, seq)
-            head = request_head(url, token, f"{run}-{seq}", len(body))
+            key = f"{run}-{seq}"
+            head = raw_upload_head(token, len(body), key=key, host=parts.netloc, path=parts.path)
             started = time.perf_counter()
             writer.write(head + body)
             reply = await reader.readuntil(b"\r\n\r\n")

@@ -27,19 +27,38 @@ MULTIPART_BOUNDARY = "yardcam-test-boundary"
 MULTIPART_TYPE = f"multipart/form-data; boundary={MULTIPART_BOUNDARY}"
 
 
-def raw_multipart(fields: dict[str, str], jpeg: bytes) -> bytes:
+def raw_multipart(
+    fields: dict[str, str], jpeg: bytes, after: dict[str, str] | None = None
+) -> bytes:
     """An upload body in the archive's wire format, built by hand: text ``fields`` first, then
-    the ``image`` part (for raw sockets and load generators that use no client library)."""
-    head = "".join(
-        f'--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-        for k, v in fields.items()
-    )
-    head += (
+    the ``image`` part, then the fields in ``after`` (for raw sockets and load generators that
+    use no client library, and for clients that send the image first)."""
+
+    def text_parts(values: dict[str, str]) -> str:
+        return "".join(
+            f'--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in values.items()
+        )
+
+    head = text_parts(fields) + (
         f"--{MULTIPART_BOUNDARY}\r\n"
         'Content-Disposition: form-data; name="image"; filename="f.jpg"\r\n'
         "Content-Type: image/jpeg\r\n\r\n"
     )
-    return head.encode() + jpeg + f"\r\n--{MULTIPART_BOUNDARY}--\r\n".encode()
+    tail = f"\r\n{text_parts(after or {})}--{MULTIPART_BOUNDARY}--\r\n"
+    return head.encode() + jpeg + tail.encode()
+
+
+def raw_upload_head(
+    token: str, length: int, *, key: str | None = None, host: str = "archive", path: str = "/frames"
+) -> bytes:
+    """The head of a POST of a :func:`raw_multipart` body of ``length`` bytes, sent by hand
+    (uploads cut off mid-body, load generators); ``key`` is the Idempotency-Key."""
+    idempotency = "" if key is None else f"Idempotency-Key: {key}\r\n"
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: {MULTIPART_TYPE}\r\n{idempotency}Content-Length: {length}\r\n\r\n"
+    ).encode()
 
 
 def storage_args(settings: ArchiveSettings) -> list[str]:

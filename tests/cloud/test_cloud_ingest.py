@@ -10,7 +10,7 @@ import pytest
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
-from cloud.helpers import Node, make_jpeg
+from cloud.helpers import MULTIPART_TYPE, Node, make_jpeg, raw_multipart, raw_upload_head
 from yardcam import requests
 from yardcam.cloud._api import _BASE_URLS, _BASE_URLS_MAX, _base_url
 from yardcam.cloud._errors import ApiError
@@ -211,14 +211,8 @@ def test_oversized_image_is_413(node: Node) -> None:
 
 def test_oversized_content_length_is_413_before_the_body(node: Node) -> None:
     """The refusal comes from the headers alone: the body is never sent here."""
-    host, port = node.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(
-            b"POST /frames HTTP/1.1\r\nHost: x\r\n"
-            + f"Authorization: Bearer {node.upload}\r\n".encode()
-            + b"Content-Type: multipart/form-data; boundary=b\r\n"
-            + b"Content-Length: 999999999\r\n\r\n"
-        )
+    with socket.create_connection(("127.0.0.1", node.running.port), timeout=10) as sock:
+        sock.sendall(raw_upload_head(node.upload, 999_999_999))
         reply = b""
         while not reply.endswith(b"}"):
             chunk = sock.recv(65536)
@@ -241,21 +235,12 @@ def test_rate_limit_is_429_with_retry_after(settings, start_node, jpeg: bytes) -
     assert upload(node, jpeg, token=node.token("yard")).status_code == 201
 
 
-def _image_then_cam(jpeg: bytes, cam: str) -> bytes:
-    return (
-        b'--b\r\nContent-Disposition: form-data; name="image"; filename="f.jpg"\r\n\r\n'
-        + jpeg
-        + b'\r\n--b\r\nContent-Disposition: form-data; name="cam"\r\n\r\n'
-        + f"{cam}\r\n--b--\r\n".encode()
-    )
-
-
 def test_cam_field_after_the_image_is_still_checked(node: Node, jpeg: bytes) -> None:
     def post(token: str, cam: str) -> requests.Response:
         return requests.post(
             f"{node.url}/frames",
-            data=_image_then_cam(jpeg, cam),
-            headers={"Content-Type": "multipart/form-data; boundary=b"},
+            data=raw_multipart({}, jpeg, after={"cam": cam}),
+            headers={"Content-Type": MULTIPART_TYPE},
             auth=requests.BearerAuth(token),
         )
 
@@ -299,11 +284,7 @@ def test_disposition_without_form_data_name_is_400(disposition: str) -> None:
 
 async def test_body_stream_is_closed_when_the_closing_boundary_is_parsed(tmp_path) -> None:
     jpeg = make_jpeg()
-    body = (
-        b'--b\r\nContent-Disposition: form-data; name="image"; filename="f.jpg"\r\n\r\n'
-        + jpeg
-        + b"\r\n--b--\r\n"
-    )
+    body = raw_multipart({}, jpeg)
     closed = []
 
     async def stream() -> AsyncGenerator[bytes, None]:
@@ -319,7 +300,7 @@ async def test_body_stream_is_closed_when_the_closing_boundary_is_parsed(tmp_pat
         key = blob_key("yard", new_frame_id(), 1700000000.0)
         upload = await receive_upload(
             stream(),
-            "multipart/form-data; boundary=b",
+            MULTIPART_TYPE,
             len(body),
             max_image=1 << 20,
             open_writer=lambda: store.open_writer(key),

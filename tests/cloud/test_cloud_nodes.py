@@ -22,6 +22,7 @@ from cloud.helpers import (
     make_jpeg,
     new_token,
     raw_multipart,
+    raw_upload_head,
     storage_args,
     stored_keys,
     unique_cam,
@@ -161,12 +162,7 @@ def test_node_killed_mid_upload_leaves_nothing_listed(
         body = raw_multipart({"cam": cam}, jpeg)
         assert len(jpeg) > 300_000
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(
-                b"POST /frames HTTP/1.1\r\nHost: archive\r\n"
-                + f"Authorization: Bearer {token}\r\nIdempotency-Key: k1\r\n".encode()
-                + f"Content-Type: {MULTIPART_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-                + body[:300_000]
-            )
+            sock.sendall(raw_upload_head(token, len(body), key="k1") + body[:300_000])
             _wait_until(
                 lambda: metric(url, "yardcam_ingest_in_flight", reader) == 1,
                 "the upload to be in flight",
@@ -203,12 +199,7 @@ def test_client_gone_mid_upload_leaves_no_temp_file(node: Node) -> None:
     body = raw_multipart({"cam": "yard"}, jpeg)
     temps = node.settings.data_dir / "blobs" / ".tmp"
     with socket.create_connection(("127.0.0.1", node.running.port), timeout=10) as sock:
-        sock.sendall(
-            b"POST /frames HTTP/1.1\r\nHost: archive\r\n"
-            + f"Authorization: Bearer {node.upload}\r\n".encode()
-            + f"Content-Type: {MULTIPART_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-            + body[:300_000]
-        )
+        sock.sendall(raw_upload_head(node.upload, len(body)) + body[:300_000])
         _wait_until(lambda: any(temps.glob("*.part")), "the partial blob on disk")
     _wait_until(
         lambda: metric(node.url, "yardcam_ingest_in_flight", node.read) == 0, "the upload to end"
