@@ -51,12 +51,12 @@ import simplejpeg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from cloud.helpers import raw_multipart, raw_upload_head, storage_args
-from cloud.servers import free_ports, postgres_server, seaweedfs_server
-from yardcam.cloud import ArchiveSettings, create_token
-from yardcam.cloud._archive import Archive
-from yardcam.cloud._ingest import receive_upload
-from yardcam.cloud.storage import FrameRecord, StoredBlob
+from archive.helpers import raw_multipart, raw_upload_head, storage_args
+from archive.servers import free_ports, postgres_server, seaweedfs_server
+from yardcam.archive import ArchiveSettings, create_token
+from yardcam.archive._archive import Archive
+from yardcam.archive._ingest import receive_upload
+from yardcam.archive.storage import FrameRecord, StoredBlob
 
 FRAME_BYTES = 100_000
 # The ceiling; the upload parsed and checked, storage skipped; the whole ingest handler on
@@ -137,9 +137,9 @@ def serve(args: argparse.Namespace) -> None:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from yardcam.cloud import create_app
-    from yardcam.cloud._api import ArchiveApi
-    from yardcam.cloud._metrics import Metrics
+    from yardcam.archive import create_app
+    from yardcam.archive._api import ArchiveApi
+    from yardcam.archive._metrics import Metrics
 
     settings = ArchiveSettings.for_data_dir(
         args.data_dir, blobs=args.blobs, index=args.index, rate_per_token=0, purge_interval=0

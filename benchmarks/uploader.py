@@ -1,4 +1,4 @@
-"""The archiver under load: upload rate, and what it costs the detector's event loop.
+"""The outbox and uploader under load: upload rate, and what it costs the detector's event loop.
 
     .venv/bin/python benchmarks/uploader.py [--frames 400] [--uplink-frames 40] [--mbps 20]
 
@@ -43,8 +43,8 @@ from typing import BinaryIO
 import trustme
 
 import requests as cpython_requests
-from yardcam.archiver import Outbox, TokenSource, Uploader
 from yardcam.camera import Frame, SyntheticScene
+from yardcam.outbox import Outbox, TokenSource, Uploader
 
 HERE = Path(__file__).parent
 TICK = 0.002

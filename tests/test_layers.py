@@ -1,7 +1,7 @@
 """The architecture's one direction of flow, pinned: each package imports only the layers below it.
 
-camera -> motion -> archiver -> (network) -> cloud; ``cam`` reads camera/motion state; ``web`` is
-shared by the two web apps; ``requests`` imports nothing else of yardcam; the cam side and the
+camera -> motion -> outbox -> (network) -> archive; ``dashboard`` reads camera/motion state; ``web``
+is shared by the two web apps; ``requests`` imports nothing else of yardcam; the cam side and the
 archive service never import each other (they meet only over HTTP). ``cli``/``run`` wire all.
 """
 
@@ -19,9 +19,9 @@ ALLOWED: dict[str, set[str]] = {
     "web": set(),
     "camera": {"requests"},
     "motion": {"camera"},
-    "archiver": {"requests", "camera", "motion"},
-    "cam": {"camera", "motion", "web"},
-    "cloud": {"web"},
+    "outbox": {"requests", "camera", "motion"},
+    "dashboard": {"camera", "motion", "web"},
+    "archive": {"web"},
 }
 
 
@@ -61,6 +61,6 @@ def test_package_imports_only_lower_layers(package: str) -> None:
 
 def test_the_scan_sees_imports() -> None:
     # Guards the test itself: absolute, relative and ``from yardcam import x`` forms are all seen.
-    assert {"camera", "motion", "web"} <= set(_yardcam_imports("cam"))
-    assert "web" in _yardcam_imports("cloud")  # ``from ..web import ...``
+    assert {"camera", "motion", "web"} <= set(_yardcam_imports("dashboard"))
+    assert "web" in _yardcam_imports("archive")  # ``from ..web import ...``
     assert "requests" in _yardcam_imports("camera")  # ``from yardcam import requests``

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from yardcam.cloud import cli as archive_cli
+from yardcam.archive import cli as archive_cli
 
 
 def _default_data_dir() -> Path:

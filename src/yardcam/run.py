@@ -24,12 +24,12 @@ from pathlib import Path
 
 import uvicorn
 
-from yardcam.archiver import Outbox, TokenSource, Uploader
-from yardcam.cam import CamSettings, create_app
+from yardcam.archive import ArchiveSettings, create_token
+from yardcam.archive import create_app as create_archive_app
 from yardcam.camera import FrameHub, open_source
-from yardcam.cloud import ArchiveSettings, create_token
-from yardcam.cloud import create_app as create_archive_app
+from yardcam.dashboard import DashboardSettings, create_app
 from yardcam.motion import MotionDetector
+from yardcam.outbox import Outbox, TokenSource, Uploader
 from yardcam.web import (
     Accounts,
     WebSettings,
@@ -126,7 +126,7 @@ async def _main(options: RunOptions) -> int:
         trust_env=not embedded,  # the embedded archive is this box: no proxy can reach it
     )
     detector.subscribe(uploader.submit)
-    cam_settings = CamSettings(
+    cam_settings = DashboardSettings(
         web=WebSettings(
             secret_key=ensure_secret_key(cam_dir / "secret"),
             cookie_name="yardcam_cam",

@@ -115,7 +115,7 @@ class MotionDetector:
         fired, self._fired = self._fired, asyncio.Event()
         fired.set()
         for callback in self._subscribers:
-            # A subscriber is another component (the archiver, the dashboard); its bug must not
+            # A subscriber is another component (the uploader, the dashboard); its bug must not
             # stop detection for the others.
             try:
                 callback(event)

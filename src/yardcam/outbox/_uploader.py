@@ -1,0 +1,469 @@
+"""The background uploader: outbox entries -> the archive, without ever blocking detection.
+
+Flow on one event loop::
+
+    submit() --(in-memory handoff, bounded)--> store task --(thread: Outbox.put, fsync)--+
+                                                                                       v
+    retry heap (next attempt time) <--- defer --- workers (N, AsyncSession) <--- ready queue
+          '------------- scheduler moves due entries ----------------------------------^
+
+* ``submit`` only appends to a bounded in-memory queue: no disk, no network, no waiting. If
+  the disk writer falls that far behind, the frame is counted in ``dropped`` (visible).
+* Every disk operation runs on the uploader's own disk thread; the loop never holds the
+  outbox lock, so an fsync can never stall detection.
+* A stored frame goes straight to the ready queue (tried at once); failures are deferred with
+  exponential backoff + jitter (``Retry-After`` honoured, and it holds every worker, since a
+  rate limit applies to the whole cam) and come back through the scheduler's slower loop.
+* 401/403 pauses every worker and raises the "token rejected" state; a guard task re-reads the
+  :class:`TokenSource` every ``token_probe_interval`` seconds and probes with one real upload
+  until the archive accepts it, then resumes everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import heapq
+import io
+import logging
+import os
+import ssl
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+from yardcam.outbox._backoff import Backoff
+from yardcam.outbox._classify import Outcome, Verdict, classify_error, classify_response
+from yardcam.outbox._entry import Entry, check_cam_name
+from yardcam.outbox._outbox import CorruptEntry, Outbox, OutboxError
+from yardcam.outbox._token import TokenSource, TokenUnavailable
+from yardcam.requests import AsyncSession
+
+log = logging.getLogger("yardcam.outbox")
+T = TypeVar("T")
+
+
+class FrameLike(Protocol):
+    """What the uploader needs of a ``yardcam.camera.Frame``."""
+
+    @property
+    def jpeg(self) -> bytes: ...
+    @property
+    def ts(self) -> float: ...
+    @property
+    def seq(self) -> int: ...
+
+
+class MotionLike(Protocol):
+    """What the uploader needs of a ``yardcam.motion.MotionEvent``."""
+
+    @property
+    def frame(self) -> FrameLike: ...
+    @property
+    def change(self) -> float: ...
+
+
+class UploadState(StrEnum):
+    """How uploads stand with the archive: going through, failing to reach it, or paused on a
+    rejected token."""
+
+    OK = "ok"
+    UNREACHABLE = "unreachable"
+    TOKEN_REJECTED = "token rejected"
+
+
+class Uploader:
+    """Sends every outbox entry to ``url`` exactly once (see the module doc for the design).
+
+    ``verify``: True (system trust store), False, a CA bundle file/directory path, or an
+    ``ssl.SSLContext``; ``trust_env``: take proxies from HTTPS_PROXY/NO_PROXY (False for an
+    archive on this very box, which no proxy can reach); ``session`` lets a caller share an
+    existing ``AsyncSession`` (the uploader then does not close it, and ``verify`` and
+    ``trust_env`` are the session's business).
+    ``on_stored(entry)`` is called on the loop once a submitted frame is durable on disk.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        url: str,
+        *,
+        cam: str,
+        token: TokenSource,
+        verify: bool | str | ssl.SSLContext = True,
+        trust_env: bool = True,
+        concurrency: int = 4,
+        timeout: float | tuple[float, float] = (5.0, 30.0),
+        backoff: Backoff | None = None,
+        retry_interval: float = 10.0,
+        token_probe_interval: float = 30.0,
+        max_submitted: int = 256,
+        on_stored: Callable[[Entry], None] | None = None,
+        session: AsyncSession | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1: {concurrency}")
+        self.outbox = outbox
+        self.url = url
+        self.cam = check_cam_name(cam)
+        self.token = token
+        self.verify = verify
+        self.trust_env = trust_env
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.backoff = backoff or Backoff()
+        self.retry_interval = retry_interval
+        self.token_probe_interval = token_probe_interval
+        self._session = session
+        self._on_stored = on_stored
+        self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yardcam-outbox")
+        self._ran = False
+        self._clock = clock
+        self._submitted: asyncio.Queue[tuple[FrameLike, float]] = asyncio.Queue(max_submitted)
+        self._ready: asyncio.Queue[str] = asyncio.Queue()
+        self._retry_heap: list[tuple[float, str]] = []
+        self._tracked: set[str] = set()  # ids in the heap, the ready queue or in flight
+        self._wake = asyncio.Event()  # the scheduler: something was deferred
+        self._progress = asyncio.Event()  # join(): something settled
+        self._resumed = asyncio.Event()  # cleared while the archive rejects the token ...
+        self._resumed.set()
+        self._paused = asyncio.Event()  # ... and this one set, for the token guard
+        self._hold_until = 0.0  # monotonic; a Retry-After holds every worker
+        self._current_token: str | None = None
+        self._storing = 0
+        self._in_flight = 0
+        self._sent = 0
+        self._retried = 0
+        self._dropped = 0
+        self._state = UploadState.OK
+        self._last_error: str | None = None
+        self._last_success: float | None = None
+
+    # -- the detector's side ---------------------------------------------------------------
+
+    def submit(self, event_or_frame: MotionLike | FrameLike, change: float | None = None) -> None:
+        """Hand a triggered frame over for storing and upload; never blocks, never raises.
+
+        Call it on the event loop (``MotionDetector.subscribe`` callbacks run there). Takes a
+        MotionEvent, or a Frame plus its ``change``.
+        """
+        frame, change = _unpack(event_or_frame, change)
+        try:
+            self._submitted.put_nowait((frame, change))
+        except asyncio.QueueFull:
+            self._dropped += 1
+            self._last_error = f"frame {frame.seq} dropped: the disk writer is behind"
+            log.error("uploader: %s", self._last_error)
+
+    async def enqueue(
+        self, event_or_frame: MotionLike | FrameLike, change: float | None = None
+    ) -> Entry:
+        """Store a frame durably (in a thread), schedule it, and return its entry.
+
+        For callers that must know the frame is on disk; raises ``OutboxFull``/``DiskFull``.
+        """
+        frame, change = _unpack(event_or_frame, change)
+        self._storing += 1
+        try:
+            entry = await self._on_disk(
+                self.outbox.put,
+                cam=self.cam,
+                jpeg=frame.jpeg,
+                ts=frame.ts,
+                seq=frame.seq,
+                change=change,
+            )
+        finally:
+            self._storing -= 1
+        if entry.id not in self._tracked:
+            self._tracked.add(entry.id)
+            self._ready.put_nowait(entry.id)
+        return entry
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Store submitted frames and upload the outbox until cancelled (once per Uploader)."""
+        if self._ran:
+            raise RuntimeError("an Uploader runs once; make a new one to run again")
+        self._ran = True
+        session = self._session
+        if session is None:
+            verify = await self._on_disk(client_tls, self.verify)
+            session = AsyncSession(verify=verify, trust_env=self.trust_env)
+        try:
+            await self._load_outbox()
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._store_submitted())
+                tasks.create_task(self._schedule_retries())
+                tasks.create_task(self._guard_token(session))
+                for _ in range(self.concurrency):
+                    tasks.create_task(self._upload_ready(session))
+        finally:
+            self._disk.shutdown(wait=False)  # a put in progress still completes
+            if self._session is None:
+                await session.close()
+
+    async def join(self) -> None:
+        """Wait until every submitted frame is stored and the outbox is empty (sent or dead)."""
+        while self._submitted.qsize() or self._storing or self._in_flight or len(self.outbox):
+            self._progress.clear()
+            await self._progress.wait()
+
+    def stats(self) -> dict[str, object]:
+        """Counters and states for the dashboard and metrics (cheap: no I/O)."""
+        return {
+            "pending": len(self.outbox),
+            "in_flight": self._in_flight,
+            "sent": self._sent,
+            "retried": self._retried,
+            "dead_lettered": self.outbox.dead_count,
+            "evicted": self.outbox.evicted,
+            "dropped": self._dropped,
+            "last_error": self._last_error,
+            "last_success": self._last_success,
+            "state": self._state.value,
+            "outbox_state": self.outbox.state.value,
+        }
+
+    # -- tasks -----------------------------------------------------------------------------
+
+    async def _load_outbox(self) -> None:
+        self._current_token = await self._read_token()
+        for entry in await self._on_disk(self.outbox.pending):
+            if entry.id not in self._tracked:
+                self._tracked.add(entry.id)
+                heapq.heappush(self._retry_heap, (entry.next_attempt, entry.id))
+
+    async def _store_submitted(self) -> None:
+        while True:
+            frame, change = await self._submitted.get()
+            try:
+                entry = await self.enqueue(frame, change)
+            except (OutboxError, OSError, ValueError) as exc:
+                # The frame cannot be kept (full, disk error, a nonsense ts or seq): count it
+                # and keep the writer going for the next one.
+                self._dropped += 1
+                self._last_error = f"frame {frame.seq} not stored: {exc}"
+                log.error("uploader: %s", self._last_error)
+            else:
+                self._notify_stored(entry)
+            self._progress.set()
+
+    def _notify_stored(self, entry: Entry) -> None:
+        if self._on_stored is None:
+            return
+        try:
+            self._on_stored(entry)
+        except Exception:  # a boundary: the caller's hook must not stop the writer
+            log.exception("uploader: on_stored hook failed for %s", entry.id)
+
+    async def _schedule_retries(self) -> None:
+        """The slower loop: move entries whose next attempt is due into the ready queue."""
+        while True:
+            now = self._clock()
+            while self._retry_heap and self._retry_heap[0][0] <= now:
+                self._ready.put_nowait(heapq.heappop(self._retry_heap)[1])
+            wait = self.retry_interval
+            if self._retry_heap:
+                wait = min(wait, self._retry_heap[0][0] - now)
+            self._wake.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # races its timeout, and this loop would then never stop (seen: a hung shutdown).
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(wait, 0.0)):
+                    await self._wake.wait()
+
+    async def _upload_ready(self, session: AsyncSession) -> None:
+        while True:
+            await self._resumed.wait()
+            entry_id = await self._ready.get()
+            if not self._resumed.is_set():  # paused while this worker waited: the guard probes
+                self._ready.put_nowait(entry_id)
+                continue
+            hold = self._hold_until - time.monotonic()
+            if hold > 0:
+                await asyncio.sleep(hold)
+            await self._attempt(session, entry_id)
+
+    async def _guard_token(self, session: AsyncSession) -> None:
+        """While the token is rejected: re-read it and probe with one real upload, then resume."""
+        while True:
+            await self._paused.wait()
+            await asyncio.sleep(self.token_probe_interval)
+            self._current_token = await self._read_token()
+            try:
+                async with asyncio.timeout(self.token_probe_interval):  # see _schedule_retries
+                    entry_id = await self._ready.get()
+            except TimeoutError:
+                if not len(self.outbox):  # nothing to probe with: let the next frame find out
+                    self._resume()
+                continue
+            outcome = await self._attempt(session, entry_id)
+            if outcome is not Outcome.TOKEN_REJECTED:
+                self._resume()
+            if outcome is Outcome.RETRY:  # the token is fine, the archive is not
+                self._state = UploadState.UNREACHABLE
+
+    # -- one attempt -----------------------------------------------------------------------
+
+    async def _attempt(self, session: AsyncSession, entry_id: str) -> Outcome | None:
+        """Send one entry and act on the verdict; None if the entry vanished (evicted)."""
+        entry = self.outbox.get(entry_id)
+        if entry is None:
+            self._tracked.discard(entry_id)
+            return None
+        self._in_flight += 1
+        try:
+            try:
+                jpeg = await self._on_disk(self.outbox.read_jpeg, entry)
+            except CorruptEntry as exc:
+                verdict = Verdict(Outcome.DEAD_LETTER, str(exc))
+            else:
+                if jpeg is None:
+                    self._tracked.discard(entry_id)
+                    return None
+                verdict = await self._post(session, entry, jpeg)
+            await self._settle(entry, verdict)
+            return verdict.outcome
+        except OSError as exc:
+            # The disk failed under the outbox (EIO, ENOSPC while dead-lettering...): keep the
+            # entry tracked and try it again later rather than let one bad write stop uploads.
+            self._last_error = f"{entry_id}: outbox disk error: {exc}"
+            log.error("uploader: %s", self._last_error)
+            self._schedule(entry_id, self._clock() + self.backoff.delay(entry.attempts + 1))
+            return Outcome.RETRY
+        finally:
+            self._in_flight -= 1
+            self._progress.set()
+
+    async def _post(self, session: AsyncSession, entry: Entry, jpeg: bytes) -> Verdict:
+        token = self._current_token
+        if token is None:
+            return Verdict(Outcome.TOKEN_REJECTED, self._last_error or "no upload token")
+        ts = f"{entry.ts:.3f}"
+        try:
+            response = await session.post(
+                self.url,
+                files={"image": (f"frame-{ts}.jpg", io.BytesIO(jpeg), "image/jpeg")},
+                data={
+                    "cam": entry.cam,
+                    "ts": ts,
+                    "seq": str(entry.seq),
+                    "change": f"{entry.change:g}",
+                },
+                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": entry.id},
+                timeout=self.timeout,
+            )
+        except OSError as exc:  # every yardcam.requests failure is an OSError
+            return classify_error(exc)
+        return classify_response(
+            response.status_code, response.reason, response.headers, response.content
+        )
+
+    async def _settle(self, entry: Entry, verdict: Verdict) -> None:
+        now = self._clock()
+        match verdict.outcome:
+            case Outcome.SENT:
+                await self._on_disk(self.outbox.remove, entry.id)
+                self._tracked.discard(entry.id)
+                self._sent += 1
+                self._last_success = now
+                self._state = UploadState.OK
+                return
+            case Outcome.DEAD_LETTER:
+                await self._on_disk(self.outbox.dead_letter, entry.id, verdict.reason)
+                self._tracked.discard(entry.id)
+                log.warning("uploader: %s dead-lettered: %s", entry.id, verdict.reason)
+                return
+            case Outcome.TOKEN_REJECTED:
+                self._pause()
+                next_attempt = now  # retried as soon as a probe succeeds
+            case Outcome.RETRY:
+                self._retried += 1
+                if self._state is not UploadState.TOKEN_REJECTED:
+                    self._state = UploadState.UNREACHABLE
+                if verdict.retry_after:
+                    self._hold_until = max(self._hold_until, time.monotonic() + verdict.retry_after)
+                delay = self.backoff.delay(entry.attempts + 1, retry_after=verdict.retry_after)
+                next_attempt = now + delay
+        self._last_error = f"{entry.id}: {verdict.reason}"
+        await self._on_disk(
+            self.outbox.defer, entry.id, next_attempt=next_attempt, error=verdict.reason
+        )
+        self._schedule(entry.id, next_attempt)
+
+    def _schedule(self, entry_id: str, when: float) -> None:
+        heapq.heappush(self._retry_heap, (when, entry_id))
+        self._wake.set()
+
+    async def _on_disk(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run blocking outbox/token I/O on the disk thread, never on the loop.
+
+        One thread, not the default pool: disk work is serialised by the outbox lock anyway,
+        and fewer runnable threads leave the loop thread more of the CPU and the GIL.
+        """
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._disk, functools.partial(func, *args, **kwargs))
+
+    # -- the token -------------------------------------------------------------------------
+
+    async def _read_token(self) -> str | None:
+        try:
+            return await self._on_disk(self.token.read)
+        except TokenUnavailable as exc:
+            self._last_error = str(exc)
+            self._pause()
+            return None
+
+    def _pause(self) -> None:
+        if self._resumed.is_set():
+            log.error("uploader: the archive rejected the token; uploads paused")
+        self._state = UploadState.TOKEN_REJECTED
+        self._resumed.clear()
+        self._paused.set()
+
+    def _resume(self) -> None:
+        if self._state is UploadState.TOKEN_REJECTED:
+            self._state = UploadState.OK
+        self._paused.clear()
+        self._resumed.set()
+        log.info("uploader: token accepted again; uploads resumed")
+
+
+def client_tls(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
+    """The TLS client context for ``verify``, built where the caller chooses.
+
+    Loading a trust store costs tens of milliseconds of CPU (~70 ms for the system store here);
+    the uploader builds it on its disk thread so the first upload does not stall detection.
+    """
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if verify is False:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no trust store to load
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    elif verify is True:
+        ctx = ssl.create_default_context()
+    elif os.path.isdir(verify):
+        ctx = ssl.create_default_context(capath=verify)
+    else:
+        ctx = ssl.create_default_context(cafile=verify)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def _unpack(
+    event_or_frame: MotionLike | FrameLike, change: float | None
+) -> tuple[FrameLike, float]:
+    if hasattr(event_or_frame, "frame"):
+        event: MotionLike = event_or_frame  # type: ignore[assignment]
+        return event.frame, event.change if change is None else change
+    if change is None:
+        raise TypeError("submit(frame, change): change is required with a bare Frame")
+    return event_or_frame, change  # type: ignore[return-value]

@@ -1,0 +1,154 @@
+"""``yardcam archive`` commands on both stacks, run in-process through the archive CLI's main()."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from archive.helpers import make_jpeg, storage_args, store_frame, unique_cam
+from yardcam import requests
+from yardcam.archive import Archive, ArchiveSettings
+from yardcam.archive.cli import main, register, settings_from_args
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["archive", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_register_adds_the_archive_group() -> None:
+    parser = argparse.ArgumentParser(prog="yardcam")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["archive", "token", "create", "--cam", "yard"])
+    assert callable(args.func)
+    assert args.scope == "upload"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["archive", "token", "create", "--cam", "../etc"])
+
+
+def test_settings_from_flags_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YARDCAM_ARCHIVE_INDEX", "postgresql://db.example/yardcam")
+    monkeypatch.setenv("YARDCAM_ARCHIVE_MAX_FRAME_BYTES", "12345")
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["archive", "serve", "--data-dir", str(tmp_path), "--max-age", "2"])
+    settings = settings_from_args(args)
+    assert settings.index == "postgresql://db.example/yardcam"
+    assert settings.blobs == (tmp_path / "blobs").resolve().as_uri()
+    assert settings.max_frame_bytes == 12345
+    assert settings.retention_for("any").max_age == 2 * 86400
+
+
+def test_token_create_list_revoke(
+    settings: ArchiveSettings, start_node, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = start_node(settings)
+    code, out, err = run(capsys, "token", "create", "--cam", "yard", *storage_args(settings))
+    assert code == 0
+    secret = out.strip()
+    assert secret.startswith("yc_") and "shown once" in err
+    token_id = secret.split("_")[1]
+
+    def upload() -> int:
+        r = requests.post(
+            f"{node.url}/frames", files={"image": make_jpeg()}, auth=requests.BearerAuth(secret)
+        )
+        return r.status_code
+
+    assert upload() == 201
+    code, out, _ = run(capsys, "token", "list", *storage_args(settings))
+    assert code == 0
+    assert token_id in out and secret not in out
+    assert "active" in out.splitlines()[-1] or token_id in out
+    code, out, _ = run(capsys, "token", "revoke", token_id, *storage_args(settings))
+    assert code == 0
+    assert f"revoked {token_id}; running nodes refuse it within" in out
+    # Nodes trust a checked token for settings.token_ttl seconds: revocation lands within it.
+    deadline = time.monotonic() + settings.token_ttl + 10
+    while upload() != 401:
+        assert time.monotonic() < deadline, "revoked token still accepted"
+        time.sleep(0.1)
+    code, out, _ = run(capsys, "token", "list", *storage_args(settings))
+    assert next(line for line in out.splitlines() if token_id in line).endswith("revoked")
+    assert run(capsys, "token", "revoke", "nope", *storage_args(settings))[0] == 1
+
+
+def test_upload_token_needs_a_cam(settings: ArchiveSettings, capsys) -> None:
+    code, out, err = run(capsys, "token", "create", *storage_args(settings))
+    assert code == 2
+    assert out == "" and "needs a cam" in err
+
+
+def test_purge_and_export_commands(
+    settings: ArchiveSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cam = unique_cam("cli")
+
+    async def seed() -> None:
+        async with Archive(settings) as archive:
+            await store_frame(archive, cam, 1000.0, make_jpeg(seed=1))
+            await store_frame(archive, cam, 4e9, make_jpeg(seed=2))  # far future: kept
+
+    asyncio.run(seed())
+    out_zip = tmp_path / "frames.zip"
+    code, out, err = run(capsys, "export", "--cam", cam, str(out_zip), *storage_args(settings))
+    assert code == 0 and "exported 2 frames" in out
+    assert "2/2 frames" in err
+    with zipfile.ZipFile(out_zip) as zf:
+        assert len([n for n in zf.namelist() if n.endswith(".jpg")]) == 2
+    code, out, _ = run(capsys, "purge", "--max-age", "1", *storage_args(settings))
+    assert code == 0 and "purged 1 frames" in out
+    code, out, _ = run(
+        capsys,
+        "export",
+        "--cam",
+        cam,
+        "--since",
+        "1970-01-02",
+        str(out_zip),
+        *storage_args(settings),
+    )
+    assert "exported 1 frames" in out
+
+
+def test_user_set_creates_a_gallery_login(
+    settings: ArchiveSettings, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
+    code, _, _ = run(capsys, "user", "set", "owner", "--password-stdin", *storage_args(settings))
+    assert code == 0
+    assert "owner" in settings.accounts_path.read_text()
+    assert "correct horse" not in settings.accounts_path.read_text()
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    code, _, err = run(capsys, "user", "set", "owner", "--password-stdin", *storage_args(settings))
+    assert code == 2 and "password" in err
+
+
+def test_storage_failure_is_a_clean_error(tmp_path: Path, capsys) -> None:
+    code, _, err = run(
+        capsys,
+        "token",
+        "list",
+        "--data-dir",
+        str(tmp_path),
+        "--index",
+        "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1",
+    )
+    assert code == 1
+    assert "storage error" in err
+
+
+def test_serve_banner_never_shows_the_index_password() -> None:
+    from yardcam.archive.cli import _redact
+
+    assert (
+        _redact("postgresql://archive:s3cret@db:5432/yc") == "postgresql://archive:***@db:5432/yc"
+    )
+    assert _redact("sqlite:////srv/index.db") == "sqlite:////srv/index.db"

@@ -1,0 +1,59 @@
+"""Fixtures for the outbox tests: the archive stub served over real HTTPS."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from archive_stub import ArchiveStub
+
+from serving import Running, TLSFiles, serve
+
+
+@pytest.fixture
+def stub() -> ArchiveStub:
+    return ArchiveStub()
+
+
+@pytest.fixture
+def start_archive(stub: ArchiveStub, tls_files: TLSFiles) -> Iterator[Callable[..., Running]]:
+    """``start_archive(port=0, tls=True)`` -> the stub over real HTTPS (trustme) or plain HTTP;
+    stopped at test end."""
+    with contextlib.ExitStack() as stack:
+
+        def start(port: int = 0, tls: bool = True) -> Running:
+            return stack.enter_context(
+                serve(
+                    stub.app(),
+                    tls_files if tls else None,
+                    port=port,
+                    timeout_graceful_shutdown=1,
+                )
+            )
+
+        yield start
+
+
+@pytest.fixture
+def archive(start_archive: Callable[..., Running]) -> Running:
+    return start_archive()
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KiB tmpfs, so ENOSPC comes from the kernel, not from a fake."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
+    )
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        # Lazy: detaches even if a straggling thread still holds a file there.
+        subprocess.run(["umount", "--lazy", str(mnt)], check=False)

@@ -1,0 +1,88 @@
+"""The cam process of the crash test: synthetic frames, every one a trigger, uploaded at once.
+
+Frames come from the real synthetic source and reach the uploader as real ``MotionEvent`` s via
+``Uploader.submit``, the detector's path. Every frame is treated as a trigger: the synthetic
+yard is quiet for its first 6 s, longer than a run lasts between two kills.
+
+Run by ``test_outbox_crash.py`` and SIGKILLed at random moments. It keeps a ledger next to
+the outbox, appended with one ``os.write`` per line on an ``O_APPEND`` descriptor (SIGKILL
+cannot tear such a write, and no power cut is simulated, so no fsync is needed)::
+
+    intent <id> <sha256>   the frame triggered and is handed to Uploader.submit
+    stored <id>            the uploader's on_stored hook: the frame is durable from here on
+
+"Triggered" in the exactly-once promise means *stored*: a frame killed between ``intent`` and
+``stored`` was never accepted by the outbox (as if the power had gone a moment earlier: it was
+still in the in-memory handoff or mid-write), and may or may not be archived; if it is, it must
+still be whole and once.
+
+With ``--drain`` it triggers nothing, uploads what the outbox holds and exits when it is empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from yardcam.camera import Frame, open_source
+from yardcam.motion import MotionEvent
+from yardcam.outbox import Backoff, Entry, Outbox, TokenSource, Uploader, frame_id
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--outbox", type=Path, required=True)
+    parser.add_argument("--ledger", type=Path, required=True)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--ca", required=True)
+    parser.add_argument("--token", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--drain", action="store_true")
+    return parser.parse_args()
+
+
+async def main(args: argparse.Namespace) -> None:
+    ledger = os.open(args.ledger, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def stored(entry: Entry) -> None:
+        os.write(ledger, f"stored {entry.id}\n".encode())
+
+    uploader = Uploader(
+        Outbox(args.outbox),
+        args.url,
+        cam="crash",
+        token=TokenSource(args.token),
+        verify=args.ca,
+        backoff=Backoff(base=0.05, cap=0.3),
+        retry_interval=0.1,
+        token_probe_interval=0.1,
+        on_stored=stored,
+    )
+    running = asyncio.create_task(uploader.run())
+    if args.drain:
+        await uploader.join()
+    else:
+        source = open_source(f"synthetic:seed={args.seed},width=320,height=180", fps=40)
+        async for count, frame in aenumerate(source.frames()):
+            sha = hashlib.sha256(frame.jpeg).hexdigest()
+            os.write(ledger, f"intent {frame_id('crash', frame.ts, frame.seq)} {sha}\n".encode())
+            uploader.submit(MotionEvent(frame=frame, ts=frame.ts, count=count, change=50.0))
+    running.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await running
+
+
+async def aenumerate(items: AsyncIterator[Frame]) -> AsyncIterator[tuple[int, Frame]]:
+    count = 0
+    async for item in items:
+        count += 1
+        yield count, item
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
