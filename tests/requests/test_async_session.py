@@ -11,8 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from echo_servers import EchoServer, payload, raw_server, read_request_head
 
-from conftest import EchoServer, payload, raw_server, read_request_head
 from serving import TLSFiles
 from yardcam import requests
 from yardcam.requests import AsyncSession, Retry

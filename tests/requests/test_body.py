@@ -13,8 +13,8 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
+from echo_servers import EchoServer
 
-from conftest import EchoServer
 from yardcam import requests
 from yardcam.requests._body import (
     BLOCK_SIZE,

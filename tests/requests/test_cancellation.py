@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 
 import psutil
 import pytest
+from echo_servers import raw_server, sockets_to
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from conftest import raw_server, sockets_to
 from serving import Running, TLSFiles, serve
 from yardcam.requests import AsyncSession
 

@@ -8,8 +8,8 @@ import zlib
 import brotli
 import pytest
 import zstandard
+from echo_servers import EchoServer, payload
 
-from conftest import EchoServer, payload
 from yardcam import requests
 from yardcam.requests._decoders import ACCEPT_ENCODING, make_decoder
 

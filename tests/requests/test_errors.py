@@ -6,8 +6,8 @@ import errno
 import socket
 
 import pytest
+from echo_servers import EchoServer, raw_server, read_request_head
 
-from conftest import EchoServer, raw_server, read_request_head
 from yardcam import requests
 
 

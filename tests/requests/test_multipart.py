@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from echo_servers import EchoServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_multipart.multipart import MultipartParser
 
-from conftest import EchoServer
 from serving import TLSFiles
 from yardcam import requests
 from yardcam.requests._body import BLOCK_SIZE, Body, encode_body

@@ -6,7 +6,8 @@ import socket
 import ssl
 import threading
 
-from conftest import EchoServer, raw_server, read_request_head
+from echo_servers import EchoServer, raw_server, read_request_head
+
 from serving import TLSFiles
 from yardcam import requests
 from yardcam.requests._pool import Pool

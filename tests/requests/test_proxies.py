@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 import trustme
+from echo_servers import EchoServer, sockets_to
 from proxy_server import ForwardProxy
 
-from conftest import EchoServer, sockets_to
 from serving import TLSFiles
 from yardcam import requests
 from yardcam.requests._proxies import Proxy, environment_proxies, parse_proxy, select_proxy

@@ -7,8 +7,8 @@ import io
 import socket
 
 import pytest
+from echo_servers import EchoServer, payload, raw_server, read_request_head
 
-from conftest import EchoServer, payload, raw_server, read_request_head
 from yardcam import requests
 
 

@@ -8,8 +8,8 @@ import socket
 import uuid
 
 import pytest
+from echo_servers import EchoServer, raw_server, read_request_head
 
-from conftest import EchoServer, raw_server, read_request_head
 from yardcam import requests
 from yardcam.requests import Retry
 from yardcam.requests._retry import RetryState, parse_retry_after

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
+from echo_servers import EchoServer, payload
 
-from conftest import EchoServer, payload
 from yardcam import requests
 
 

@@ -6,8 +6,8 @@ import hashlib
 import socket
 
 import pytest
+from echo_servers import EchoServer, payload, raw_server, read_request_head
 
-from conftest import EchoServer, payload, raw_server, read_request_head
 from yardcam import requests
 from yardcam.requests._models import _LineSplitter, _Rechunker
 

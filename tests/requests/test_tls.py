@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import trustme
+from echo_servers import EchoServer, EchoState, make_echo_app
 
-from conftest import EchoServer, EchoState, make_echo_app
 from serving import Running, TLSFiles, serve
 from yardcam import requests
 from yardcam.requests._tls import CertArg, TLSContexts, build_context
