@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from archive_stub import ArchiveStub
 
+from disks import tmpfs_or_skip
 from serving import Running, TLSFiles, serve
 
 
@@ -45,15 +45,5 @@ def archive(start_archive: Callable[..., Running]) -> Running:
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 64 KiB tmpfs, so ENOSPC comes from the kernel, not from a fake."""
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True
-    )
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
-    try:
+    with tmpfs_or_skip(tmp_path / "tiny", "64k") as mnt:
         yield mnt
-    finally:
-        # Lazy: detaches even if a straggling thread still holds a file there.
-        subprocess.run(["umount", "--lazy", str(mnt)], check=False)
