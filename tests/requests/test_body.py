@@ -25,7 +25,7 @@ from yardcam.requests._body import (
     IterableBody,
     encode_body,
 )
-from yardcam.requests._exceptions import InvalidBody, UnrewindableBody
+from yardcam.requests.exceptions import InvalidBody, UnrewindableBodyError
 
 
 async def collect(body: Body) -> bytes:
@@ -134,7 +134,7 @@ def test_pipe_has_no_length_and_cannot_rewind() -> None:
         assert body.content_length is None
         assert not body.rewindable
         assert b"".join(body) == b"streamed"
-        with pytest.raises(UnrewindableBody):
+        with pytest.raises(UnrewindableBodyError):
             body.rewind()
 
 
@@ -196,9 +196,9 @@ def test_generator_is_chunked_and_single_use() -> None:
     assert not body.rewindable
     body.rewind()  # nothing consumed yet: fine
     assert list(body) == [b"one,", b"two,", b"three"]
-    with pytest.raises(UnrewindableBody):
+    with pytest.raises(UnrewindableBodyError):
         body.rewind()
-    with pytest.raises(UnrewindableBody):
+    with pytest.raises(UnrewindableBodyError):
         list(body)
 
 
@@ -236,7 +236,7 @@ async def test_async_iterable_streams_in_async_only() -> None:
     with pytest.raises(InvalidBody, match="only be sent by AsyncSession"):
         iter(body)
     assert await collect(body) == b"frame-data"
-    with pytest.raises(UnrewindableBody):
+    with pytest.raises(UnrewindableBodyError):
         body.rewind()
 
 
@@ -425,5 +425,5 @@ def test_sync_session_refuses_an_async_body_before_sending(echo_server: EchoServ
 
 
 def test_generator_cannot_follow_a_307(echo_server: EchoServer) -> None:
-    with pytest.raises(UnrewindableBody):
+    with pytest.raises(UnrewindableBodyError):
         requests.post(echo_server.url + "/redirect/307?to=/echo", data=iter([b"once"]))

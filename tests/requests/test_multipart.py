@@ -18,8 +18,8 @@ from python_multipart.multipart import MultipartParser
 from serving import TLSFiles
 from yardcam import requests
 from yardcam.requests._body import BLOCK_SIZE, Body, encode_body
-from yardcam.requests._exceptions import InvalidBody, UnrewindableBody
 from yardcam.requests._multipart import COALESCE_LIMIT, MultipartBody
+from yardcam.requests.exceptions import InvalidBody, UnrewindableBodyError
 
 
 @dataclass
@@ -260,7 +260,7 @@ def test_unknown_size_means_chunked_and_unrewindable() -> None:
     assert body.content_length is None
     assert not body.rewindable
     assert bytes(parts[1].data) == b"piped frame"
-    with pytest.raises(UnrewindableBody, match="not seekable"):
+    with pytest.raises(UnrewindableBodyError, match="not seekable"):
         body.rewind()
 
 

@@ -22,10 +22,13 @@ def test_exported_names_are_pinned() -> None:
         "Headers",
         "InvalidBody",
         "InvalidHeader",
+        "InvalidJSONBody",
+        "InvalidJSONError",
         "InvalidProxyURL",
         "InvalidRequest",
         "InvalidSchema",
         "InvalidURL",
+        "JSONDecodeError",
         "MissingSchema",
         "PreparedRequest",
         "ProxyConnectTimeout",
@@ -41,8 +44,10 @@ def test_exported_names_are_pinned() -> None:
         "Timeout",
         "TimeoutConfig",
         "TooManyRedirects",
-        "UnrewindableBody",
+        "UnrewindableBodyError",
+        "codes",
         "delete",
+        "exceptions",
         "get",
         "head",
         "options",
@@ -79,8 +84,8 @@ def test_default_timeout_is_documented_and_bounded() -> None:
 def test_docstring_examples_run() -> None:
     import doctest
 
-    from yardcam.requests import _retry
+    from yardcam.requests import _retry, _status_codes
 
-    for module in (requests, _retry):
+    for module in (requests, _retry, _status_codes):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0, module.__name__

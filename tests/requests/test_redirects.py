@@ -54,7 +54,7 @@ def test_307_308_resend_method_and_body(echo_server: EchoServer, code: int) -> N
 
 
 def test_307_with_a_generator_body_cannot_be_replayed(echo_server: EchoServer) -> None:
-    with pytest.raises(requests.UnrewindableBody):
+    with pytest.raises(requests.UnrewindableBodyError):
         requests.post(hop(echo_server, 307, "/echo"), data=(b for b in [b"once"]))
 
 

@@ -6,6 +6,12 @@ connect 5 s / read 30 s; ``timeout=None`` waits forever), every failure is an ``
 stream in constant memory, connections are kept alive per host, and retries follow a
 :class:`Retry` policy (none unless asked for: ``Session(retries=Retry(...))`` or ``retries=``).
 
+The namespaces code written against requests reaches for are here too: ``requests.exceptions``
+(a real module: ``from yardcam.requests.exceptions import Timeout``), ``requests.codes``
+(``codes.ok``, ``codes["not_found"]``), ``Session.cookies`` (a cookie jar with requests'
+dict-like API and the stdlib ``http.cookiejar`` rules), and ``Response.json()`` raising
+:class:`JSONDecodeError` (a ``ValueError`` and a :class:`RequestException`).
+
 Module functions (``requests.post(...)``) need no setup: each call runs on a fresh
 :class:`Session` closed when it returns, so nothing is shared between calls or threads; use a
 :class:`Session` to reuse connections.
@@ -22,14 +28,20 @@ or refusing proxy raises :class:`ProxyError`. Not supported: HTTPS/SOCKS proxies
 >>> requests.get("ftp://example.com/")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
     ...
-yardcam.requests._exceptions.InvalidSchema: no connection adapter for 'ftp://example.com/': ...
+yardcam.requests.exceptions.InvalidSchema: no connection adapter for 'ftp://example.com/': ...
 """
 
+from yardcam.requests import exceptions
 from yardcam.requests._api import delete, get, head, options, patch, post, put, request
 from yardcam.requests._async_session import AsyncSession
 from yardcam.requests._auth import BasicAuth, BearerAuth
 from yardcam.requests._config import DEFAULT_TIMEOUT, TimeoutConfig
-from yardcam.requests._exceptions import (
+from yardcam.requests._headers import Headers
+from yardcam.requests._models import PreparedRequest, Response
+from yardcam.requests._retry import Retry
+from yardcam.requests._session import Session
+from yardcam.requests._status_codes import codes
+from yardcam.requests.exceptions import (
     ChunkedEncodingError,
     ConnectionError,
     ConnectTimeout,
@@ -37,10 +49,13 @@ from yardcam.requests._exceptions import (
     HTTPError,
     InvalidBody,
     InvalidHeader,
+    InvalidJSONBody,
+    InvalidJSONError,
     InvalidProxyURL,
     InvalidRequest,
     InvalidSchema,
     InvalidURL,
+    JSONDecodeError,
     MissingSchema,
     ProxyConnectTimeout,
     ProxyError,
@@ -51,12 +66,8 @@ from yardcam.requests._exceptions import (
     StreamConsumedError,
     Timeout,
     TooManyRedirects,
-    UnrewindableBody,
+    UnrewindableBodyError,
 )
-from yardcam.requests._headers import Headers
-from yardcam.requests._models import PreparedRequest, Response
-from yardcam.requests._retry import Retry
-from yardcam.requests._session import Session
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -71,10 +82,13 @@ __all__ = [
     "Headers",
     "InvalidBody",
     "InvalidHeader",
+    "InvalidJSONBody",
+    "InvalidJSONError",
     "InvalidProxyURL",
     "InvalidRequest",
     "InvalidSchema",
     "InvalidURL",
+    "JSONDecodeError",
     "MissingSchema",
     "PreparedRequest",
     "ProxyConnectTimeout",
@@ -90,8 +104,10 @@ __all__ = [
     "Timeout",
     "TimeoutConfig",
     "TooManyRedirects",
-    "UnrewindableBody",
+    "UnrewindableBodyError",
+    "codes",
     "delete",
+    "exceptions",
     "get",
     "head",
     "options",

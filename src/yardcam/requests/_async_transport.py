@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Hashable
 
 from yardcam.requests._config import TimeoutConfig
 from yardcam.requests._errors import Phase, translate_errors
-from yardcam.requests._exceptions import ConnectionError
 from yardcam.requests._exchange import (
     answer_may_be_waiting,
     release,
@@ -28,6 +27,7 @@ from yardcam.requests._proxies import Proxy, Route
 from yardcam.requests._tunnel import READ_SIZE as TUNNEL_READ_SIZE
 from yardcam.requests._tunnel import Tunnel
 from yardcam.requests._urls import URL
+from yardcam.requests.exceptions import ConnectionError
 
 __all__ = ["AsyncTransport", "StreamConnection"]
 

@@ -10,7 +10,7 @@ import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from yardcam.requests._exceptions import InvalidRequest
+from yardcam.requests.exceptions import InvalidRequest
 
 if TYPE_CHECKING:
     from yardcam.requests._models import PreparedRequest

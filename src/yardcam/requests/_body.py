@@ -19,7 +19,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Ma
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
-from yardcam.requests._exceptions import InvalidBody, UnrewindableBody
+from yardcam.requests.exceptions import InvalidBody, InvalidJSONBody, UnrewindableBodyError
 
 __all__ = [
     "BLOCK_SIZE",
@@ -130,7 +130,7 @@ class FileBody:
     def rewind(self) -> None:
         """Seek back to where the caller's file was when the request was built."""
         if self._start is None:
-            raise UnrewindableBody(f"{self.name} is not seekable, so it cannot be sent again")
+            raise UnrewindableBodyError(f"{self.name} is not seekable, so it cannot be sent again")
         self._file.seek(self._start)
         self._left = self.content_length
         self._started = False
@@ -208,7 +208,9 @@ class IterableBody:
 
     def rewind(self) -> None:
         if self._started:
-            raise UnrewindableBody("a generator body was already consumed and cannot be resent")
+            raise UnrewindableBodyError(
+                "a generator body was already consumed and cannot be resent"
+            )
 
     def _source(self) -> Iterable[Any]:
         self.rewind()
@@ -240,7 +242,7 @@ class AsyncIterableBody:
 
     def rewind(self) -> None:
         if self._started:
-            raise UnrewindableBody("an async iterable body was already consumed")
+            raise UnrewindableBodyError("an async iterable body was already consumed")
 
 
 def encode_body(*, data: object = None, files: object = None, json: object = None) -> Body | None:
@@ -325,7 +327,7 @@ def _dump_json(value: object) -> bytes:
         # allow_nan=False: NaN and Infinity are not JSON and a strict server rejects them.
         text = jsonlib.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise InvalidBody(f"json= value cannot be serialised: {exc}") from exc
+        raise InvalidJSONBody(f"json= value cannot be serialised: {exc}") from exc
     return text.encode("utf-8")
 
 

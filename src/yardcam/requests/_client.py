@@ -19,12 +19,6 @@ from yardcam.requests._body import encode_body
 from yardcam.requests._config import DEFAULT_TIMEOUT, UNSET, TimeoutConfig, resolve_timeout
 from yardcam.requests._cookies import CookieJar
 from yardcam.requests._decoders import ACCEPT_ENCODING
-from yardcam.requests._exceptions import (
-    InvalidRequest,
-    RequestException,
-    RetryError,
-    TooManyRedirects,
-)
 from yardcam.requests._headers import Headers
 from yardcam.requests._models import PreparedRequest, Response
 from yardcam.requests._pool import DEFAULT_POOL_SIZE
@@ -33,6 +27,12 @@ from yardcam.requests._redirects import DEFAULT_MAX_REDIRECTS, next_request
 from yardcam.requests._retry import Retry, RetryState
 from yardcam.requests._tls import CertArg, TLSContexts
 from yardcam.requests._urls import parse_url
+from yardcam.requests.exceptions import (
+    InvalidRequest,
+    RequestException,
+    RetryError,
+    TooManyRedirects,
+)
 
 __all__ = ["BaseSession", "Discard", "LoadTLS", "Send", "Settings", "Sleep", "Verbs"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from typing import NamedTuple
 
-from yardcam.requests._exceptions import InvalidRequest
+from yardcam.requests.exceptions import InvalidRequest
 
 __all__ = ["DEFAULT_TIMEOUT", "UNSET", "TimeoutConfig", "Unset", "resolve_timeout"]
 

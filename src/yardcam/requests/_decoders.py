@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from yardcam.requests._exceptions import ContentDecodingError
+from yardcam.requests.exceptions import ContentDecodingError
 
 
 def _optional(module: str) -> Any:

@@ -13,7 +13,7 @@ import ssl
 
 import h11
 
-from yardcam.requests._exceptions import (
+from yardcam.requests.exceptions import (
     ChunkedEncodingError,
     ConnectionError,
     ConnectTimeout,

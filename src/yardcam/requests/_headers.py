@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import overload
 
-from yardcam.requests._exceptions import InvalidHeader
+from yardcam.requests.exceptions import InvalidHeader
 
 __all__ = ["Headers"]
 

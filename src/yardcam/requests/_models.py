@@ -16,8 +16,13 @@ from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any, Protocol
 
 from yardcam.requests._decoders import Decoder, make_decoder
-from yardcam.requests._exceptions import HTTPError, InvalidRequest, StreamConsumedError
 from yardcam.requests._headers import Headers
+from yardcam.requests.exceptions import (
+    HTTPError,
+    InvalidRequest,
+    JSONDecodeError,
+    StreamConsumedError,
+)
 
 if TYPE_CHECKING:
     from yardcam.requests._body import Body
@@ -59,7 +64,7 @@ class PreparedRequest:
         return self._url
 
     def rewind_body(self) -> None:
-        """Back to the body's start before it is sent again (raises UnrewindableBody)."""
+        """Back to the body's start before it is sent again (raises UnrewindableBodyError)."""
         if self.body is not None:
             self.body.rewind()
 
@@ -153,7 +158,16 @@ class Response:
         return self.content.decode(self.encoding or "utf-8", errors="replace")
 
     def json(self, **kwargs: Any) -> Any:
-        return jsonlib.loads(self.content, **kwargs)
+        """The body parsed as JSON (UTF-8/16/32 detected, RFC 8259); ``kwargs`` go to
+        ``json.loads``. A body that is not JSON raises :class:`JSONDecodeError`, which is both a
+        ``ValueError`` and a ``RequestException``, as in requests."""
+        try:
+            return jsonlib.loads(self.content, **kwargs)
+        except jsonlib.JSONDecodeError as exc:
+            raise JSONDecodeError(exc.msg, exc.doc, exc.pos, response=self) from exc
+        except UnicodeDecodeError as exc:  # bytes that are no UTF text at all
+            doc = self.content.decode("latin-1")
+            raise JSONDecodeError(f"not UTF-8/16/32 text: {exc.reason}", doc, exc.start) from exc
 
     @property
     def cookies(self) -> dict[str, str]:

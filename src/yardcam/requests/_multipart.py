@@ -20,7 +20,7 @@ from itertools import chain
 from typing import Any
 
 from yardcam.requests._body import FileBody, field_name, form_fields
-from yardcam.requests._exceptions import InvalidBody
+from yardcam.requests.exceptions import InvalidBody
 
 __all__ = ["MultipartBody"]
 
@@ -81,7 +81,7 @@ class MultipartBody:
             yield chunk
 
     def rewind(self) -> None:
-        """Return every file to its start; raises UnrewindableBody if one cannot seek."""
+        """Return every file to its start; raises UnrewindableBodyError if one cannot seek."""
         for f in self._files:
             f.rewind()
 

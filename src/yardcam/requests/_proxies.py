@@ -32,8 +32,8 @@ from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined
 
 from yardcam.requests._auth import basic_credentials
 from yardcam.requests._errors import Phase
-from yardcam.requests._exceptions import InvalidProxyURL, InvalidRequest
 from yardcam.requests._urls import URL, authority
+from yardcam.requests.exceptions import InvalidProxyURL, InvalidRequest
 
 __all__ = ["Proxy", "Route", "environment_proxies", "merge_proxies", "parse_proxy", "select_proxy"]
 

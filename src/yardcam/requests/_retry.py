@@ -17,7 +17,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
-from yardcam.requests._exceptions import (
+from yardcam.requests.exceptions import (
     ChunkedEncodingError,
     ConnectionError,
     ReadTimeout,

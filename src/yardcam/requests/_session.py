@@ -6,10 +6,10 @@ import time
 from typing import Any
 
 from yardcam.requests._client import BaseSession, Discard, Flow, LoadTLS, Send, Sleep, Verbs
-from yardcam.requests._exceptions import RequestException
 from yardcam.requests._models import Response
 from yardcam.requests._pool import Pool
 from yardcam.requests._sync_transport import SocketConnection, SyncTransport
+from yardcam.requests.exceptions import RequestException
 
 __all__ = ["Session"]
 

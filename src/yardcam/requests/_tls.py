@@ -13,7 +13,7 @@ import ssl
 import threading
 from collections.abc import Callable, Hashable
 
-from yardcam.requests._exceptions import InvalidRequest, SSLError
+from yardcam.requests.exceptions import InvalidRequest, SSLError
 
 __all__ = ["TLSContexts", "build_context"]
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import h11
 
-from yardcam.requests._exceptions import ProxyError
+from yardcam.requests.exceptions import ProxyError
 
 if TYPE_CHECKING:
     from yardcam.requests._proxies import Proxy

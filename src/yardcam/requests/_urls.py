@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import SplitResult, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from yardcam.requests._exceptions import InvalidSchema, InvalidURL, MissingSchema
+from yardcam.requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
 
 __all__ = ["URL", "authority", "encode_params", "join_url", "parse_url"]
 

@@ -1,7 +1,9 @@
-"""Every exception ``yardcam.requests`` raises.
+"""Every exception ``yardcam.requests`` raises: ``requests.exceptions`` as in CPython requests.
 
-The tree (all of it derives from ``OSError``, so ``except OSError`` catches any failure, as the
-cam's archive code expects)::
+Code written against requests catches these by the same names, from the same place
+(``from yardcam.requests.exceptions import Timeout``, ``requests.exceptions.HTTPError``); each is
+also exported from ``yardcam.requests`` itself. The tree (all of it derives from ``OSError``, so
+``except OSError`` catches any failure, as the cam's archive code expects)::
 
     OSError
     └── RequestException
@@ -10,20 +12,23 @@ cam's archive code expects)::
         │   ├── ProxyError                 the proxy is unreachable, or refused the tunnel
         │   │   └── ProxyConnectTimeout (+ConnectTimeout)   errno == ETIMEDOUT
         │   ├── SSLError                   handshake or certificate verification failed
-        │   └── ConnectTimeout (+Timeout)  no connection within the connect timeout
+        │   └── ConnectTimeout (+Timeout)  no connection (DNS included) within the connect timeout
         ├── Timeout                        errno == ETIMEDOUT
         │   └── ReadTimeout                the server stopped answering mid-response
         ├── TooManyRedirects
         ├── RetryError                     the retry policy gave up
         ├── ChunkedEncodingError / ContentDecodingError   the response body is broken
         ├── StreamConsumedError            the body of a streamed response was already read
+        ├── InvalidJSONError               JSON that cannot be read or written
+        │   ├── JSONDecodeError (+json.JSONDecodeError)   Response.json() on a body not JSON
+        │   └── InvalidJSONBody (+InvalidBody)   a json= value that cannot be serialised
         └── InvalidRequest (+ValueError)   API misuse, raised before anything is sent
             ├── MissingSchema / InvalidSchema
             ├── InvalidURL
             │   └── InvalidProxyURL        not an http:// proxy (https and socks are unsupported)
             ├── InvalidHeader
-            ├── InvalidBody                a files=/data= value that cannot be sent
-            └── UnrewindableBody           a retry or 307/308 needs a body that cannot be replayed
+            ├── InvalidBody                a files=/data=/json= value that cannot be sent
+            └── UnrewindableBodyError      a retry or 307/308 needs a body that cannot be replayed
 
 "The request failed" (ConnectionError, Timeout, HTTPError...) is kept apart from "the API was
 misused" (InvalidRequest). Socket, ssl and h11 errors are translated into this tree in exactly one
@@ -33,6 +38,7 @@ place, at the transport edge, and chained with ``from exc``.
 from __future__ import annotations
 
 import errno
+import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,10 +53,13 @@ __all__ = [
     "HTTPError",
     "InvalidBody",
     "InvalidHeader",
+    "InvalidJSONBody",
+    "InvalidJSONError",
     "InvalidProxyURL",
     "InvalidRequest",
     "InvalidSchema",
     "InvalidURL",
+    "JSONDecodeError",
     "MissingSchema",
     "ProxyConnectTimeout",
     "ProxyError",
@@ -61,7 +70,7 @@ __all__ = [
     "StreamConsumedError",
     "Timeout",
     "TooManyRedirects",
-    "UnrewindableBody",
+    "UnrewindableBodyError",
 ]
 
 
@@ -146,6 +155,26 @@ class StreamConsumedError(RequestException, TypeError):
     """The content of a streamed response was already consumed."""
 
 
+class InvalidJSONError(RequestException):
+    """JSON that cannot be read (a response body) or written (a ``json=`` value)."""
+
+
+class JSONDecodeError(InvalidJSONError, json.JSONDecodeError):
+    """``Response.json()`` found no JSON in the body.
+
+    Both contracts hold, as in requests: ``except ValueError`` (and ``json.JSONDecodeError``, with
+    its ``msg``, ``doc``, ``pos``, ``lineno``, ``colno``) and ``except RequestException`` catch it.
+    """
+
+    def __init__(self, msg: str, doc: str, pos: int, **kwargs: Any) -> None:
+        json.JSONDecodeError.__init__(self, msg, doc, pos)  # sets msg, doc, pos, lineno, colno
+        InvalidJSONError.__init__(self, *self.args, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickle (multiprocessing, logging handlers) rebuilds it from json.JSONDecodeError's args.
+        return type(self), (self.msg, self.doc, self.pos)
+
+
 class InvalidRequest(RequestException, ValueError):
     """The request cannot be sent as given; nothing went over the network."""
 
@@ -174,5 +203,10 @@ class InvalidBody(InvalidRequest):
     """A ``data=`` or ``files=`` value cannot be sent (not readable, closed, text mode...)."""
 
 
-class UnrewindableBody(InvalidRequest):
+class InvalidJSONBody(InvalidBody, InvalidJSONError):
+    """A ``json=`` value that cannot be serialised (a set, NaN...): an ``InvalidBody`` that code
+    written against requests also catches as ``InvalidJSONError``."""
+
+
+class UnrewindableBodyError(InvalidRequest):
     """A retry or 307/308 redirect must resend a body that cannot be replayed."""

@@ -1,0 +1,100 @@
+"""Code written against CPython requests' documented namespaces runs unchanged, against real
+servers on 127.0.0.1: errors caught through ``requests.exceptions.*``, statuses compared with
+``requests.codes.*``, ``Response.json()`` failing with requests' JSONDecodeError contract."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+
+import yardcam.requests.exceptions
+from conftest import EchoServer
+from yardcam import requests
+from yardcam.requests.exceptions import JSONDecodeError, RequestException, Timeout
+
+
+def test_exceptions_is_a_real_submodule_with_every_exception() -> None:
+    assert requests.exceptions is yardcam.requests.exceptions
+    for name in requests.exceptions.__all__:
+        assert getattr(requests, name) is getattr(requests.exceptions, name)
+    # The names requests documents, as far as this client raises them.
+    for name in [
+        "RequestException",
+        "ConnectionError",
+        "HTTPError",
+        "TooManyRedirects",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "Timeout",
+        "JSONDecodeError",
+        "InvalidJSONError",
+        "ProxyError",
+        "SSLError",
+        "MissingSchema",
+        "InvalidSchema",
+        "InvalidURL",
+        "InvalidHeader",
+        "InvalidProxyURL",
+        "ChunkedEncodingError",
+        "ContentDecodingError",
+        "StreamConsumedError",
+        "RetryError",
+        "UnrewindableBodyError",
+    ]:
+        assert issubclass(getattr(requests.exceptions, name), requests.exceptions.RequestException)
+
+
+def test_failures_caught_through_requests_exceptions(
+    echo_server: EchoServer, refused_port: int
+) -> None:
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(f"http://127.0.0.1:{refused_port}/")
+    with pytest.raises(Timeout):
+        requests.get(echo_server.url + "/slow?delay=1", timeout=(5, 0.1))
+    with pytest.raises(requests.exceptions.MissingSchema):
+        requests.get("127.0.0.1/echo")
+    response = requests.get(echo_server.url + "/status/404")
+    with pytest.raises(requests.exceptions.HTTPError) as info:
+        response.raise_for_status()
+    assert info.value.response is response
+
+
+def test_statuses_compared_with_requests_codes(echo_server: EchoServer) -> None:
+    assert requests.get(echo_server.url + "/echo").status_code == requests.codes.ok
+    assert requests.get(echo_server.url + "/status/404").status_code == requests.codes["not_found"]
+    teapot = requests.get(echo_server.url + "/status/418")
+    assert teapot.status_code == requests.codes.teapot == requests.codes.IM_A_TEAPOT
+
+
+def test_json_on_a_bad_body_is_valueerror_and_requestexception(echo_server: EchoServer) -> None:
+    response = requests.get(echo_server.url + "/bytes/10")  # not JSON
+    with pytest.raises(ValueError) as as_value_error:
+        response.json()
+    error = as_value_error.value
+    assert isinstance(error, JSONDecodeError)
+    assert isinstance(error, json.JSONDecodeError) and isinstance(error, RequestException)
+    assert isinstance(error, requests.exceptions.InvalidJSONError)
+    assert (error.pos, error.lineno, error.colno) == (0, 1, 1)
+    assert error.response is response and error.request is response.request
+    assert isinstance(error.__cause__, json.JSONDecodeError)
+    assert "Expecting value" in str(error)
+
+
+def test_json_on_bytes_that_are_no_text_is_a_jsondecodeerror(echo_server: EchoServer) -> None:
+    response = requests.post(echo_server.url + "/echo")
+    response._content = b'{"\xff\xfe\xfd": 1}'  # what a server sending Latin-1 as JSON gives
+    with pytest.raises(requests.exceptions.JSONDecodeError, match="not UTF-8/16/32 text"):
+        response.json()
+
+
+def test_jsondecodeerror_pickles() -> None:
+    error = pickle.loads(pickle.dumps(JSONDecodeError("Expecting value", "nope", 0)))
+    assert isinstance(error, JSONDecodeError) and error.msg == "Expecting value"
+
+
+def test_unserialisable_json_is_invalidjsonerror_and_invalidbody() -> None:
+    with pytest.raises(requests.exceptions.InvalidJSONError) as info:
+        requests.post("http://127.0.0.1:9/never-sent", json={"nan": float("nan")})
+    assert isinstance(info.value, requests.InvalidBody)
