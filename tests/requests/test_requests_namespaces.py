@@ -8,9 +8,9 @@ import json
 import pickle
 
 import pytest
+from echo_servers import EchoServer
 
 import yardcam.requests.exceptions
-from conftest import EchoServer
 from yardcam import requests
 from yardcam.requests.exceptions import JSONDecodeError, RequestException, Timeout
 
