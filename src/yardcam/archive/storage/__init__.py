@@ -4,6 +4,11 @@ Both are chosen by URL, so one config line moves the archive from a single box t
 
     blobs = await open_blob_store("file:///var/lib/yardcam/blobs")   # or "s3://bucket?endpoint=..."
     index = await open_frame_index("sqlite:///var/lib/yardcam/index.db")  # or "postgresql://..."
+
+The index schema is versioned: opening an index applies the migrations it lacks (once, under a
+lock shared by every node) and refuses one made by a newer yardcam. To change the schema, add a
+migration to ``_migrations.MIGRATIONS``, never edit a shipped one; the steps are in that
+module's docstring.
 """
 
 from __future__ import annotations
@@ -48,7 +53,13 @@ async def open_frame_index(url: str) -> FrameIndex:
     if scheme == "sqlite":
         from ._sqlite import SQLiteIndex
 
-        return SQLiteIndex(Path(unquote(urlsplit(url).path)))
+        sqlite = SQLiteIndex(Path(unquote(urlsplit(url).path)))
+        try:
+            await sqlite.open()
+        except BaseException:
+            await sqlite.close()
+            raise
+        return sqlite
     if scheme in {"postgresql", "postgres"}:
         from ._postgres import PostgresIndex
 

@@ -12,11 +12,13 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from . import _sql
+from . import _migrations, _sql
 from ._sqlindex import SqlIndex
 from ._types import FrameRecord, StorageError
 
-# Serialises schema creation across nodes: concurrent CREATE TABLE IF NOT EXISTS can still fail.
+# Serialises migrations across nodes: held for the migrating transaction, so a node that starts
+# while another migrates waits, then reads the new version and has nothing to do. (Concurrent
+# CREATE TABLE IF NOT EXISTS alone can still fail on PostgreSQL.)
 _SCHEMA_LOCK = 0x79617264
 
 
@@ -40,13 +42,22 @@ class PostgresIndex(SqlIndex):
             probe = await psycopg.AsyncConnection.connect(self.url, connect_timeout=10)
             await probe.close()
             await self._pool.open(wait=True, timeout=15)
-            async with self._pool.connection() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                for statement in _sql.SCHEMA:
-                    await conn.execute(statement)
+            await self._migrate()
         except (psycopg.Error, TimeoutError) as exc:
             await self._pool.close()
             raise StorageError(f"postgresql: {exc}") from exc
+        except BaseException:
+            await self._pool.close()
+            raise
+
+    async def _migrate(self) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            await conn.execute(_migrations.CREATE_VERSION_TABLE)
+            cur = await conn.execute(_migrations.READ_VERSION)
+            rows = await cur.fetchall()
+            for sql, params in _migrations.upgrade(self.dialect, rows, self.migrations):
+                await conn.execute(sql, params)
 
     async def _run(self, query: _sql.Query, *, fetch: bool) -> tuple[list[Any], int]:
         try:

@@ -1,4 +1,4 @@
-"""SQL shared by the SQLite and PostgreSQL indexes: one schema, one set of queries.
+"""SQL shared by the SQLite and PostgreSQL indexes: one set of queries (schema: ``_migrations``).
 
 The two backends differ only in placeholder style and a few expressions, captured by
 :class:`Dialect`; the queries are written once with ``{p}`` for the placeholder.
@@ -18,41 +18,16 @@ MAX_LIMIT = 1000
 FRAME_COLUMNS = "id, cam, ts, seq, change, size, sha256, blob_key, received, idempotency_key"
 TOKEN_COLUMNS = "id, token_hash, cam, scope, created, revoked"
 
-SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS frames (
-        id TEXT PRIMARY KEY,
-        cam TEXT NOT NULL,
-        ts DOUBLE PRECISION NOT NULL,
-        seq BIGINT,
-        change DOUBLE PRECISION,
-        size BIGINT NOT NULL,
-        sha256 TEXT NOT NULL,
-        blob_key TEXT NOT NULL,
-        received DOUBLE PRECISION NOT NULL,
-        idempotency_key TEXT,
-        UNIQUE (cam, idempotency_key)
-    )""",
-    "CREATE INDEX IF NOT EXISTS frames_cam_ts ON frames (cam, ts, id)",
-    "CREATE INDEX IF NOT EXISTS frames_ts ON frames (ts, id)",
-    """CREATE TABLE IF NOT EXISTS tokens (
-        id TEXT PRIMARY KEY,
-        token_hash TEXT NOT NULL UNIQUE,
-        cam TEXT,
-        scope TEXT NOT NULL,
-        created DOUBLE PRECISION NOT NULL,
-        revoked BOOLEAN NOT NULL DEFAULT FALSE
-    )""",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
+    name: str  # "sqlite" or "postgresql"
     placeholder: str  # "?" or "%s"
     hour_bucket: str  # an expression giving the UTC hour start (integer seconds) of ``ts``
 
 
-SQLITE = Dialect("?", "CAST(ts / 3600 AS INTEGER) * 3600")
-POSTGRES = Dialect("%s", "CAST(FLOOR(ts / 3600) AS BIGINT) * 3600")
+SQLITE = Dialect("sqlite", "?", "CAST(ts / 3600 AS INTEGER) * 3600")
+POSTGRES = Dialect("postgresql", "%s", "CAST(FLOOR(ts / 3600) AS BIGINT) * 3600")
 
 Query = tuple[str, tuple[Any, ...]]
 

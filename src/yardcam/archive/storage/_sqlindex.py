@@ -1,7 +1,7 @@
 """What the SQLite and PostgreSQL indexes share: every query, built by ``_sql`` for a dialect.
 
 A backend only says how to run a query (``_all``, ``_one``, ``_change``) and what its engine
-does differently (opening, deleting with the old row, closing).
+does differently (opening and migrating under its lock, deleting with the old row, closing).
 """
 
 from __future__ import annotations
@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from . import _sql
+from ._migrations import MIGRATIONS, Migration
 from ._types import CamSummary, FramePage, FrameRecord, StorageError, TokenRecord
 
 
 class SqlIndex:
     dialect: _sql.Dialect
+    #: Applied at open (see ``_migrations``); an instance may be given another list by tests.
+    migrations: tuple[Migration, ...] = MIGRATIONS
 
     async def _all(self, query: _sql.Query) -> list[Any]:
         raise NotImplementedError

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import _sql
+from . import _migrations, _sql
 from ._batch import BatchRunner
 from ._sqlindex import SqlIndex
 from ._types import FrameRecord, StorageError
@@ -61,10 +61,31 @@ class SQLiteIndex(SqlIndex):
             # FULL: a commit is on disk before the 201 goes out. The cam deletes a frame from
             # its outbox on that 201, so a row lost to a power cut would be a frame lost.
             conn.execute("PRAGMA synchronous=FULL")
-            for statement in _sql.SCHEMA:
-                conn.execute(statement)
+            try:
+                self._migrate(conn)
+            except BaseException:
+                conn.close()
+                raise
             self._conn = conn
         return self._conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        # IMMEDIATE: the write lock before reading the version, so two processes opening one
+        # file cannot both migrate it (the second waits, then finds it up to date).
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(_migrations.CREATE_VERSION_TABLE)
+            rows = conn.execute(_migrations.READ_VERSION).fetchall()
+            for sql, params in _migrations.upgrade(self.dialect, rows, self.migrations):
+                conn.execute(sql, params)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    async def open(self) -> None:
+        """Create or migrate the index now, so a bad file or a too-new schema fails at start."""
+        await self._on_thread(lambda: None)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._closed:
