@@ -1,19 +1,18 @@
 """Real small filesystems for disk-full tests and the chaos benchmark: ENOSPC from the kernel.
 
-Mounting a tmpfs needs root (or CAP_SYS_ADMIN). Where it cannot be mounted, a test may skip on a
-developer's machine, but under CI (``CI=true``, set by ``.ci/run``) it fails instead: a disk-full
-test that silently skips proves nothing.
+Mounting a tmpfs needs root (or CAP_SYS_ADMIN). Where it cannot be mounted, a test skips on a
+developer's machine but fails in CI (see ``ci.missing``): a disk-full test that silently skips
+proves nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from ci import missing
 
 
 class CannotMount(OSError):
@@ -36,10 +35,6 @@ def tmpfs(mnt: Path, size: str) -> Iterator[Path]:
         subprocess.run(["umount", "--lazy", str(mnt)], check=False)
 
 
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
 @contextlib.contextmanager
 def tmpfs_or_skip(mnt: Path, size: str) -> Iterator[Path]:
     """:func:`tmpfs` for a test: skipped where it cannot be mounted, except in CI (a failure)."""
@@ -47,6 +42,4 @@ def tmpfs_or_skip(mnt: Path, size: str) -> Iterator[Path]:
         with tmpfs(mnt, size) as mounted:
             yield mounted
     except CannotMount as exc:
-        if in_ci():
-            pytest.fail(f"{exc}; CI must run the disk-full tests (run them as root)")
-        pytest.skip(str(exc))
+        missing(f"{exc} (mounting needs root)")
