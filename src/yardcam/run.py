@@ -11,18 +11,14 @@ onto it). One login (the owner, created on first run) works on both.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import logging
 import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import uvicorn
 
 from yardcam.archive import ArchiveSettings, create_token
 from yardcam.archive import create_app as create_archive_app
@@ -32,10 +28,12 @@ from yardcam.motion import MotionDetector
 from yardcam.outbox import Outbox, TokenSource, Uploader
 from yardcam.web import (
     Accounts,
+    Server,
     WebSettings,
     create_first_user,
     ensure_secret_key,
     ensure_self_signed_cert,
+    raise_open_file_limit,
     write_private_file,
 )
 
@@ -60,14 +58,6 @@ class RunOptions:
     cors_origins: tuple[str, ...] = ()  # web pages elsewhere allowed to call the cam's API
 
 
-class _Server(uvicorn.Server):
-    """A uvicorn server that leaves signals to :func:`run`, which stops all servers together."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 def run(options: RunOptions) -> int:
     """Run until SIGINT/SIGTERM; returns the process exit status."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -85,6 +75,7 @@ async def _main(options: RunOptions) -> int:
         return 2
     embedded = options.archive_url is None
     data = options.data_dir.resolve()
+    raise_open_file_limit()  # web clients, frames and the index share one descriptor table
     try:  # before the first-run login is made: it is shown once, in the banner
         _lock_data_dir(data)
         cam_socket = _listen(options.host, options.port)
@@ -99,7 +90,7 @@ async def _main(options: RunOptions) -> int:
     accounts = Accounts(users_file)
     password = create_first_user(accounts)
 
-    servers: list[tuple[_Server, socket.socket]] = []
+    servers: list[tuple[Server, socket.socket]] = []
     if archive_socket is not None:
         archive_settings = ArchiveSettings.for_data_dir(data / "archive", accounts_file=users_file)
         token_file = cam_dir / "archive-token"
@@ -110,7 +101,7 @@ async def _main(options: RunOptions) -> int:
         archive_url = f"https://127.0.0.1:{options.archive_port}/frames"
         verify: bool | str = str(cert)
         archive_app = create_archive_app(archive_settings)
-        servers.append((_server(archive_app, cert, key), archive_socket))
+        servers.append((_server(archive_app, "archive", cert, key), archive_socket))
     else:
         assert options.archive_url and options.token_file  # checked with the other input above
         archive_url, token_file = options.archive_url, options.token_file
@@ -147,7 +138,7 @@ async def _main(options: RunOptions) -> int:
             lambda: _report(hub, detector, uploader),
         ],
     )
-    servers.insert(0, (_server(cam_app, cert, key), cam_socket))
+    servers.insert(0, (_server(cam_app, "dashboard", cert, key), cam_socket))
 
     _announce(options, archive_url, password, data)
     loop = asyncio.get_running_loop()
@@ -216,20 +207,13 @@ async def _report(
         )
 
 
-def _server(app: object, cert: Path, key: Path) -> _Server:
-    """A server for a socket bound beforehand (see :func:`_listen`)."""
-    config = uvicorn.Config(
-        app,  # type: ignore[arg-type]
-        ssl_certfile=str(cert),
-        ssl_keyfile=str(key),
-        log_level="warning",
-        # Open dashboards hold SSE and MJPEG streams; don't wait for them forever on Ctrl-C.
-        timeout_graceful_shutdown=3,
-    )
-    return _Server(config)
+def _server(app: object, name: str, cert: Path, key: Path) -> Server:
+    """A server for a socket bound beforehand (see :func:`_listen`); :func:`run` handles the
+    signals and stops all servers together."""
+    return Server(app, name=name, tls=(cert, key), handle_signals=False)
 
 
-def _stop(servers: list[_Server]) -> None:
+def _stop(servers: list[Server]) -> None:
     for server in servers:
         if server.should_exit:
             server.force_exit = True

@@ -138,32 +138,34 @@ def _with_archive(args: argparse.Namespace, work: Any) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    import socket
 
+    from ..web import Server, raise_open_file_limit
     from ._app import create_app
 
     if (args.tls_cert is None) != (args.tls_key is None):
         print("yardcam archive serve: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
     settings = settings_from_args(args)
-    tls: dict[str, Any] = {}
-    if args.tls_cert is not None:
-        tls = {"ssl_certfile": str(args.tls_cert), "ssl_keyfile": str(args.tls_key)}
+    tls = None if args.tls_cert is None else (args.tls_cert, args.tls_key)
     scheme = "https" if tls else "http"
+    try:
+        sock = socket.create_server((args.host, args.port))
+    except OSError as exc:
+        print(
+            f"yardcam archive serve: cannot listen on {args.host}:{args.port} ({exc.strerror}); "
+            "stop what holds that port, or pick another with --port",
+            file=sys.stderr,
+        )
+        return 2
+    raise_open_file_limit()
     print(
         f"yardcam archive: serving {scheme}://{args.host}:{args.port}/ "
         f"(blobs {settings.blobs}, index {_redact(settings.index)}); Ctrl-C stops",
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        proxy_headers=False,
-        **tls,
-    )
+    Server(create_app(settings), name="archive", tls=tls).run(sockets=[sock])
     return 0
 
 

@@ -15,6 +15,7 @@ from ._csrf import CSRFMiddleware, csrf_token, rotate_csrf_token, token_matches
 from ._files import ensure_secret_key, write_private_file
 from ._headers import CONTENT_SECURITY_POLICY, SecurityHeadersMiddleware
 from ._prompt import read_new_password
+from ._serving import Server, ServingLimits, raise_open_file_limit
 from ._settings import WebSettings, web_middleware
 from ._templates import make_templates
 from ._throttle import LoginThrottle
@@ -27,12 +28,15 @@ __all__ = [
     "CSRFMiddleware",
     "LoginThrottle",
     "SecurityHeadersMiddleware",
+    "Server",
+    "ServingLimits",
     "WebSettings",
     "create_first_user",
     "csrf_token",
     "ensure_secret_key",
     "ensure_self_signed_cert",
     "make_templates",
+    "raise_open_file_limit",
     "read_new_password",
     "rotate_csrf_token",
     "token_matches",

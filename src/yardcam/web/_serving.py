@@ -1,0 +1,388 @@
+"""Serving a web app so that web clients cannot starve the process that runs it.
+
+uvicorn alone bounds nothing: a connection that never finishes its request head (slowloris) is
+held forever, every accepted connection costs a file descriptor, and at the open-file limit the
+cam's outbox fails with ``EMFILE`` while asyncio logs one accept() traceback per attempt. The
+rules kept here:
+
+* **A gate on the listening socket** decides at accept() time, before any TLS handshake:
+  web connections never hold the top ``fd_reserve`` descriptors (Linux hands out the lowest free
+  number, so an accepted fd numbered at or above ``limit - fd_reserve`` means the table is that
+  full) and never number more than ``max_connections``. Over either line the oldest connection
+  still *waiting for a request head* is shut down to make room (an attacker's idle or dripping
+  connection, never a request being served); if none is waiting, or the table is within half the
+  reserve of its limit, the new connection is closed at once.
+* **A request head must arrive whole within ``head_timeout``** of the accept (TLS handshake
+  included) or of the previous response; then the connection is shut down.
+* **The soft open-file limit is raised to the hard one** at start (:func:`raise_open_file_limit`).
+* **accept() failures are logged once per ``log_interval``**, with how many were folded in.
+* **A graceful stop ends streaming responses** (SSE, MJPEG): they see the client "leave" and end
+  their body cleanly, so the stop never waits out ``timeout_graceful_shutdown``.
+
+Only the h11 protocol is used (the gate needs to see request heads); the gate only works with
+the asyncio event loop, whose accept() calls the listening socket object's ``accept``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import resource
+import socket
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h11
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger("yardcam.web")
+
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ServingLimits:
+    """What one served web app may take from its process (see the module doc)."""
+
+    #: Seconds for a request head (TLS handshake included) to arrive complete.
+    head_timeout: float = 10.0
+    #: Seconds an idle keep-alive connection is kept.
+    keep_alive: int = 5
+    #: Open connections at most (each costs memory, a TLS one ~0.3 MB).
+    max_connections: int = 1000
+    #: File descriptors at the top of the table web connections never hold.
+    fd_reserve: int = 64
+    #: Bytes of a request line + headers (h11 answers 400 beyond).
+    max_head_bytes: int = 16 * 1024
+    #: Seconds a graceful stop waits for requests in progress.
+    graceful_shutdown: int = 3
+    #: Seconds between two log lines about refused connections or failed accept() calls.
+    log_interval: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.head_timeout <= 0 or self.max_connections < 1 or self.fd_reserve < 2:
+            raise ValueError(f"nonsense serving limits: {self}")
+
+
+def raise_open_file_limit() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now in force.
+
+    Services often start with a soft limit of 1,024 and a far higher hard one; the cam keeps
+    frames, uploads, an index and web clients in one process, so it takes all it may.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+        with contextlib.suppress(ValueError, OSError):  # a sandbox may refuse: keep what we have
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    return soft
+
+
+class _Throttled:
+    """Log a recurring problem at most once per interval, saying how many were folded in."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._next = 0.0
+        self._folded = 0
+
+    def __call__(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            self._folded += 1
+            return
+        suffix = f" ({self._folded} more like it since the last report)" if self._folded else ""
+        log.warning(message + suffix, *args)
+        self._next, self._folded = now + self.interval, 0
+
+
+class _Gate:
+    """Which accepted connections may live (see the module doc); all calls run on the loop."""
+
+    def __init__(self, limits: ServingLimits, name: str) -> None:
+        self.limits = limits
+        self.name = name
+        self.fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        # Connections waiting for a request head, the longest-waiting first: fd -> (socket,
+        # since when). A closed socket (fileno() == -1) is a leftover, skipped when met.
+        self._waiting: OrderedDict[int, tuple[socket.socket, float]] = OrderedDict()
+        self._busy: dict[int, socket.socket] = {}
+        self.refused = 0
+        self.shed = 0  # waiting connections shut down to make room
+        self.timed_out = 0
+        self._report = _Throttled(limits.log_interval)
+
+    def admit(self, conn: socket.socket) -> bool:
+        """Register a just-accepted connection, or say it must be closed."""
+        fd = conn.fileno()
+        self._busy.pop(fd, None)  # a number freed and reused: the old entry is stale
+        self._waiting.pop(fd, None)
+        crowded = (
+            fd >= self.fd_limit - self.limits.fd_reserve
+            or len(self._waiting) + len(self._busy) >= self.limits.max_connections
+        )
+        if crowded and (fd >= self.fd_limit - self.limits.fd_reserve // 2 or not self._shed()):
+            self.refused += 1
+            self._report(
+                "%s: refusing connections: %d open, fd %d of %d (fd_reserve %d, "
+                "max_connections %d)",
+                self.name,
+                len(self._waiting) + len(self._busy),
+                fd,
+                self.fd_limit,
+                self.limits.fd_reserve,
+                self.limits.max_connections,
+            )
+            return False
+        self._waiting[fd] = (conn, time.monotonic())
+        return True
+
+    def busy(self, fd: int) -> None:
+        """A request head arrived: the connection is being served, not to be shed."""
+        entry = self._waiting.pop(fd, None)
+        if entry is not None:
+            self._busy[fd] = entry[0]
+
+    def waiting(self, fd: int) -> None:
+        """The response is done; the head timeout runs again for the next request."""
+        sock = self._busy.pop(fd, None)
+        if sock is not None:
+            self._waiting[fd] = (sock, time.monotonic())
+
+    def forget(self, fd: int) -> None:
+        self._waiting.pop(fd, None)
+        self._busy.pop(fd, None)
+
+    def sweep(self) -> None:
+        """Shut down every connection whose request head is overdue."""
+        deadline = time.monotonic() - self.limits.head_timeout
+        while self._waiting:
+            fd, (sock, since) = next(iter(self._waiting.items()))
+            if sock.fileno() != -1:
+                if since > deadline:
+                    return
+                _shut(sock)
+                self.timed_out += 1
+            del self._waiting[fd]
+
+    def _shed(self) -> bool:
+        while self._waiting:
+            _, (sock, _) = self._waiting.popitem(last=False)
+            if sock.fileno() != -1:
+                _shut(sock)
+                self.shed += 1
+                return True
+        return False
+
+
+def _shut(sock: socket.socket) -> None:
+    """End a connection its transport owns: the transport reads EOF and closes it itself."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _GatedListener(socket.socket):
+    """A listening socket whose accept() only returns connections the gate admits."""
+
+    gate: _Gate
+
+    @classmethod
+    def wrap(cls, sock: socket.socket, gate: _Gate) -> _GatedListener:
+        listener = cls(sock.family, sock.type, sock.proto, fileno=sock.detach())
+        listener.gate = gate
+        return listener
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        # asyncio calls this in a loop until BlockingIOError; refused connections are closed
+        # here and the next one in the backlog is tried.
+        while True:
+            conn, addr = super().accept()
+            if self.gate.admit(conn):
+                return conn, addr
+            conn.close()
+
+
+class _GatedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol telling the gate when a request head has arrived."""
+
+    gate: _Gate
+    _fd = -1
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        self._fd = sock.fileno() if sock is not None else -1
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.gate.forget(self._fd)
+        super().connection_lost(exc)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        self._tell_gate()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._tell_gate()
+
+    def _tell_gate(self) -> None:
+        if self.conn.their_state is h11.IDLE:
+            self.gate.waiting(self._fd)
+        else:
+            self.gate.busy(self._fd)
+
+
+class _EndStreamsAtStop:
+    """ASGI middleware: once the server stops, a response still streaming sees the client
+    leave (``http.disconnect``) and its body is ended cleanly, instead of being cancelled
+    after ``timeout_graceful_shutdown`` with an error in the log."""
+
+    def __init__(self, app: ASGIApp, stopping: asyncio.Event) -> None:
+        self.app = app
+        self.stopping = stopping
+
+    async def __call__(
+        self,
+        scope: Message,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = complete = body_read = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started, complete
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                complete = True
+            await send(message)
+
+        async def watched_receive() -> Message:
+            nonlocal body_read
+            if not body_read:  # reading the request body: nothing to race
+                message = await receive()
+                body_read = message["type"] != "http.request" or not message.get("more_body")
+                return message
+            # Only the client leaving can come now: the server stopping counts as that.
+            received = asyncio.ensure_future(receive())
+            stopped = asyncio.ensure_future(self.stopping.wait())
+            try:
+                await asyncio.wait((received, stopped), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                received.cancel()
+                stopped.cancel()
+            if received.done() and not received.cancelled():
+                return received.result()
+            return {"type": "http.disconnect"}
+
+        await self.app(scope, watched_receive, watched_send)
+        if started and not complete and self.stopping.is_set():
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class Server(uvicorn.Server):
+    """A uvicorn server with :class:`ServingLimits` kept (see the module doc).
+
+    Serve it on sockets bound beforehand: ``await server.serve(sockets=[sock])``.
+    ``handle_signals=False`` leaves SIGINT/SIGTERM to a caller that stops several servers.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        name: str,
+        tls: tuple[Path, Path] | None = None,
+        limits: ServingLimits | None = None,
+        handle_signals: bool = True,
+        log_level: str = "warning",
+    ) -> None:
+        self.limits = limits or ServingLimits()
+        self.gate = _Gate(self.limits, name)
+        self._stopping = asyncio.Event()
+        self._handle_signals = handle_signals
+        protocol = type("GatedH11Protocol", (_GatedH11Protocol,), {"gate": self.gate})
+        tls_options = {}
+        if tls is not None:
+            tls_options = {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])}
+        config = uvicorn.Config(
+            _EndStreamsAtStop(app, self._stopping),
+            http=protocol,
+            loop="asyncio",  # the gate relies on asyncio calling the listener's accept()
+            lifespan="auto",
+            log_level=log_level,
+            proxy_headers=False,
+            timeout_keep_alive=self.limits.keep_alive,
+            timeout_graceful_shutdown=self.limits.graceful_shutdown,
+            h11_max_incomplete_event_size=self.limits.max_head_bytes,
+            **tls_options,  # type: ignore[arg-type]
+        )
+        super().__init__(config)
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        if not sockets:
+            raise ValueError("Server.serve needs sockets bound beforehand (socket.create_server)")
+        await super().serve([_GatedListener.wrap(sock, self.gate) for sock in sockets])
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(_accept_errors_throttled(loop, self.limits.log_interval))
+        await super().startup(sockets)
+        self._sweeper = asyncio.create_task(self._sweep())
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._stopping.set()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        await super().shutdown(sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if self._handle_signals:
+            with super().capture_signals():
+                yield
+        else:
+            yield
+
+    async def _sweep(self) -> None:
+        every = min(1.0, self.limits.head_timeout / 4)
+        while True:
+            await asyncio.sleep(every)
+            self.gate.sweep()
+
+
+def _accept_errors_throttled(
+    loop: asyncio.AbstractEventLoop, interval: float
+) -> Callable[[asyncio.AbstractEventLoop, dict[str, Any]], None]:
+    """The loop's exception handler, with asyncio's accept() failures (EMFILE, ENFILE, ENOBUFS:
+    one traceback per attempt otherwise) folded into one line per interval."""
+    previous = loop.get_exception_handler()
+    report = _Throttled(interval)
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if str(context.get("message", "")).startswith("socket.accept() out of system resource"):
+            report(
+                "web: accept() failed: %s; connections wait in the backlog",
+                context.get("exception"),
+            )
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    return handle
