@@ -13,6 +13,7 @@ MODULES = [
     "yardcam.camera._scene",
     "yardcam.motion",
     "yardcam.motion._detector",
+    "yardcam.motion._policy",
     "yardcam.motion._zones",
 ]
 

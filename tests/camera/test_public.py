@@ -23,7 +23,10 @@ def test_camera_exports_are_pinned() -> None:
 
 def test_motion_exports_are_pinned() -> None:
     assert yardcam.motion.__all__ == [
+        "ArchivePolicy",
         "ChangeMeter",
+        "Event",
+        "EventPhase",
         "MotionDetector",
         "MotionEvent",
         "Polygon",

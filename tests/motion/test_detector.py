@@ -4,7 +4,7 @@ import contextlib
 import pytest
 
 from yardcam.camera import Frame, FrameHub, SyntheticScene, SyntheticSource
-from yardcam.motion import MotionDetector, MotionEvent
+from yardcam.motion import ArchivePolicy, MotionDetector, MotionEvent
 
 
 def frame(seq: int, ts: float | None = None) -> Frame:
@@ -21,14 +21,15 @@ def test_threshold_must_be_a_percentage(value: float) -> None:
     assert detector.threshold == 12.0
 
 
-def test_min_frames_and_cooldown() -> None:
-    detector = MotionDetector(min_frames=2, cooldown=0.95)
-    changes = [50, 3, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50]
+def test_min_frames_holds_back_the_start_but_not_frames_inside_an_event() -> None:
+    detector = MotionDetector(min_frames=2, policy=ArchivePolicy(every_frame=True))
+    changes = [50, 3, 50, 50, 3, 50, 50]
     fired = [detector.decide(frame(i), c) is not None for i, c in enumerate(changes)]
-    # seq 3 is the first second frame in a row; then quiet for 0.95 s of capture time.
-    assert [i for i, f in enumerate(fired) if f] == [3, 13]
-    assert detector.frame_count == 15 and detector.trigger_count == 2
-    assert detector.last_motion == {"ts": 1.3, "count": 2, "change": 50}
+    # seq 3 is the first second frame in a row; inside the event one frame above is enough.
+    assert [i for i, f in enumerate(fired) if f] == [3, 5, 6]
+    assert detector.frame_count == 7 and detector.trigger_count == 3
+    assert detector.event_count == 1
+    assert detector.last_motion == {"ts": 0.6, "count": 3, "change": 50, "event": "300-3"}
     assert detector.last_change == 50
 
 
@@ -49,6 +50,7 @@ async def test_subscribers_get_the_untouched_frame_and_one_bad_subscriber_harms_
     event = detector.decide(f, 40.0)
     assert got == [event] and event is not None
     assert event.frame is f and event.change == 40.0 and event.count == 1 and event.ts == f.ts
+    assert event.event == "700-7"
     assert await waiter is event
     assert "subscriber bug" in caplog.text
 
@@ -56,7 +58,7 @@ async def test_subscribers_get_the_untouched_frame_and_one_bad_subscriber_harms_
 async def test_threshold_changes_while_running_and_bad_frames_are_skipped() -> None:
     scene = SyntheticScene(seed=0, width=640, height=360)
     hub = FrameHub()
-    detector = MotionDetector()
+    detector = MotionDetector(gap=0.0)  # frames come as fast as they render: no gap in time
     hub.publish(Frame(b"not a jpeg", 0.0, -1, 640, 360))  # a corrupt frame first
     tasks = [
         asyncio.create_task(detector.run(hub)),
@@ -65,13 +67,16 @@ async def test_threshold_changes_while_running_and_bad_frames_are_skipped() -> N
     first = await detector.wait_motion()  # default threshold: the first crossing fires
     assert first.change > 12.0
     detector.threshold = 100.0  # nothing can exceed 100 %
-    count, frames = detector.trigger_count, detector.frame_count
+    events, frames = detector.event_count, detector.frame_count
     while detector.frame_count < frames + 150:  # well past the end of that crossing
         await hub.next_frame(hub.latest.seq if hub.latest else None)
-    assert detector.trigger_count == count
+    assert detector.event_count == events and detector.current_event is None
+    assert detector.last_event is not None and detector.last_event.phase == "end"
+    count = detector.trigger_count
     detector.threshold = 12.0
     again = await detector.wait_motion()  # the next crossing fires again
-    assert again.count == count + 1
+    assert again.count == count + 1 and again.event != first.event
+    assert detector.event_count == events + 1
     assert detector.bad_frames == 1
     for task in tasks:
         task.cancel()

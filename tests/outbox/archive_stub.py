@@ -31,6 +31,7 @@ class Received:
     ts: str
     seq: str
     change: str
+    event: str | None  # the motion event's id; absent for frames sent without one
     filename: str
     content_type: str
     sha256: str
@@ -86,6 +87,7 @@ class ArchiveStub:
                 ts=str(form.get("ts")),
                 seq=str(form.get("seq")),
                 change=str(form.get("change")),
+                event=None if (event := form.get("event")) is None else str(event),
                 filename=image.filename or "",
                 content_type=image.content_type or "",
                 sha256=hashlib.sha256(data).hexdigest(),

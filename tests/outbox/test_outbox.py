@@ -200,6 +200,18 @@ def test_metadata_is_plain_json(tmp_path: Path) -> None:
     doc = json.loads((tmp_path / "pending" / f"{entry.id}.json").read_text())
     assert doc["cam"] == "yard" and doc["seq"] == 0 and doc["attempts"] == 0
     assert doc["sha256"] == entry.sha256 and doc["size"] == 1000
+    assert doc["event"] is None  # queued without a motion event
+
+
+def test_the_event_id_is_kept_and_checked(tmp_path: Path) -> None:
+    box = Outbox(tmp_path)
+    box.put(cam="yard", jpeg=b"\xff\xd8x", ts=1_700_000_000.0, seq=0, change=9, event="17-0")
+    assert Outbox(tmp_path).pending()[0].event == "17-0"
+    meta = tmp_path / "pending" / "yard-1700000000000-0.json"
+    doc = json.loads(meta.read_text())
+    meta.write_text(json.dumps({**doc, "event": "../17"}))
+    again = Outbox(tmp_path)
+    assert len(again) == 0 and "bad event id" in again.dead_letters()[0].reason
 
 
 def test_a_dead_lettered_frame_is_not_stored_again(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ class Event:
 
     frame: Frame
     change: float
+    event: str | None = None
 
 
 def make_frame(seq: int, size: int = 2000) -> Frame:
@@ -108,7 +109,7 @@ async def test_frames_arrive_once_with_the_contract_wire_format(
     frames = [make_frame(seq) for seq in range(6)]
     async with running(uploader):
         for frame in frames[:3]:
-            uploader.submit(Event(frame, 12.5))
+            uploader.submit(Event(frame, 12.5, event="1700000000000-0"))
         for frame in frames[3:]:
             uploader.submit(frame, 3.25)
         await drained(uploader)
@@ -116,6 +117,8 @@ async def test_frames_arrive_once_with_the_contract_wire_format(
     assert len(stub.posts) == 6
     got = stub.stored[f"yard-{round(frames[0].ts * 1000)}-0"]
     assert (got.cam, got.seq, got.change) == ("yard", "0", "12.5")
+    assert got.event == "1700000000000-0"
+    assert stub.stored[f"yard-{round(frames[5].ts * 1000)}-5"].event is None  # a bare frame
     assert got.ts == f"{frames[0].ts:.3f}" and got.filename == f"frame-{got.ts}.jpg"
     assert got.content_type == "image/jpeg"
     assert got.authorization == "Bearer good-token"

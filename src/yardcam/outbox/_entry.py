@@ -14,6 +14,7 @@ from typing import Any
 
 _CAM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _FRAME_ID = re.compile(r"[A-Za-z0-9_-]{1,64}-\d{1,16}-\d{1,19}")
+_EVENT_ID = re.compile(r"\d{1,16}-\d{1,19}")  # yardcam.motion.Event.id: start ms, first seq
 _FORMAT_VERSION = 1
 
 
@@ -43,6 +44,11 @@ def is_frame_id(name: str) -> bool:
     return _FRAME_ID.fullmatch(name) is not None
 
 
+def is_event_id(name: str) -> bool:
+    """A motion event's id as the detector makes it (``yardcam.motion.Event.id``)."""
+    return _EVENT_ID.fullmatch(name) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One pending frame. Immutable: a retry produces a new Entry via :meth:`deferred`."""
@@ -55,6 +61,7 @@ class Entry:
     size: int
     sha256: str
     enqueued: float
+    event: str | None = None  # its motion event's id; None for frames queued without one
     attempts: int = 0
     next_attempt: float = 0.0
     last_error: str | None = None
@@ -89,6 +96,8 @@ class Entry:
                 raise InvalidEntry(f"field {name!r} has the wrong type: {value!r}")
         if not is_frame_id(entry.id):
             raise InvalidEntry(f"bad frame id {entry.id!r}")
+        if entry.event is not None and not is_event_id(entry.event):
+            raise InvalidEntry(f"bad event id {entry.event!r}")
         return entry, {k: v for k, v in doc.items() if k not in names}
 
 
@@ -102,6 +111,7 @@ _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "size": int,
     "sha256": str,
     "enqueued": _NUMBER,
+    "event": (str, type(None)),
     "attempts": int,
     "next_attempt": _NUMBER,
     "last_error": (str, type(None)),

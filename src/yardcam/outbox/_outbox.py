@@ -167,8 +167,12 @@ class Outbox:
 
     # -- changes ---------------------------------------------------------------------------
 
-    def put(self, *, cam: str, jpeg: bytes, ts: float, seq: int, change: float) -> Entry:
-        """Store a frame durably and return its entry; the same frame twice is stored once."""
+    def put(
+        self, *, cam: str, jpeg: bytes, ts: float, seq: int, change: float, event: str | None = None
+    ) -> Entry:
+        """Store a frame durably and return its entry; the same frame twice is stored once.
+
+        ``event``: the id of the motion event the frame belongs to (``MotionEvent.event``)."""
         entry_id = frame_id(cam, ts, seq)
         with self._lock:
             if (existing := self._entries.get(entry_id)) is not None:
@@ -184,6 +188,7 @@ class Outbox:
                 ts=ts,
                 seq=seq,
                 change=change,
+                event=event,
                 size=len(jpeg),
                 sha256=hashlib.sha256(jpeg).hexdigest(),
                 enqueued=self._clock(),

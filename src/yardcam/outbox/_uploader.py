@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from yardcam.outbox._backoff import Backoff
 from yardcam.outbox._classify import Outcome, Verdict, classify_error, classify_response
@@ -64,6 +64,8 @@ class MotionLike(Protocol):
     def frame(self) -> FrameLike: ...
     @property
     def change(self) -> float: ...
+    @property
+    def event(self) -> str | None: ...
 
 
 class UploadState(StrEnum):
@@ -123,7 +125,7 @@ class Uploader:
         self._disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yardcam-outbox")
         self._ran = False
         self._clock = clock
-        self._submitted: asyncio.Queue[tuple[FrameLike, float]] = asyncio.Queue(max_submitted)
+        self._submitted: asyncio.Queue[_Submitted] = asyncio.Queue(max_submitted)
         self._ready: asyncio.Queue[str] = asyncio.Queue()
         self._retry_heap: list[tuple[float, str]] = []
         self._tracked: set[str] = set()  # ids in the heap, the ready queue or in flight
@@ -149,14 +151,14 @@ class Uploader:
         """Hand a triggered frame over for storing and upload; never blocks, never raises.
 
         Call it on the event loop (``MotionDetector.subscribe`` callbacks run there). Takes a
-        MotionEvent, or a Frame plus its ``change``.
+        MotionEvent (its ``event`` id is archived with the frame), or a Frame plus its ``change``.
         """
-        frame, change = _unpack(event_or_frame, change)
+        submitted = _unpack(event_or_frame, change)
         try:
-            self._submitted.put_nowait((frame, change))
+            self._submitted.put_nowait(submitted)
         except asyncio.QueueFull:
             self._dropped += 1
-            self._last_error = f"frame {frame.seq} dropped: the disk writer is behind"
+            self._last_error = f"frame {submitted.frame.seq} dropped: the disk writer is behind"
             log.error("uploader: %s", self._last_error)
 
     async def enqueue(
@@ -166,7 +168,10 @@ class Uploader:
 
         For callers that must know the frame is on disk; raises ``OutboxFull``/``DiskFull``.
         """
-        frame, change = _unpack(event_or_frame, change)
+        return await self._store(_unpack(event_or_frame, change))
+
+    async def _store(self, submitted: _Submitted) -> Entry:
+        frame, change, event = submitted
         self._storing += 1
         try:
             entry = await self._on_disk(
@@ -176,6 +181,7 @@ class Uploader:
                 ts=frame.ts,
                 seq=frame.seq,
                 change=change,
+                event=event,
             )
         finally:
             self._storing -= 1
@@ -241,9 +247,10 @@ class Uploader:
 
     async def _store_submitted(self) -> None:
         while True:
-            frame, change = await self._submitted.get()
+            submitted = await self._submitted.get()
+            frame = submitted.frame
             try:
-                entry = await self.enqueue(frame, change)
+                entry = await self._store(submitted)
             except (OutboxError, OSError, ValueError) as exc:
                 # The frame cannot be kept (full, disk error, a nonsense ts or seq): count it
                 # and keep the writer going for the next one.
@@ -355,6 +362,7 @@ class Uploader:
                     "ts": ts,
                     "seq": str(entry.seq),
                     "change": f"{entry.change:g}",
+                    **({} if entry.event is None else {"event": entry.event}),
                 },
                 headers={"Authorization": f"Bearer {token}", "Idempotency-Key": entry.id},
                 timeout=self.timeout,
@@ -458,12 +466,18 @@ def client_tls(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
     return ctx
 
 
-def _unpack(
-    event_or_frame: MotionLike | FrameLike, change: float | None
-) -> tuple[FrameLike, float]:
+class _Submitted(NamedTuple):
+    """A frame handed over, waiting for the disk writer."""
+
+    frame: FrameLike
+    change: float
+    event: str | None
+
+
+def _unpack(event_or_frame: MotionLike | FrameLike, change: float | None) -> _Submitted:
     if hasattr(event_or_frame, "frame"):
-        event: MotionLike = event_or_frame  # type: ignore[assignment]
-        return event.frame, event.change if change is None else change
+        motion: MotionLike = event_or_frame  # type: ignore[assignment]
+        return _Submitted(motion.frame, motion.change if change is None else change, motion.event)
     if change is None:
         raise TypeError("submit(frame, change): change is required with a bare Frame")
-    return event_or_frame, change  # type: ignore[return-value]
+    return _Submitted(event_or_frame, change, None)  # type: ignore[arg-type]
