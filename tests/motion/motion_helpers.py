@@ -24,10 +24,14 @@ def render(scene: SyntheticScene, n_frames: int) -> list[Frame]:
 
 
 def score(scene: SyntheticScene, detector: MotionDetector, frames: list[Frame] | int) -> Score:
-    """Measure every frame (no skipping) and score the triggers against the ground truth."""
+    """Measure every frame (no skipping) and score the frames that fired (started or joined an
+    event) against the ground truth."""
     if isinstance(frames, int):
         frames = render(scene, frames)
-    fired = np.array([detector.process(frame) is not None for frame in frames])
+    fired = np.zeros(len(frames), bool)
+    for i, frame in enumerate(frames):
+        detector.process(frame)
+        fired[i] = detector.firing
     motion, unscored = scene.ground_truth(len(frames))
     scored = fired & ~unscored
     hits = int((scored & motion).sum())

@@ -74,6 +74,7 @@ class MotionDetector:
         self.skipped = 0  # frames published while the detector was busy with an earlier one
         self.bad_frames = 0
         self.last_change = 0.0
+        self.firing = False  # whether the latest frame fired: started or joined an event
         self.last_motion: dict[str, float | int | str | None] | None = None
         self.last_event: Event | None = None  # the latest notice of any event
         self._subscribers: list[Callable[[MotionEvent], None]] = []
@@ -135,8 +136,10 @@ class MotionDetector:
         self.last_change = change
         above = change > self._threshold
         self._streak = self._streak + 1 if above else 0
-        fires = above and (self.grouper.current is not None or self._streak >= self.min_frames)
-        return self._publish(self.grouper.step(frame, change, fires), frame)
+        fires = above and (self.grouper.running or self._streak >= self.min_frames)
+        steps = self.grouper.step(frame, change, fires)
+        self.firing = self.grouper.joined
+        return self._publish(steps, frame)
 
     def end_event(self, now: float) -> None:
         """End the running event at capture time ``now`` (a source that stopped, a shutdown)."""

@@ -78,6 +78,11 @@ class EventGrouper:
         self.policy = policy or ArchivePolicy()
         self._running: _Running | None = None
         self._quiet_until = float("-inf")
+        self.joined = False  # whether the latest frame started or joined an event
+
+    @property
+    def running(self) -> bool:
+        return self._running is not None
 
     @property
     def current(self) -> Event | None:
@@ -89,6 +94,7 @@ class EventGrouper:
         """Account for one measured frame; what to publish, in order."""
         out: list[Event | Keep] = []
         run, ts = self._running, frame.ts
+        self.joined = False
         if run is not None and ts - run.end > self.gap:
             out += self.close(ts)
             run = None
@@ -99,10 +105,11 @@ class EventGrouper:
                 return out
             event_id = f"{round(ts * 1000)}-{frame.seq}"
             run = _Running(event_id, ts, ts, 1, 1, change, frame, True, ts, ts)
-            self._running = run
+            self._running, self.joined = run, True
             out.append(run.snapshot(EventPhase.START))
             out.append(Keep(frame, change, event_id))
             return out
+        self.joined = True
         run.frames += 1
         run.end = max(run.end, ts)
         if change > run.peak_change:
