@@ -1,14 +1,17 @@
-"""Fixtures shared by every test package: TLS material and real uvicorn servers."""
+"""Fixtures shared by every test package: TLS material, real uvicorn servers, and the
+PostgreSQL and SeaweedFS servers of the archive's scaled stack (started on first use)."""
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 import ssl
 from collections.abc import Callable, Iterator
 
 import pytest
 import trustme
 
+from archive.servers import postgres_server, seaweedfs_server
 from serving import Running, TLSFiles, serve
 
 
@@ -43,3 +46,20 @@ def serve_app() -> Iterator[Callable[..., Running]]:
             return stack.enter_context(serve(app, tls, **config))
 
         yield start
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with seaweedfs_server(tmp_path_factory.mktemp("seaweedfs")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def s3_bucket() -> str:
+    return f"frames-{secrets.token_hex(6)}"

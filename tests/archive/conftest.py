@@ -1,35 +1,20 @@
-"""Archive fixtures: both storage stacks (file+SQLite, SeaweedFS+PostgreSQL), nodes, tokens."""
+"""Archive fixtures: both storage stacks (file+SQLite, SeaweedFS+PostgreSQL), nodes, tokens.
+
+The PostgreSQL and SeaweedFS servers themselves are session fixtures in ``tests/conftest.py``
+(the outbox's crash test runs against both stacks too).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from archive.helpers import STACKS, Node, make_jpeg, make_settings, new_tokens
-from archive.servers import postgres_server, seaweedfs_server
 from serving import serve
 from yardcam.archive import ArchiveSettings, create_app
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    with postgres_server() as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with seaweedfs_server(tmp_path_factory.mktemp("seaweedfs")) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def s3_bucket() -> str:
-    return f"frames-{secrets.token_hex(6)}"
 
 
 @pytest.fixture(params=STACKS)

@@ -10,13 +10,15 @@ cannot tear such a write, and no power cut is simulated, so no fsync is needed):
 
     intent <id> <sha256>   the frame triggered and is handed to Uploader.submit
     stored <id>            the uploader's on_stored hook: the frame is durable from here on
+    stall <ms>             the longest event-loop stall (the detector's loop) in the last second
 
 "Triggered" in the exactly-once promise means *stored*: a frame killed between ``intent`` and
 ``stored`` was never accepted by the outbox (as if the power had gone a moment earlier: it was
 still in the in-memory handoff or mid-write), and may or may not be archived; if it is, it must
 still be whole and once.
 
-With ``--drain`` it triggers nothing, uploads what the outbox holds and exits when it is empty.
+The ledger is read by ``tests/exactly_once.py``. With ``--drain`` it triggers nothing, uploads
+what the outbox holds and exits when it is empty.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ca", required=True)
     parser.add_argument("--token", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cam", default="crash")
+    parser.add_argument("--fps", type=float, default=40)
     parser.add_argument("--drain", action="store_true")
     return parser.parse_args()
 
@@ -55,7 +59,7 @@ async def main(args: argparse.Namespace) -> None:
     uploader = Uploader(
         Outbox(args.outbox),
         args.url,
-        cam="crash",
+        cam=args.cam,
         token=TokenSource(args.token),
         verify=args.ca,
         backoff=Backoff(base=0.05, cap=0.3),
@@ -64,17 +68,33 @@ async def main(args: argparse.Namespace) -> None:
         on_stored=stored,
     )
     running = asyncio.create_task(uploader.run())
+    watch = asyncio.create_task(watch_stalls(ledger))
     if args.drain:
         await uploader.join()
     else:
-        source = open_source(f"synthetic:seed={args.seed},width=320,height=180", fps=40)
+        source = open_source(f"synthetic:seed={args.seed},width=320,height=180", fps=args.fps)
         async for count, frame in aenumerate(source.frames()):
             sha = hashlib.sha256(frame.jpeg).hexdigest()
-            os.write(ledger, f"intent {frame_id('crash', frame.ts, frame.seq)} {sha}\n".encode())
+            os.write(ledger, f"intent {frame_id(args.cam, frame.ts, frame.seq)} {sha}\n".encode())
             uploader.submit(MotionEvent(frame=frame, ts=frame.ts, count=count, change=50.0))
-    running.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await running
+    for task in (running, watch):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def watch_stalls(ledger: int, tick: float = 0.01) -> None:
+    """How late a 10 ms timer fires is how long anything else held the loop: the detector's
+    loop in a real cam. The worst per second goes to the ledger."""
+    loop = asyncio.get_running_loop()
+    worst, reported = 0.0, loop.time()
+    while True:
+        before = loop.time()
+        await asyncio.sleep(tick)
+        worst = max(worst, loop.time() - before - tick)
+        if loop.time() - reported >= 1.0:
+            os.write(ledger, f"stall {worst * 1000:.1f}\n".encode())
+            worst, reported = 0.0, loop.time()
 
 
 async def aenumerate(items: AsyncIterator[Frame]) -> AsyncIterator[tuple[int, Frame]]:
