@@ -24,6 +24,7 @@ from yardcam.archive import ArchiveSettings, create_token
 from yardcam.archive import create_app as create_archive_app
 from yardcam.camera import FrameHub, open_source
 from yardcam.dashboard import DashboardSettings, create_app
+from yardcam.durable import write_atomic
 from yardcam.motion import MotionDetector
 from yardcam.outbox import Outbox, TokenSource, Uploader
 from yardcam.web import (
@@ -34,7 +35,6 @@ from yardcam.web import (
     ensure_secret_key,
     ensure_self_signed_cert,
     raise_open_file_limit,
-    write_private_file,
 )
 
 log = logging.getLogger("yardcam")
@@ -96,7 +96,7 @@ async def _main(options: RunOptions) -> int:
         token_file = cam_dir / "archive-token"
         if not token_file.exists():
             token = await create_token(archive_settings, options.cam, "upload")
-            write_private_file(token_file, token.encode())
+            write_atomic(token_file, token.encode())
             log.info("created the embedded archive's upload token for cam %r", options.cam)
         archive_url = f"https://127.0.0.1:{options.archive_port}/frames"
         verify: bool | str = str(cert)

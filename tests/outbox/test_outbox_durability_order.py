@@ -5,7 +5,7 @@ A SIGKILL keeps the page cache, so crash tests pass even when an fsync is missin
 cut would show it. So the writes are traced with strace (``-y`` names each descriptor's file)
 in a child process that calls the public API, and the order is checked per file. Removing any
 step (or moving the rename before the file's fsync) fails this test. The secret files of the
-web apps (``write_private_file``) are held to the same rule.
+web apps (``yardcam.durable.write_atomic``, the same helper) are held to the same rule.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _strace() -> None:
         missing("strace is not installed (apt-get install strace)")
 
 
-SYSCALLS = "openat,write,fsync,fdatasync,rename,renameat,renameat2,close"
+SYSCALLS = "openat,write,writev,fsync,fdatasync,rename,renameat,renameat2,close"
 BEGIN, END = "DURABLE-BEGIN", "DURABLE-END"
 
 
@@ -102,7 +102,7 @@ def assert_durable_write(calls: list[Call], target: Path, size: int) -> None:
     writes = [
         (i, int(call.args.rsplit("=", 1)[1].split()[0]))
         for i, call in enumerate(calls[:renamed_at])
-        if call.name == "write" and _fd_path(call.args) == temp
+        if call.name in ("write", "writev") and _fd_path(call.args) == temp
     ]
     assert sum(n for _, n in writes) == size, f"{target.name}: the data was not all written"
     synced = [
@@ -148,8 +148,8 @@ def test_private_files_follow_the_same_order(tmp_path: Path) -> None:
     calls = _trace(
         tmp_path,
         f"""
-        from yardcam.web import write_private_file
-        write_private_file(base / "keys" / "secret", {secret!r})
+        from yardcam.durable import write_atomic
+        write_atomic(base / "keys" / "secret", {secret!r})
         """,
     )
     assert_durable_write(calls, (tmp_path / "keys" / "secret").resolve(), len(secret))

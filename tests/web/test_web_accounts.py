@@ -114,7 +114,6 @@ def test_public_surface() -> None:
         "rotate_csrf_token",
         "token_matches",
         "web_middleware",
-        "write_private_file",
     ]
 
 

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from yardcam.outbox._durable import TEMP_SUFFIX, fsync_dir, is_disk_full, write_atomic
+from yardcam.durable import TEMP_SUFFIX, fsync_dir, is_disk_full, write_atomic
 from yardcam.outbox._entry import Entry, InvalidEntry, frame_id, is_frame_id
 
 log = logging.getLogger("yardcam.outbox")

@@ -12,9 +12,9 @@ Wiring an app::
 from ._accounts import Accounts, create_first_user
 from ._auth import Auth
 from ._csrf import CSRFMiddleware, csrf_token, rotate_csrf_token, token_matches
-from ._files import ensure_secret_key, write_private_file
 from ._headers import CONTENT_SECURITY_POLICY, SecurityHeadersMiddleware
 from ._prompt import read_new_password
+from ._secret_key import ensure_secret_key
 from ._serving import Server, ServingLimits, raise_open_file_limit
 from ._settings import WebSettings, web_middleware
 from ._templates import make_templates
@@ -41,5 +41,4 @@ __all__ = [
     "rotate_csrf_token",
     "token_matches",
     "web_middleware",
-    "write_private_file",
 ]

@@ -20,7 +20,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ._files import write_private_file
+from ..durable import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class Accounts:
         if self._path is None:
             return
         doc = {"version": 1, "users": self._users}
-        write_private_file(self._path, json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n")
+        write_atomic(self._path, json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n")
         st = self._path.stat()
         self._stamp = (st.st_mtime_ns, st.st_size)
 

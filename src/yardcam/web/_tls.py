@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ._files import write_private_file
+from ..durable import write_atomic
 
 _RENEW_BEFORE = datetime.timedelta(days=30)
 
@@ -62,8 +62,8 @@ def ensure_self_signed_cert(
     )
     # A crash between these two writes leaves a key that does not match the cert; the next
     # start sees the mismatch in _still_valid and makes a fresh pair.
-    write_private_file(keyfile, key_pem)
-    write_private_file(certfile, cert.public_bytes(serialization.Encoding.PEM))
+    write_atomic(keyfile, key_pem)
+    write_atomic(certfile, cert.public_bytes(serialization.Encoding.PEM))
     certfile.chmod(0o644)
     return certfile, keyfile
 

@@ -11,8 +11,11 @@ frame. ``commit`` returns only after that, and the index row is written only aft
 so a crash can leave an unlisted orphan file, never a listed partial frame. Without ``syncfs``
 each file is fsynced and each touched directory once per batch.
 
-The worker does plain ``os`` calls on file descriptors (one ``writev`` per flush) and remembers
-the day directories it has made, so a frame costs no ``stat`` and no file-object layer.
+The worker does plain ``os`` calls on file descriptors (one ``writev`` per flush, through
+``yardcam.durable.write_all``) and remembers the day directories it has made, so a frame costs no
+``stat`` and no file-object layer. This is not ``durable.write_atomic``: a blob is streamed in
+flushes before its commit, and its fsync is shared by a batch (measured in benchmarks/README.md);
+the pieces it shares with it (``write_all``, ``fsync_dir``) come from there.
 """
 
 from __future__ import annotations
@@ -27,23 +30,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+from ...durable import fsync_dir, write_all
 from ._batch import BatchRunner
 from ._keys import check_key, new_temp_name
 from ._types import BlobNotFound, StorageError, StoredBlob
 
 _FLUSH_AT = 256 * 1024
-_IOV_MAX = 512  # below every kernel's IOV_MAX
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _KNOWN_DIRS_MAX = 4096
 _STALE_TEMP_AGE = 3600.0
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _load_syncfs() -> Callable[[int], int] | None:
@@ -68,7 +63,7 @@ def _sync_batch(results: list[object]) -> None:
         return
     if _SYNCFS is None:
         for directory in directories:
-            _fsync_dir(directory)
+            fsync_dir(directory)
         return
     fd = os.open(next(iter(directories)), os.O_RDONLY)
     try:
@@ -77,21 +72,6 @@ def _sync_batch(results: list[object]) -> None:
             raise OSError(err, f"syncfs failed: {os.strerror(err)}")
     finally:
         os.close(fd)
-
-
-def _write_all(fd: int, chunks: list[bytes]) -> None:
-    """``writev`` in slices the kernel accepts, resuming after short writes."""
-    views = [memoryview(chunk) for chunk in chunks if chunk]
-    first = 0
-    while first < len(views):
-        written = os.writev(fd, views[first : first + _IOV_MAX])
-        while written:
-            if written >= len(views[first]):
-                written -= len(views[first])
-                first += 1
-            else:
-                views[first] = views[first][written:]
-                written = 0
 
 
 class FileBlobWriter:
@@ -113,7 +93,7 @@ class FileBlobWriter:
             self._hash.update(chunk)
         if self._fd is None:
             self._fd = os.open(self._temp, _CREATE, 0o644)
-        _write_all(self._fd, chunks)
+        write_all(self._fd, chunks)
 
     async def write(self, data: bytes) -> None:
         if self._done:
