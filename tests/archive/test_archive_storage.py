@@ -19,6 +19,7 @@ from yardcam.archive.storage import (
     FrameRecord,
     TokenRecord,
     blob_key,
+    is_frame_id,
     new_frame_id,
     open_blob_store,
     open_frame_index,
@@ -58,6 +59,8 @@ def test_cursor_round_trip_and_garbage() -> None:
 def test_frame_ids_are_unique_and_time_ordered() -> None:
     ids = [new_frame_id() for _ in range(1000)]
     assert len(set(ids)) == 1000
+    assert all(is_frame_id(i) for i in ids)
+    assert not any(is_frame_id(bad) for bad in ("", "ABCDEF12", "short", "../x", "yard-1-0"))
     assert [i[:12] for i in ids] == sorted(i[:12] for i in ids)
 
 

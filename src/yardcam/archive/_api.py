@@ -7,11 +7,9 @@ Every refusal is an :class:`ApiError` rendered as ``{"error": reason}``; storage
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -20,10 +18,12 @@ from starlette.routing import BaseRoute, Route
 
 from ._archive import Archive, ThumbnailError
 from ._errors import ApiError
+from ._etag import etag_matches
 from ._ingest import Upload, parse_float, parse_int, receive_upload
 from ._metrics import Metrics
 from ._openapi import openapi_document
 from ._ratelimit import RateLimiter
+from ._timestamps import parse_timestamp
 from ._tokens import TokenVerifier, check_cam_access
 from .storage import (
     BlobNotFound,
@@ -79,38 +79,21 @@ def frame_json(record: FrameRecord, request: Request) -> dict[str, Any]:
     }
 
 
-def _etag_matches(if_none_match: str | None, etag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = {c.strip().removeprefix("W/") for c in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
-
-
 def _jpeg_response(request: Request, body: bytes, etag: str) -> Response:
     headers = {"ETag": etag, "Cache-Control": _IMMUTABLE, "X-Content-Type-Options": "nosniff"}
-    if _etag_matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="image/jpeg", headers=headers)
 
 
 def _parse_time(params: Mapping[str, str], name: str) -> float | None:
-    """Epoch seconds or ISO 8601 (naive means UTC)."""
     raw = params.get(name)
     if raw is None or raw == "":
         return None
     try:
-        value = float(raw)
-    except ValueError:
-        try:
-            parsed = datetime.fromisoformat(raw)
-        except ValueError:
-            raise ApiError(400, f"{name} must be epoch seconds or ISO 8601") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        value = parsed.timestamp()
-    if not math.isfinite(value):
-        raise ApiError(400, f"{name} must be finite")
-    return value
+        return parse_timestamp(raw)
+    except ValueError as exc:
+        raise ApiError(400, f"{name}: {exc}") from None
 
 
 class ArchiveApi:
@@ -306,7 +289,7 @@ class ArchiveApi:
     async def get_frame(self, request: Request) -> Response:
         record = await self._readable_frame(request)
         etag = f'"{record.sha256}"'
-        if _etag_matches(request.headers.get("if-none-match"), etag):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return _jpeg_response(request, b"", etag)
         try:
             data = await self.archive.blobs.read(record.blob_key)
@@ -317,7 +300,7 @@ class ArchiveApi:
     async def get_thumb(self, request: Request) -> Response:
         record = await self._readable_frame(request)
         etag = f'"{record.sha256}-t{self.archive.settings.thumb_size}"'
-        if _etag_matches(request.headers.get("if-none-match"), etag):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             return _jpeg_response(request, b"", etag)
         try:
             thumb = await self.archive.thumbnail(record)

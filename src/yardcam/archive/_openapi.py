@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from .storage import CAM_PATTERN
+from ._timestamps import FORMATS
+from .storage import CAM_PATTERN, FRAME_ID_PATTERN
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -42,7 +43,7 @@ _FRAME_ID = {
     "name": "frame_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": "^[0-9a-z]{8,64}$"},
+    "schema": {"type": "string", "pattern": f"^{FRAME_ID_PATTERN}$"},
 }
 _NOT_MODIFIED = {"304": {"description": "Not modified (If-None-Match matched the ETag)"}}
 
@@ -52,7 +53,7 @@ def _time_param(name: str, description: str) -> dict[str, Any]:
         "name": name,
         "in": "query",
         "required": False,
-        "description": description + " (epoch seconds or ISO 8601; naive means UTC)",
+        "description": f"{description} ({FORMATS})",
         "schema": {"type": "string"},
     }
 

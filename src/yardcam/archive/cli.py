@@ -12,7 +12,6 @@ import asyncio
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -22,6 +21,7 @@ from ._archive import Archive
 from ._export import export_zip
 from ._retention import purge
 from ._settings import ArchiveSettings, Retention
+from ._timestamps import parse_timestamp
 from ._tokens import SCOPES, issue_token
 from ._users import create_user
 from .storage import StorageError, is_valid_cam
@@ -55,14 +55,9 @@ def settings_from_args(args: argparse.Namespace) -> ArchiveSettings:
 
 def _parse_since(text: str) -> float:
     try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected epoch seconds or ISO 8601") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+        return parse_timestamp(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cam(text: str) -> str:

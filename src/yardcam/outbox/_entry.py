@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 _CAM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_FRAME_ID = re.compile(r"[A-Za-z0-9_-]{1,64}-\d{1,16}-\d{1,19}")
+# The cam's id of a frame (see ``frame_id``), made before any upload and sent as the
+# Idempotency-Key. Not the archive's frame id (``yardcam.archive.storage.FRAME_ID_PATTERN``),
+# the server's own name for what it stored: one frame has both, and they never mix.
+_FRAME_ID = re.compile(rf"{_CAM_NAME.pattern}-\d{{1,16}}-\d{{1,19}}")
 _EVENT_ID = re.compile(r"\d{1,16}-\d{1,19}")  # yardcam.motion.Event.id: start ms, first seq
 _FORMAT_VERSION = 1
 

@@ -7,7 +7,6 @@ Everything sits behind the session login of :mod:`yardcam.web`; the images are s
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -21,7 +20,15 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from ...web import Accounts, Auth, LoginThrottle, make_templates
-from ..storage import BlobNotFound, FrameIndex, FrameRecord, StorageError, is_valid_cam
+from .._etag import etag_matches
+from ..storage import (
+    BlobNotFound,
+    FrameIndex,
+    FrameRecord,
+    StorageError,
+    is_frame_id,
+    is_valid_cam,
+)
 from ._plot import hourly_plot
 
 if TYPE_CHECKING:
@@ -29,7 +36,6 @@ if TYPE_CHECKING:
 
 HOME = "/gallery"
 _HERE = Path(__file__).parent
-_FRAME_ID = re.compile(r"[0-9a-z]{8,64}")
 _IMAGE_CACHE = "private, max-age=604800, immutable"  # frames never change under their id
 
 
@@ -178,8 +184,9 @@ class _Views:
             record = await self._record(request)
             if record is None:
                 return self._error(request, 404, "No such frame.")
-            if _not_modified(request, record):
-                return Response(status_code=304, headers=_image_headers(record))
+            headers = _image_headers(record)
+            if etag_matches(request.headers.get("if-none-match"), headers["etag"]):
+                return Response(status_code=304, headers=headers)
             body = await self.archive.blobs.read(record.blob_key)
         except BlobNotFound:
             return self._error(request, 404, "This frame's image is gone (purged?).")
@@ -203,7 +210,7 @@ class _Views:
 
     async def _record(self, request: Request) -> FrameRecord | None:
         frame_id = request.path_params["frame_id"]
-        if not _FRAME_ID.fullmatch(frame_id):
+        if not is_frame_id(frame_id):
             return None
         return await self.archive.index.get_frame(frame_id)
 
@@ -251,11 +258,6 @@ class _Views:
 
 def _image_headers(record: FrameRecord) -> dict[str, str]:
     return {"cache-control": _IMAGE_CACHE, "etag": f'"{record.sha256}"'}
-
-
-def _not_modified(request: Request, record: FrameRecord) -> bool:
-    tags = request.headers.get("if-none-match", "")
-    return f'"{record.sha256}"' in {t.strip().removeprefix("W/") for t in tags.split(",")}
 
 
 def _filesize(size: int) -> str:
