@@ -23,7 +23,7 @@ from pathlib import Path
 from yardcam.archive import ArchiveSettings, create_token
 from yardcam.archive import create_app as create_archive_app
 from yardcam.camera import FrameHub, open_source
-from yardcam.dashboard import DashboardSettings, create_app
+from yardcam.dashboard import CameraFeed, DashboardSettings, create_app
 from yardcam.durable import write_atomic
 from yardcam.motion import MotionDetector
 from yardcam.outbox import Outbox, TokenSource, Uploader
@@ -124,12 +124,12 @@ async def _main(options: RunOptions) -> int:
             cors_origins=options.cors_origins,
         ),
         accounts=accounts,
+        data_dir=data,
         name=f"yardcam · {options.cam}",
+        gallery_url=f"https://localhost:{options.archive_port}/" if embedded else None,
     )
     cam_app = create_app(
-        hub,
-        detector,
-        uploader.stats,
+        [CameraFeed(options.cam, hub, detector, uploader.stats)],
         cam_settings,
         tasks=[
             lambda: hub.run(source),

@@ -11,6 +11,7 @@ import secrets
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,10 +73,18 @@ class CamServer:
     hub: FrameHub
     detector: MotionDetector
     accounts: Accounts
+    data_dir: Path
+    app: Any = None
 
 
-def cam_settings(**overrides: Any) -> DashboardSettings:
+def cam_settings(
+    data_dir: Path, *, origins: tuple[str, ...] = (), **overrides: Any
+) -> DashboardSettings:
     accounts = Accounts(hasher=CHEAP)
     accounts.set_password("owner", PASSWORD)
-    web = WebSettings(secret_key=secrets.token_urlsafe(32), cookie_name="yardcam_cam")
-    return DashboardSettings(web=web, accounts=accounts, name="backyard", **overrides)
+    web = WebSettings(
+        secret_key=secrets.token_urlsafe(32), cookie_name="yardcam_cam", cors_origins=origins
+    )
+    return DashboardSettings(
+        web=web, accounts=accounts, data_dir=data_dir, name="backyard", **overrides
+    )

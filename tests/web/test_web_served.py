@@ -32,8 +32,9 @@ def test_login_sets_a_hardened_cookie_over_https(
         assert response.status_code == 303 and response.headers["location"] == "/"
         cookie = response.headers["set-cookie"].lower()
         assert cookie.startswith("testapp=")
-        for flag in ("httponly", "secure", "samesite=lax", "max-age=43200", "path=/"):
+        for flag in ("httponly", "secure", "samesite=lax", "path=/"):
             assert flag in cookie
+        assert "max-age" not in cookie  # no "remember me": a browser-session cookie
         page = client.get("/")
         assert page.text == "hello alice"
         assert page.headers["cache-control"] == "no-store"
@@ -124,12 +125,16 @@ def test_cors_only_for_configured_origins(serve_app: Serve, accounts: Accounts) 
     with httpx.Client(base_url=server.url) as client:
         simple = client.get("/login", headers={"origin": allowed})
         assert simple.headers["access-control-allow-origin"] == allowed
-        assert "access-control-allow-credentials" not in simple.headers
+        assert simple.headers["access-control-allow-credentials"] == "true"
         other = client.get("/login", headers={"origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
         preflight = {"access-control-request-method": "POST"}
         ok = client.options("/api", headers={"origin": allowed, **preflight})
         assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == allowed
+        assert ok.headers["access-control-max-age"] == "86400"
+        assert ok.headers["access-control-allow-credentials"] == "true"
+        allowed_headers = ok.headers["access-control-allow-headers"].lower()
+        assert "authorization" in allowed_headers and "x-csrf-token" in allowed_headers
         bad = client.options("/api", headers={"origin": "https://evil.example", **preflight})
         assert bad.status_code == 400 and "access-control-allow-origin" not in bad.headers
     server = serve_app(build_app(accounts, secure=False))  # no origins configured: no CORS

@@ -12,14 +12,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from yardcam.web import Accounts, Auth, LoginThrottle, WebSettings, csrf_token, web_middleware
+from yardcam.web import (
+    Accounts,
+    Auth,
+    LoginThrottle,
+    SessionRegistry,
+    WebSettings,
+    csrf_token,
+    web_middleware,
+)
 
 PASSWORD = "correct horse battery"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
-def build_app(accounts: Accounts, *, secure: bool, origins: tuple[str, ...] = ()) -> Starlette:
-    auth = Auth(accounts, throttle=LoginThrottle(max_failures=3, lockout=60))
+def build_app(
+    accounts: Accounts,
+    *,
+    secure: bool,
+    origins: tuple[str, ...] = (),
+    registry: SessionRegistry | None = None,
+) -> Starlette:
+    auth = Auth(accounts, throttle=LoginThrottle(max_failures=3, lockout=60), registry=registry)
 
     async def secret(request: Request) -> Response:
         return PlainTextResponse(f"hello {auth.user(request)}")

@@ -1,217 +1,454 @@
-"""``create_app``: the cam's dashboard, live preview, snapshot and control API, behind a login."""
+"""``create_app``: the cam's web app: the tutorial's API, the dashboard, ways in for scripts.
+
+Routes (every camera also under ``/cameras/NAME/...``; the plain ones serve the first camera):
+
+====================  ========  ===================================================
+``/status``           read      frames, triggers, threshold, source, archive, all cameras
+``/snapshot.jpg``     read      the newest frame (503 ``no frame yet`` before the first)
+``/stream.jpg``       read      MJPEG, ``boundary=frame``; ``?fps=`` for fewer (alias .mjpg)
+``/motion.jpg``       read      the frame of the latest trigger
+``/config``           read      GET threshold, zones, cooldown, counters
+``/config``           control   POST ``{"threshold": N}`` (kept in ``DATA/state.json``)
+``/events``           read      SSE: motion, state, source, archive; ids, Last-Event-ID replay
+``/control``          control   WebSocket: snapshot_now, reset, set_threshold
+``/metrics``          read      Prometheus text
+``/healthz``          none      liveness (no secrets in it)
+``/api/login``        none      ``{user, pass}`` -> a one-hour JWT
+``/api/tokens``       session   POST ``{name, scope}`` -> an API token (fresh login needed)
+====================  ========  ===================================================
+
+See :mod:`yardcam.dashboard._access` for the credentials; sessions, CSRF and CORS come from
+:mod:`yardcam.web`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import json
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.templating import Jinja2Templates
+from starlette.websockets import WebSocket
 
-from ..camera import FrameHub
-from ..motion import MotionDetector
-from ..web import Auth, make_templates, web_middleware
-from ._events import Broadcaster, event_stream
-from ._preview import MEDIA_TYPE, Viewers, mjpeg_stream
-from ._settings import DashboardSettings
+from ..web import Auth, JwtSigner, SessionRegistry, make_templates, same_origin, web_middleware
+from ._access import Access, Principal, Refusal
+from ._config import ConfigError, parse_threshold
+from ._events import Broadcaster, event_stream, last_event_id
+from ._metrics import CONTENT_TYPE, cam_registry, render
+from ._monitor import FeedWatch, watch
+from ._preview import MEDIA_TYPE, Viewers, mjpeg_stream, viewer_fps
+from ._settings import CameraFeed, DashboardSettings
+from ._state import load_camera_state, save_camera_state
+from ._tokens import ApiTokens, create_api_token
 
 log = logging.getLogger(__name__)
 
 _HERE = Path(__file__).parent
 _NO_STORE = {"cache-control": "no-store"}
-StatsFn = Callable[[], dict[str, Any]]
 Task = Callable[[], Coroutine[Any, Any, None]]
 
 
-class _BadInput(ValueError):
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-
-
 def create_app(
-    hub: FrameHub,
-    detector: MotionDetector,
-    uploader_stats_fn: StatsFn | None,
+    cameras: Sequence[CameraFeed],
     settings: DashboardSettings,
     *,
     tasks: Sequence[Task] = (),
 ) -> Starlette:
-    """The cam's web app. ``uploader_stats_fn`` is ``Uploader.stats`` (None: no archive).
+    """The cam's web app for ``cameras`` (at least one; names unique).
 
-    ``tasks`` are coroutine functions started with the app and cancelled at shutdown, e.g.
-    ``lambda: hub.run(source)``, ``lambda: detector.run(hub)``, ``uploader.run``: one uvicorn
-    then runs the whole cam on one loop. Serve it over https (``ensure_self_signed_cert``),
-    and give uvicorn a ``timeout_graceful_shutdown`` (a few seconds): open dashboards hold
-    their SSE and MJPEG streams until the server gives up waiting for them.
+    A threshold saved in ``DATA/state.json`` (changed in the app before a restart) is applied
+    to each camera's detector here. ``tasks`` are coroutine functions started with the app and
+    cancelled at shutdown, e.g. ``lambda: hub.run(source)``, ``lambda: detector.run(hub)``,
+    ``uploader.run``: one uvicorn then runs the whole cam on one loop. Serve it over https
+    (``ensure_self_signed_cert``), and give uvicorn a ``timeout_graceful_shutdown`` (a few
+    seconds): open dashboards hold their SSE and MJPEG streams until the server gives up.
     """
-    templates = make_templates(_HERE / "templates", title=settings.name)
-    auth = Auth(settings.accounts, templates=templates)
-    cam = _Cam(hub, detector, uploader_stats_fn, settings, templates, auth)
-    detector.subscribe(cam.broadcaster.on_motion)
-    guard = auth.required
-    routes = [
-        *auth.routes(),
-        Route("/", guard(cam.dashboard)),
-        Route("/events", guard(cam.events)),
-        Route("/stream.mjpg", guard(cam.preview)),
-        Route("/snapshot.jpg", guard(cam.snapshot)),
-        Route("/motion.jpg", guard(cam.last_motion_frame)),
-        Route("/api/state", guard(cam.api_state)),
-        Route("/api/threshold", guard(cam.set_threshold), methods=["POST"]),
+    if not cameras:
+        raise ValueError("create_app needs at least one camera")
+    names = [feed.name for feed in cameras]
+    if len(set(names)) != len(names):
+        raise ValueError(f"camera names must be unique: {names}")
+    cam = _Cam(list(cameras), settings)
+    routes: list[BaseRoute] = [
+        *cam.auth.routes(),
+        Route("/", cam.access.page(cam.dashboard)),
+        Route("/healthz", cam.healthz),
+        Route("/metrics", cam.read(cam.metrics)),
+        Route("/api/login", cam.api_login, methods=["POST"]),
+        Route("/api/tokens", cam.api_create_token, methods=["POST"]),
+        Route("/api/state", cam.read(cam.status)),  # the old name of /status
+        Route("/cameras/{camera}", cam.access.page(cam.dashboard)),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="cam-static"),
     ]
+    for prefix in ("", "/cameras/{camera}"):
+        routes += [
+            Route(f"{prefix}/status", cam.read(cam.status)),
+            Route(f"{prefix}/snapshot.jpg", cam.read(cam.snapshot)),
+            Route(f"{prefix}/stream.jpg", cam.read(cam.stream)),
+            Route(f"{prefix}/stream.mjpg", cam.read(cam.stream)),
+            Route(f"{prefix}/motion.jpg", cam.read(cam.last_motion_frame)),
+            Route(f"{prefix}/events", cam.read(cam.events)),
+            Route(f"{prefix}/config", cam.read(cam.get_config), methods=["GET"]),
+            Route(f"{prefix}/config", cam.control(cam.set_config), methods=["POST"]),
+            WebSocketRoute(f"{prefix}/control", cam.control_socket),
+        ]
     return Starlette(
-        routes=routes, middleware=web_middleware(settings.web), lifespan=_run_tasks(tasks)
+        routes=routes,
+        middleware=web_middleware(settings.web),
+        lifespan=cam.lifespan(tasks),
+        exception_handlers={HTTPException: cam.http_error},
     )
 
 
-def _run_tasks(tasks: Sequence[Task]) -> Callable[[Starlette], Any]:
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        running = [asyncio.create_task(task()) for task in tasks]
-        for task in running:
-            task.add_done_callback(_report_crash)
-        try:
-            yield
-        finally:
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+class _Cam:
+    def __init__(self, feeds: list[CameraFeed], settings: DashboardSettings) -> None:
+        self.feeds = {feed.name: feed for feed in feeds}
+        self.first = feeds[0]
+        self.settings = settings
+        self.templates = make_templates(_HERE / "templates", title=settings.name)
+        registry = SessionRegistry(
+            settings.cam_dir / "sessions.json", max_age=settings.web.session_max_age
+        )
+        self.auth = Auth(settings.accounts, templates=self.templates, registry=registry)
+        self.jwt = JwtSigner(settings.cam_dir / "jwt-secret")
+        self.access = Access(self.auth, self.jwt, ApiTokens(settings.data_dir))
+        self.read = self.access.require("read")
+        self.control = self.access.require("control")
+        self.broadcaster = Broadcaster()
+        self.viewers = Viewers()
+        self.watches = {feed.name: FeedWatch(feed) for feed in feeds}
+        self.metrics_registry = cam_registry(self.watches.values())
+        for feed in feeds:
+            saved = load_camera_state(settings.data_dir, feed.name).get("threshold")
+            if isinstance(saved, int | float) and 0 <= saved <= 100:
+                feed.detector.threshold = saved
+            feed.detector.subscribe(self.broadcaster.motion_callback(feed.name))
 
-    return lifespan
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def lifespan(self, tasks: Sequence[Task]) -> Callable[[Starlette], Any]:
+        @contextlib.asynccontextmanager
+        async def run(app: Starlette) -> AsyncIterator[None]:
+            everything = [*tasks, lambda: watch(list(self.watches.values()), self.broadcaster)]
+            running = [asyncio.create_task(task()) for task in everything]
+            for task in running:
+                task.add_done_callback(_report_crash)
+            try:
+                yield
+            finally:
+                for task in running:
+                    task.cancel()
+                await asyncio.gather(*running, return_exceptions=True)
+
+        return run
+
+    def feed(self, connection: HTTPConnection) -> CameraFeed:
+        name = connection.path_params.get("camera")
+        if name is None:
+            return self.first
+        feed = self.feeds.get(name)
+        if feed is None:
+            raise HTTPException(404)
+        return feed
+
+    async def http_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            if "text/html" in request.headers.get("accept", ""):
+                page = self.templates.TemplateResponse(
+                    request, "not_found.html", {"path": request.url.path}, status_code=404
+                )
+                return page
+            body = {"error": "not found", "path": request.url.path}
+            return JSONResponse(body, status_code=404)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    def _still_allowed(self, request: Request) -> Callable[[], bool]:
+        """For long streams: is this caller still let in (logout, password, revoked token)?
+        Bearer/Basic callers are checked again without argon2 work: JWT and token only.
+        """
+        principal: Principal = request.state.principal
+        if principal.via == "session":
+            return lambda: self.auth.user(request) is not None
+        if principal.via == "token":
+            header = request.headers.get("authorization", "")
+            token = header.partition(" ")[2].strip()
+            return lambda: self.access.tokens.check(token) is not None
+        if principal.via == "jwt":
+            token = request.headers.get("authorization", "").partition(" ")[2].strip()
+            return lambda: self.access._jwt(token) == principal
+        return lambda: self.auth.accounts.session_tag(principal.name) is not None
+
+    # -- what each camera shows ---------------------------------------------------------------
+
+    def camera_status(self, feed: CameraFeed) -> dict[str, Any]:
+        d, w = feed.detector, self.watches[feed.name]
+        return {
+            "camera": feed.name,
+            "frames": d.frame_count,
+            "triggers": d.trigger_count,
+            "threshold": d.threshold,
+            "change": round(d.last_change, 2),
+            "fps": w.fps,
+            "skipped": d.skipped,
+            "last_motion": d.last_motion,
+            "source": w.source(),
+            "archive": feed.archive_stats() if feed.archive_stats else None,
+            # the names /api/state used before /status:
+            "frame_count": d.frame_count,
+            "trigger_count": d.trigger_count,
+            "last_change": round(d.last_change, 2),
+        }
+
+    def status_of(self, feed: CameraFeed) -> dict[str, Any]:
+        return {
+            "name": self.settings.name,
+            **self.camera_status(feed),
+            "history": list(self.watches[feed.name].changes)[-8:],
+            "viewers": {"preview": self.viewers.count, "events": len(self.broadcaster)},
+            "cameras": [self.camera_status(f) for f in self.feeds.values()],
+            "gallery": self.settings.gallery_url,
+            "now": time.time(),
+        }
+
+    # -- endpoints --------------------------------------------------------------------------
+
+    async def dashboard(self, request: Request) -> Response:
+        feed = self.feed(request)
+        context = {
+            "camera": feed.name,
+            "cameras": list(self.feeds),
+            "prefix": "" if feed is self.first else f"/cameras/{quote(feed.name)}",
+            "initial": json.dumps(
+                {**self.status_of(feed), "history": list(self.watches[feed.name].changes)}
+            ),
+        }
+        return self.templates.TemplateResponse(request, "dashboard.html", context)
+
+    async def healthz(self, request: Request) -> Response:
+        """Liveness for a supervisor: the app answers and every source sends frames."""
+        online = {name: w.online for name, w in self.watches.items()}
+        body = {"ok": True, "cameras_online": online}
+        return JSONResponse(body, headers=_NO_STORE)
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(render(self.metrics_registry), media_type=CONTENT_TYPE)
+
+    async def status(self, request: Request) -> Response:
+        return JSONResponse(self.status_of(self.feed(request)))
+
+    async def snapshot(self, request: Request) -> Response:
+        feed = self.feed(request)
+        frame = feed.hub.latest
+        if frame is None:
+            body = {"error": "no frame yet", "source": feed.hub.state}
+            return JSONResponse(body, status_code=503, headers={"retry-after": "1"})
+        return Response(frame.jpeg, media_type="image/jpeg", headers=_NO_STORE)
+
+    async def stream(self, request: Request) -> Response:
+        feed = self.feed(request)
+        try:
+            fps = viewer_fps(request.query_params.get("fps"), self.settings.preview_fps)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        allowed = self._still_allowed(request)
+        body = mjpeg_stream(feed.hub, self.viewers, allowed, fps)
+        return StreamingResponse(body, media_type=MEDIA_TYPE, headers=_NO_STORE)
+
+    async def last_motion_frame(self, request: Request) -> Response:
+        """The full frame of the latest trigger: what set the detector off."""
+        event = self.broadcaster.last_motion.get(self.feed(request).name)
+        if event is None:
+            return JSONResponse({"error": "no motion since the cam started"}, status_code=404)
+        return Response(event.frame.jpeg, media_type="image/jpeg", headers=_NO_STORE)
+
+    async def events(self, request: Request) -> Response:
+        feed = self.feed(request)
+        per_camera = "camera" in request.path_params
+        stream = event_stream(
+            self.broadcaster,
+            lambda: self.status_of(feed),
+            camera=feed.name if per_camera else None,
+            interval=self.settings.state_interval,
+            keepalive=self.settings.keepalive,
+            allowed=self._still_allowed(request),
+            resume_after=last_event_id(request.headers.get("last-event-id")),
+        )
+        headers = {**_NO_STORE, "x-accel-buffering": "no"}
+        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+
+    async def get_config(self, request: Request) -> Response:
+        feed = self.feed(request)
+        d = feed.detector
+        return JSONResponse(
+            {
+                "camera": feed.name,
+                "threshold": d.threshold,
+                "zones": [str(z) for z in d.meter.zones],
+                "masks": [str(m) for m in d.meter.masks],
+                "cooldown": d.cooldown,
+                "min_frames": d.min_frames,
+                "counters": {
+                    "frames": d.frame_count,
+                    "triggers": d.trigger_count,
+                    "skipped": d.skipped,
+                },
+            }
+        )
+
+    async def set_config(self, request: Request) -> Response:
+        """JSON ``{"threshold": N}``, or the dashboard's plain form (works without JS)."""
+        feed = self.feed(request)
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        form = media_type == "application/x-www-form-urlencoded"
+        try:
+            if form:
+                async with request.form(max_files=0, max_fields=4) as fields:
+                    body: Any = dict(fields)
+            else:
+                try:
+                    body = await request.json()
+                except ValueError:
+                    raise ConfigError("bad json") from None
+            threshold = parse_threshold(body)
+        except ConfigError as exc:
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
+        await self.apply_threshold(feed, threshold)
+        if form:
+            return RedirectResponse(request.url.path.removesuffix("/config") or "/", 303)
+        return JSONResponse({"ok": True, "threshold": threshold})
+
+    async def apply_threshold(self, feed: CameraFeed, threshold: int) -> None:
+        feed.detector.threshold = threshold
+        await run_in_threadpool(
+            save_camera_state, self.settings.data_dir, feed.name, threshold=threshold
+        )
+        self.broadcaster.publish("state", self.status_of(feed), feed.name)
+
+    async def api_login(self, request: Request) -> Response:
+        """``{"user": ..., "pass": ...}`` -> ``{"token": JWT, "expires_in": 3600}``."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not (
+            isinstance(body, dict)
+            and isinstance(body.get("user"), str)
+            and isinstance(body.get("pass"), str)
+        ):
+            return JSONResponse({"error": 'send JSON {"user": ..., "pass": ...}'}, 400)
+        address = request.client.host if request.client else "unknown"
+        user = body["user"]
+        verdict = await run_in_threadpool(self.auth.verify_throttled, user, body["pass"], address)
+        if verdict is False:
+            return Refusal(401, "wrong username or password").response()
+        if verdict is not True:
+            wait = int(verdict)
+            return Refusal(429, f"too many failed attempts; try again in {wait} s", wait).response()
+        token = self.jwt.issue(user, self.auth.accounts.session_tag(user))
+        return JSONResponse(
+            {"token": token, "token_type": "Bearer", "expires_in": self.jwt.lifetime},
+            headers=_NO_STORE,
+        )
+
+    async def api_create_token(self, request: Request) -> Response:
+        """An API token from the browser: a session with a fresh login (10 min) only."""
+        if self.auth.user(request) is None:
+            return Refusal(401, "log in first").response()
+        if not self.auth.is_fresh(request):
+            url = self.auth.fresh_login_url("/")
+            return JSONResponse({"error": "log in again first", "login": url}, status_code=403)
+        try:
+            body = await request.json()
+            token = await run_in_threadpool(
+                create_api_token, self.settings.data_dir, body["name"], body["scope"]
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            reason = str(exc) if isinstance(exc, ValueError) else 'send {"name", "scope"}'
+            return JSONResponse({"error": reason}, status_code=400)
+        return JSONResponse({"token": token}, status_code=201, headers=_NO_STORE)
+
+    # -- the /control WebSocket ---------------------------------------------------------------
+
+    async def control_socket(self, websocket: WebSocket) -> None:
+        """Commands as JSON text frames, one reply each; a bad command never closes the socket.
+
+        The handshake is refused (403) from a foreign ``Origin`` (cross-site WebSocket
+        hijacking: a browser sends our cookie with any page's WebSocket) and without
+        control credentials.
+        """
+        try:
+            feed = self.feed(websocket)
+        except HTTPException:
+            await websocket.close(code=1008)
+            return
+        if not same_origin(websocket, frozenset(self.settings.web.cors_origins)):
+            await websocket.close(code=1008)
+            return
+        who = await self.access.allowed(websocket, "control")
+        if isinstance(who, Refusal):
+            await websocket.close(code=1008)
+            return
+        await websocket.accept()
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if who.via == "session" and self.auth.user(websocket) is None:
+                await websocket.close(code=1008, reason="logged out")
+                return
+            reply = await self.command(feed, message.get("text"))
+            await websocket.send_text(json.dumps(reply))
+
+    async def command(self, feed: CameraFeed, text: str | None) -> dict[str, Any]:
+        try:
+            request = json.loads(text) if text is not None else None
+        except ValueError:
+            request = None
+        if not isinstance(request, dict):
+            return {"ok": False, "error": "bad json"}
+        cmd = request.get("cmd")
+        if cmd == "snapshot_now":
+            frame = feed.hub.latest
+            if frame is None:
+                return {"ok": False, "cmd": cmd, "reason": "no frame yet"}
+            path = await run_in_threadpool(self._save_snapshot, feed.name, frame.jpeg, frame.seq)
+            return {"ok": True, "cmd": cmd, "path": str(path), "seq": frame.seq}
+        if cmd == "reset":
+            feed.detector.trigger_count = 0
+            self.broadcaster.publish("state", self.status_of(feed), feed.name)
+            return {"ok": True, "cmd": cmd, "triggers": 0}
+        if cmd == "set_threshold":
+            try:
+                threshold = parse_threshold(request)
+            except ConfigError as exc:
+                return {"ok": False, "cmd": cmd, "error": str(exc)}
+            await self.apply_threshold(feed, threshold)
+            return {"ok": True, "cmd": cmd, "threshold": threshold}
+        return {"ok": False, "error": "unknown command"}
+
+    def _save_snapshot(self, camera: str, jpeg: bytes, seq: int) -> Path:
+        folder = self.settings.cam_dir / "snapshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = folder / f"{camera}-{stamp}-{seq}.jpg"
+        path.write_bytes(jpeg)
+        return path
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("cam task %r stopped", task, exc_info=task.exception())
-
-
-class _Cam:
-    def __init__(
-        self,
-        hub: FrameHub,
-        detector: MotionDetector,
-        stats_fn: StatsFn | None,
-        settings: DashboardSettings,
-        templates: Jinja2Templates,
-        auth: Auth,
-    ) -> None:
-        self.hub = hub
-        self.auth = auth
-        self.detector = detector
-        self.stats_fn = stats_fn
-        self.settings = settings
-        self.broadcaster = Broadcaster()
-        self.viewers = Viewers()
-        self.templates = templates
-
-    def state(self) -> dict[str, Any]:
-        """Everything the dashboard shows, as JSON-ready values."""
-        d, latest = self.detector, self.hub.latest
-        return {
-            "name": self.settings.name,
-            "threshold": d.threshold,
-            "frame_count": d.frame_count,
-            "trigger_count": d.trigger_count,
-            "last_motion": d.last_motion,
-            "last_change": round(d.last_change, 2),
-            "skipped": d.skipped,
-            "source": {
-                "state": self.hub.state,
-                "seq": latest.seq if latest else None,
-                "ts": latest.ts if latest else None,
-                "width": latest.width if latest else None,
-                "height": latest.height if latest else None,
-            },
-            "archive": self.stats_fn() if self.stats_fn else None,
-            "viewers": {"preview": self.viewers.count, "dashboards": len(self.broadcaster)},
-            "now": time.time(),
-        }
-
-    def _still_allowed(self, request: Request) -> Callable[[], bool]:
-        """For long streams: is this request's login still valid (password unchanged)?"""
-        return lambda: self.auth.user(request) is not None
-
-    async def dashboard(self, request: Request) -> Response:
-        return self.templates.TemplateResponse(request, "dashboard.html", {})
-
-    async def events(self, request: Request) -> Response:
-        stream = event_stream(
-            self.broadcaster, self.state, self.settings.state_interval, self._still_allowed(request)
-        )
-        headers = {**_NO_STORE, "x-accel-buffering": "no"}
-        return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
-
-    async def preview(self, request: Request) -> Response:
-        allowed = self._still_allowed(request)
-        stream = mjpeg_stream(self.hub, self.viewers, allowed, self.settings.preview_fps)
-        return StreamingResponse(stream, media_type=MEDIA_TYPE, headers=_NO_STORE)
-
-    async def snapshot(self, request: Request) -> Response:
-        frame = self.hub.latest
-        if frame is None:
-            body = {"error": f"no frame yet (source: {self.hub.state})"}
-            return JSONResponse(body, status_code=503, headers={"retry-after": "1"})
-        return Response(frame.jpeg, media_type="image/jpeg", headers=_NO_STORE)
-
-    async def last_motion_frame(self, request: Request) -> Response:
-        """The full frame of the latest trigger: what set the detector off."""
-        event = self.broadcaster.last_event
-        if event is None:
-            return JSONResponse({"error": "no motion since the cam started"}, status_code=404)
-        return Response(event.frame.jpeg, media_type="image/jpeg", headers=_NO_STORE)
-
-    async def api_state(self, request: Request) -> Response:
-        return JSONResponse(self.state())
-
-    async def set_threshold(self, request: Request) -> Response:
-        """``{"threshold": N}`` as JSON (the dashboard) or a plain form (works without JS)."""
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        try:
-            if media_type == "application/json":
-                value = _parse_threshold(await _json_field(request, "threshold"))
-            elif media_type == "application/x-www-form-urlencoded":
-                async with request.form(max_files=0, max_fields=4) as form:
-                    value = _parse_threshold(form.get("threshold"))
-            else:
-                raise _BadInput(415, 'send JSON {"threshold": N} or a url-encoded form')
-        except _BadInput as exc:
-            return JSONResponse({"error": str(exc)}, status_code=exc.status)
-        self.detector.threshold = value
-        self.broadcaster.publish("state", self.state())  # every open dashboard shows it now
-        if media_type != "application/json":
-            return RedirectResponse("/", status_code=303)
-        return JSONResponse({"threshold": self.detector.threshold})
-
-
-async def _json_field(request: Request, name: str) -> object:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise _BadInput(400, "body is not valid JSON") from exc
-    if not isinstance(body, dict) or name not in body:
-        raise _BadInput(400, f'expected a JSON object with "{name}"')
-    return body[name]
-
-
-def _parse_threshold(raw: object) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise _BadInput(400, "threshold must be a number")
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise _BadInput(400, "threshold must be a number") from exc
-    if not math.isfinite(value) or not 0 <= value <= 100:
-        raise _BadInput(422, "threshold must be between 0 and 100")
-    return value

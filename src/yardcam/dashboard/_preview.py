@@ -2,7 +2,8 @@
 
 Each viewer waits on the hub for the newest frame after the one it last sent, so a slow viewer
 skips frames instead of queueing them, and never delays the detector or another viewer. Frame
-bytes are sent as they are, never copied or re-encoded per viewer.
+bytes are sent as they are, never copied or re-encoded per viewer. A viewer may ask for fewer
+frames a second (``?fps=2`` on a metered link); it never gets more than the app's cap.
 """
 
 from __future__ import annotations
@@ -12,9 +13,26 @@ from collections.abc import AsyncIterator, Callable
 
 from ..camera import FrameHub
 
-BOUNDARY = "yardcamframe"
+BOUNDARY = "frame"  # the tutorial's; clients written against it parse this one
 MEDIA_TYPE = f"multipart/x-mixed-replace; boundary={BOUNDARY}"
 _RECHECK = 1.0  # seconds between login checks of an open stream
+
+
+def viewer_fps(raw: str | None, cap: float | None) -> float | None:
+    """The rate a viewer asked for with ``?fps=``, within the app's cap; ValueError if bad.
+
+    >>> viewer_fps("2", 15.0), viewer_fps(None, 15.0), viewer_fps("30", 15.0)
+    (2.0, 15.0, 15.0)
+    """
+    if raw is None:
+        return cap
+    try:
+        fps = float(raw)
+    except ValueError:
+        raise ValueError("fps must be a number, as in ?fps=5") from None
+    if not 0 < fps <= 1000:
+        raise ValueError("fps must be above 0 (and at most 1000)")
+    return min(fps, cap) if cap else fps
 
 
 class Viewers:

@@ -11,34 +11,45 @@ Wiring an app::
 
 from ._accounts import Accounts, create_first_user
 from ._auth import Auth
-from ._csrf import CSRFMiddleware, csrf_token, rotate_csrf_token, token_matches
+from ._bearer import JWT_LIFETIME, JwtSigner, parse_basic
+from ._csrf import CSRFMiddleware, csrf_token, rotate_csrf_token, same_origin, token_matches
 from ._headers import CONTENT_SECURITY_POLICY, SecurityHeadersMiddleware
 from ._prompt import read_new_password
 from ._secret_key import ensure_secret_key
 from ._serving import Server, ServingLimits, raise_open_file_limit
-from ._settings import WebSettings, web_middleware
+from ._sessions import FRESH_SECONDS, REMEMBER_SECONDS, SessionMiddleware, SessionRegistry
+from ._settings import CORS_MAX_AGE, WebSettings, web_middleware
 from ._templates import make_templates
 from ._throttle import LoginThrottle
 from ._tls import ensure_self_signed_cert
 
 __all__ = [
     "CONTENT_SECURITY_POLICY",
+    "CORS_MAX_AGE",
+    "FRESH_SECONDS",
+    "JWT_LIFETIME",
+    "REMEMBER_SECONDS",
     "Accounts",
     "Auth",
     "CSRFMiddleware",
+    "JwtSigner",
     "LoginThrottle",
     "SecurityHeadersMiddleware",
     "Server",
     "ServingLimits",
+    "SessionMiddleware",
+    "SessionRegistry",
     "WebSettings",
     "create_first_user",
     "csrf_token",
     "ensure_secret_key",
     "ensure_self_signed_cert",
     "make_templates",
+    "parse_basic",
     "raise_open_file_limit",
     "read_new_password",
     "rotate_csrf_token",
+    "same_origin",
     "token_matches",
     "web_middleware",
 ]

@@ -1,8 +1,11 @@
-"""Login, logout and the ``required`` guard for pages and APIs behind a login.
+"""Login, logout, password change and the ``required`` guard for pages and APIs behind a login.
 
 A session holds the username, a fingerprint of the user's password hash (so a password change or
-removal ends every session at once) and the CSRF token, which is replaced at login so a token
-planted before login is worthless after it.
+removal made anywhere, the CLI included, ends every session at once), the id under which the
+:class:`SessionRegistry` knows it (so logout ends it on the server, copied cookies included) and
+the CSRF token, which is replaced at login so a token planted before login is worthless after it.
+Changing the password asks for a fresh login (within 10 minutes): a borrowed, unlocked browser
+must not be enough to lock the owner out.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from starlette.templating import Jinja2Templates
 
 from ._accounts import Accounts
 from ._csrf import rotate_csrf_token, token_matches
+from ._sessions import SessionRegistry
 from ._templates import STATIC_DIR, STATIC_PATH, make_templates
 from ._throttle import LoginThrottle
 
@@ -37,30 +41,64 @@ class Auth:
         templates: Jinja2Templates | None = None,
         throttle: LoginThrottle | None = None,
         home: str = "/",
+        registry: SessionRegistry | None = None,
     ) -> None:
         self.accounts = accounts
         self.templates = templates or make_templates(home=home)
         self.throttle = throttle or LoginThrottle()
         self.home = home
+        self.registry = registry or SessionRegistry()
 
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/login", self._login_page, methods=["GET"]),
             Route("/login", self._login, methods=["POST"]),
             Route("/logout", self._logout, methods=["POST"]),
+            Route("/account/password", self._password_page, methods=["GET"]),
+            Route("/account/password", self._change_password, methods=["POST"]),
             Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="web-static"),
         ]
 
     def user(self, connection: HTTPConnection) -> str | None:
-        """The logged-in username, or None (also when the password changed since login)."""
+        """The logged-in username, or None: also when the password changed since login, or the
+        session was ended on the server (logout elsewhere, a copied cookie).
+        """
         session = connection.session
         username = session.get("user")
         if not isinstance(username, str):
             return None
-        if session.get("tag") != self.accounts.session_tag(username):
+        live = self.registry.get(session.get("sid"))
+        if (
+            live is None
+            or live.user != username
+            or session.get("tag") != self.accounts.session_tag(username)
+        ):
             session.clear()
             return None
         return username
+
+    def is_fresh(self, connection: HTTPConnection) -> bool:
+        """Was the password typed in this session within the last 10 minutes?"""
+        return self.user(connection) is not None and self.registry.is_fresh(
+            connection.session.get("sid")
+        )
+
+    def fresh_login_url(self, next_url: str) -> str:
+        return f"/login?fresh=1&next={quote(next_url)}"
+
+    def verify_throttled(self, username: str, password: str, address: str) -> int | bool:
+        """For credentials sent with a request (HTTP Basic): True/False, or the seconds to wait
+        when this user/address is locked out. Same budget as the login form. Blocking (argon2):
+        call it from a worker thread.
+        """
+        wait = self.throttle.retry_after(username, address)
+        if wait is not None:
+            return wait
+        if not self.accounts.verify(username, password):
+            self.throttle.failed(username, address)
+            return False
+        self.throttle.succeeded(username, address)
+        return True
 
     def required(self, endpoint: Endpoint) -> Endpoint:
         """Guard an endpoint: pages redirect to the login page, everything else gets 401 JSON.
@@ -88,9 +126,10 @@ class Auth:
 
     async def _login_page(self, request: Request) -> Response:
         next_url = _safe_next(request.query_params.get("next"), self.home)
-        if self.user(request) is not None:
+        user = self.user(request)
+        if user is not None and not request.query_params.get("fresh"):
             return RedirectResponse(next_url, status_code=303)
-        return self._render_login(request, next_url=next_url)
+        return self._render_login(request, next_url=next_url, username=user or "")
 
     async def _login(self, request: Request) -> Response:
         fields = await _small_form(request)
@@ -115,16 +154,64 @@ class Auth:
             error = "Wrong username or password."
             return self._render_login(request, next_url, username, error, status=401)
         self.throttle.succeeded(username, address)
+        self._start_session(request, username, remember=fields.get("remember") == "on")
+        return RedirectResponse(next_url, status_code=303)
+
+    def _start_session(self, request: Request, username: str, *, remember: bool) -> None:
         session = request.session
+        self.registry.revoke(session.get("sid"))  # a re-login replaces the session it came from
         session.clear()
         session["user"] = username
         session["tag"] = self.accounts.session_tag(username)
+        session["sid"] = self.registry.start(username, remember=remember)
+        if remember:
+            session["remember"] = True
         rotate_csrf_token(session)
-        return RedirectResponse(next_url, status_code=303)
 
     async def _logout(self, request: Request) -> Response:
+        self.registry.revoke(request.session.get("sid"))
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
+
+    async def _password_page(self, request: Request) -> Response:
+        if self.user(request) is None:
+            return self._unauthenticated(request)
+        if not self.is_fresh(request):
+            return RedirectResponse(self.fresh_login_url("/account/password"), status_code=303)
+        return self._render_password(request)
+
+    async def _change_password(self, request: Request) -> Response:
+        """New password twice; ends every other session of the user (copied cookies, other
+        browsers, the CLI's JWTs) and keeps this one logged in under a new session id.
+        """
+        user = self.user(request)
+        if user is None:
+            return self._unauthenticated(request)
+        if not self.is_fresh(request):
+            return RedirectResponse(self.fresh_login_url("/account/password"), status_code=303)
+        fields = await _small_form(request)
+        if fields is None:
+            return JSONResponse({"error": "form too large"}, status_code=413)
+        new, again = fields.get("new_password", ""), fields.get("again", "")
+        if new != again:
+            return self._render_password(request, "The two passwords differ.", status=400)
+        try:
+            await run_in_threadpool(self.accounts.set_password, user, new)
+        except ValueError as exc:
+            return self._render_password(request, f"{str(exc).capitalize()}.", status=400)
+        self.registry.revoke_user(user)
+        self._start_session(request, user, remember=bool(request.session.get("remember")))
+        return self._render_password(request, done=True)
+
+    def _render_password(
+        self, request: Request, error: str = "", *, status: int = 200, done: bool = False
+    ) -> Response:
+        context = {"error": error, "done": done}
+        response = self.templates.TemplateResponse(
+            request, "password.html", context, status_code=status
+        )
+        response.headers["cache-control"] = "no-store"
+        return response
 
     def _render_login(
         self,
@@ -135,7 +222,12 @@ class Auth:
         *,
         status: int = 200,
     ) -> Response:
-        context = {"next": next_url, "username": username, "error": error}
+        context = {
+            "next": next_url,
+            "username": username,
+            "error": error,
+            "fresh": bool(request.query_params.get("fresh")),
+        }
         response = self.templates.TemplateResponse(
             request, "login.html", context, status_code=status
         )

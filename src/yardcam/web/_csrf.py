@@ -1,11 +1,16 @@
-"""CSRF protection: a random per-session token required on every unsafe request.
+"""CSRF protection: the session's token AND a same-origin check on every unsafe request.
 
 A browser attaches the session cookie to any request, including one forged by another site, so a
 cookie alone cannot prove intent. Every POST/PUT/PATCH/DELETE that arrives with session
-credentials must also carry the session's token, either in the ``X-CSRF-Token`` header (fetch)
-or in a ``csrf_token`` field of a url-encoded form. Requests carrying ``Authorization: Bearer``
-are exempt, because no browser adds that header on its own; they are also handed an empty
-session, so such a request can never act on the strength of a cookie that happens to ride along.
+credentials must carry the session's token, either in the ``X-CSRF-Token`` header (fetch) or in
+a ``csrf_token`` field of a url-encoded form, and must not come from another site: a browser's
+``Sec-Fetch-Site`` must be ``same-origin`` (or ``none``: typed by the user) and its ``Origin``
+this server's own or a configured CORS origin. Either check alone has failed in the wild (a token
+leaked into a log or a page; an old browser without the headers), so both are required.
+
+Requests carrying ``Authorization: Bearer`` or ``Basic`` are exempt, because no browser adds
+those on its own to a forged request; they are also handed an empty session, so such a request
+can never act on the strength of a cookie that happens to ride along.
 
 Multipart forms must use the header: parsing a multipart body here would mean buffering uploads.
 """
@@ -59,9 +64,12 @@ class CSRFMiddleware:
     Install it inside (after) Starlette's ``SessionMiddleware``; it reads ``scope["session"]``.
     """
 
-    def __init__(self, app: ASGIApp, *, session_cookie: str) -> None:
+    def __init__(
+        self, app: ASGIApp, *, session_cookie: str, trusted_origins: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.session_cookie = session_cookie
+        self.trusted_origins = frozenset(trusted_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in _UNSAFE:
@@ -69,12 +77,16 @@ class CSRFMiddleware:
             return
         connection = HTTPConnection(scope)
         headers = connection.headers
-        if headers.get("authorization", "").lower().startswith("bearer "):
+        if headers.get("authorization", "").lower().startswith(("bearer ", "basic ")):
             await self.app({**scope, "session": Session()}, receive, send)
             return
         if self.session_cookie not in connection.cookies:
             # No ambient credentials, nothing to forge; endpoints needing a login refuse it.
             await self.app(scope, receive, send)
+            return
+        if not same_origin(connection, self.trusted_origins):
+            reason = "cross-site request refused; use this site's own pages"
+            await _refuse(403, reason, scope, receive, send)
             return
         submitted = headers.get(HEADER)
         if submitted is None and _is_urlencoded(headers):
@@ -88,6 +100,26 @@ class CSRFMiddleware:
             await _refuse(403, reason, scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def same_origin(connection: HTTPConnection, trusted: frozenset[str] = frozenset()) -> bool:
+    """Did a browser send this from our own pages (or a trusted origin's)? Requests without
+    ``Origin`` and ``Sec-Fetch-Site`` (scripts, old browsers) pass: the token still guards them.
+    Also checked on WebSocket handshakes (cross-site WebSocket hijacking).
+    """
+    headers = connection.headers
+    origin = headers.get("origin")
+    if origin is not None and origin != own_origin(connection) and origin not in trusted:
+        return False
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return origin is not None and origin in trusted
+    return True
+
+
+def own_origin(connection: HTTPConnection) -> str:
+    scheme = {"wss": "https", "ws": "http"}.get(connection.url.scheme, connection.url.scheme)
+    return f"{scheme}://{connection.headers.get('host', '')}"
 
 
 def _is_urlencoded(headers: Headers) -> bool:

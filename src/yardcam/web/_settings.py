@@ -7,17 +7,20 @@ from typing import Literal
 
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.sessions import SessionMiddleware
 
 from ._csrf import CSRFMiddleware
 from ._headers import SecurityHeadersMiddleware
+from ._sessions import SessionMiddleware
+
+CORS_MAX_AGE = 86400
 
 
 @dataclass(frozen=True, slots=True)
 class WebSettings:
     """``cookie_name`` must differ per app: cookies ignore ports, so a cam and an archive on one
     host would otherwise overwrite each other's sessions. ``secure_cookies=False`` is only for
-    plain-http tests; a Secure cookie is never sent over http.
+    plain-http tests; a Secure cookie is never sent over http. ``session_max_age``: how long a
+    login without "remember me" lasts at most (remembered ones: 30 days).
     """
 
     secret_key: str
@@ -42,17 +45,26 @@ def web_middleware(settings: WebSettings) -> list[Middleware]:
 
     Security headers wrap everything (errors included); CORS answers preflights before any
     session work; CSRF sits inside the session middleware because it reads the session's token.
+    CORS is for the configured origins only and allows credentials (a panel page may send our
+    cookie or an ``Authorization`` header), which is why ``*`` is refused in ``WebSettings``;
+    session requests from those origins still need the CSRF token.
     """
     stack = [Middleware(SecurityHeadersMiddleware, hsts_max_age=settings.hsts_max_age)]
     if settings.cors_origins:
-        # No credentials: cross-origin callers use bearer tokens, never our session cookie.
         stack.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
-                allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-                max_age=600,
+                allow_headers=[
+                    "Authorization",
+                    "Content-Type",
+                    "Idempotency-Key",
+                    "Last-Event-ID",
+                    "X-CSRF-Token",
+                ],
+                allow_credentials=True,
+                max_age=CORS_MAX_AGE,
             )
         )
     stack += [
@@ -60,10 +72,13 @@ def web_middleware(settings: WebSettings) -> list[Middleware]:
             SessionMiddleware,
             secret_key=settings.secret_key,
             session_cookie=settings.cookie_name,
-            max_age=settings.session_max_age,
             same_site=settings.same_site,
             https_only=settings.secure_cookies,
         ),
-        Middleware(CSRFMiddleware, session_cookie=settings.cookie_name),
+        Middleware(
+            CSRFMiddleware,
+            session_cookie=settings.cookie_name,
+            trusted_origins=settings.cors_origins,
+        ),
     ]
     return stack

@@ -51,7 +51,7 @@
       if (events.readyState !== EventSource.CLOSED) return;  // the browser retries by itself
       // EventSource gives up for good on an HTTP error: usually an expired session.
       try {
-        const probe = await fetch("/api/state");
+        const probe = await fetch("/status");
         if (probe.status === 401) { window.location.assign("/login?next=/"); return; }
       } catch (err) { /* the cam is unreachable: try again below */ }
       setTimeout(connect, 5000);
@@ -61,14 +61,14 @@
 
   // The preview reconnects by itself when the stream drops (restart, network blip).
   $("preview").addEventListener("error", () => {
-    setTimeout(() => { $("preview").src = `/stream.mjpg?t=${Date.now()}`; }, 2000);
+    setTimeout(() => { $("preview").src = `/stream.jpg?t=${Date.now()}`; }, 2000);
   });
 
   $("threshold-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     text("threshold-error", "");
     const value = Number($("threshold").value);
-    const response = await fetch("/api/threshold", {
+    const response = await fetch("/config", {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify({ threshold: value }),
