@@ -299,7 +299,8 @@ class _Cam:
                 "threshold": d.threshold,
                 "zones": [str(z) for z in d.meter.zones],
                 "masks": [str(m) for m in d.meter.masks],
-                "cooldown": d.cooldown,
+                "cooldown": d.grouper.cooldown,
+                "gap": d.grouper.gap,
                 "min_frames": d.min_frames,
                 "counters": {
                     "frames": d.frame_count,
