@@ -173,7 +173,7 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_full_disk_is_a_state_not_corruption(tiny_disk: Path) -> None:
-    box = Outbox(tiny_disk)
+    box = Outbox(tiny_disk, max_bytes=None, keep_free=None)  # nothing keeps the disk from filling
     stored = []
     with pytest.raises(DiskFull):
         for seq in range(100):
@@ -183,7 +183,7 @@ def test_a_full_disk_is_a_state_not_corruption(tiny_disk: Path) -> None:
     assert not [n for n in files(box) if n.endswith(".tmp")]
     assert len(files(box)) == 2 * len(stored)  # the refused frame left nothing behind
 
-    again = Outbox(tiny_disk)
+    again = Outbox(tiny_disk, max_bytes=None, keep_free=None)
     assert [again.read_jpeg(e) for e in again.pending()] == stored
     assert again.recovered == 0
     # Space freed: the next frame goes in and the state clears.
@@ -237,8 +237,28 @@ def test_metadata_with_wrong_types_is_dead_lettered(tmp_path: Path) -> None:
 
 
 def test_a_failed_put_evicts_nothing(tiny_disk: Path) -> None:
-    box = Outbox(tiny_disk, max_entries=1)
+    box = Outbox(tiny_disk, max_entries=1, max_bytes=None)
     kept = put(box, 0, size=1000)
     with pytest.raises(DiskFull):
         put(box, 1, size=100_000)  # would evict seq 0 to fit the bound, but the disk is too small
     assert [box.read_jpeg(e) for e in box.pending()] == [kept] and box.evicted == 0
+
+
+def test_the_oldest_are_evicted_before_the_disk_is_full(tiny_disk: Path) -> None:
+    box = Outbox(tiny_disk, max_bytes=None)  # only keep_free (5 % of the disk) holds it back
+    frames = [put(box, seq, size=6000) for seq in range(40)]  # ~4x what the 64 KiB disk holds
+    assert box.state is OutboxState.OK and box.evicted > 0
+    kept = [e.seq for e in box.pending()]
+    assert kept == list(range(40 - len(kept), 40))  # the newest, in order
+    assert [box.read_jpeg(e) for e in box.pending()] == frames[-len(kept) :]
+    disk = os.statvfs(tiny_disk)
+    assert box.keep_free is not None and disk.f_bavail * disk.f_frsize >= box.keep_free
+
+
+def test_the_default_byte_bound_comes_from_the_free_space(tiny_disk: Path) -> None:
+    box = Outbox(tiny_disk)
+    assert box.max_bytes is not None and 0 < box.max_bytes <= 32 * 1024
+    for seq in range(40):
+        put(box, seq, size=3000)
+    assert 0 < box.total_bytes <= box.max_bytes
+    assert box.evicted == 40 - len(box) and box.state is OutboxState.OK

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import resource
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
@@ -327,7 +328,9 @@ async def test_a_full_disk_is_visible_and_uploads_go_on(
 ) -> None:
     stored: list[str] = []
     uploader = make_uploader(
-        archive.url, outbox=Outbox(tiny_disk), on_stored=lambda e: stored.append(e.id)
+        archive.url,
+        outbox=Outbox(tiny_disk, max_bytes=None, keep_free=None),  # let the disk fill up
+        on_stored=lambda e: stored.append(e.id),
     )
     big = [make_frame(seq, size=40_000) for seq in range(3)]
     async with running(uploader):
@@ -342,8 +345,61 @@ async def test_a_full_disk_is_visible_and_uploads_go_on(
         uploader.submit(small, 20.0)  # space again: stored, state clears
         await drained(uploader)
     assert uploader.stats()["outbox_state"] == "ok"
+    assert uploader.stats()["last_error"] is None  # recovered: no stale ENOSPC on show
     assert_archived_once(stub, [big[0], small], uploader.outbox)
     assert len(stored) == 2
+
+
+async def test_a_recovered_archive_drains_the_backlog_without_waiting_out_backoff(
+    stub: ArchiveStub, archive: Running, make_uploader: Callable[..., Uploader]
+) -> None:
+    # Each failed frame waits 30-60 s before its next attempt; the archive comes back at once.
+    uploader = make_uploader(archive.url, backoff=Backoff(base=60.0, cap=300.0))
+    backlog = [make_frame(seq) for seq in range(8)]
+    async with running(uploader):
+        stub.mode = "500"
+        for frame in backlog:
+            uploader.submit(frame, 20.0)
+        await until(lambda: uploader.stats()["retried"] == len(backlog))
+        stub.mode = "accept"
+        fresh = make_frame(99)
+        uploader.submit(fresh, 20.0)  # answered at once: the archive is back
+        await drained(uploader, timeout=20.0)  # well inside the 30 s the backoff asks for
+    assert_archived_once(stub, [*backlog, fresh], uploader.outbox)
+    stats = uploader.stats()
+    assert stats["backoff_resets"] == 1 and stats["last_error"] is None
+
+
+async def test_out_of_file_descriptors_delays_frames_but_drops_none(
+    stub: ArchiveStub, archive: Running, make_uploader: Callable[..., Uploader]
+) -> None:
+    uploader = make_uploader(archive.url)
+    first, *frames = [make_frame(seq) for seq in range(6)]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    hog: list[int] = []
+    async with running(uploader):
+        uploader.submit(first, 20.0)  # the uploader is up, TLS loaded, a connection open
+        await drained(uploader)
+        try:
+            # The whole descriptor table taken, as 1,100 idle web clients did in the probe.
+            resource.setrlimit(resource.RLIMIT_NOFILE, (_highest_open_fd() + 64, hard))
+            with contextlib.suppress(OSError):
+                while True:
+                    hog.append(os.open(os.devnull, os.O_RDONLY))
+            for frame in frames:
+                uploader.submit(frame, 20.0)
+            await until(lambda: uploader.stats()["fd_waits"] >= 2, message=uploader.stats)
+        finally:
+            for fd in hog:
+                os.close(fd)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        await drained(uploader)
+    assert_archived_once(stub, [first, *frames], uploader.outbox)
+    assert uploader.stats()["dropped"] == 0
+
+
+def _highest_open_fd() -> int:
+    return max(int(name) for name in os.listdir("/proc/self/fd"))
 
 
 async def test_a_nonsense_frame_is_counted_not_fatal(

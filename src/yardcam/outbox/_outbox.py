@@ -28,12 +28,17 @@ Crash rules (``kill -9`` or power cut at any instant):
 * ``dead_letter`` writes ``dead/<id>.json`` first and then moves the JPEG; open completes a
   move it finds half done.
 
-Size bound: ``max_entries`` and ``max_bytes``. When a new frame does not fit, the default
-policy (:attr:`FullPolicy.EVICT_OLDEST`) keeps the newest frames: the oldest entries are
-deleted and counted in :attr:`Outbox.evicted`; :attr:`FullPolicy.REJECT_NEW` refuses the new
-frame instead. A full disk (ENOSPC/EDQUOT) is a state, :attr:`OutboxState.DISK_FULL`: the new
-frame is not stored (its partial files are removed), :class:`DiskFull` is raised, and existing
-entries are untouched.
+Size bound: ``max_entries`` and ``max_bytes`` (by default half the space the outbox could
+use when it is opened: what is free plus what it already holds), and ``keep_free`` bytes left
+free on the filesystem (by default 5 % of it, at most 256 MiB), checked before every write since
+other programs fill disks too. When a new frame does not fit, the default policy
+(:attr:`FullPolicy.EVICT_OLDEST`) keeps the newest frames: the oldest entries are deleted and
+counted in :attr:`Outbox.evicted`, after the new frame is stored for the size bounds, before it
+is written when the disk itself needs the room (never when even that would not make room);
+:attr:`FullPolicy.REJECT_NEW` refuses the new frame instead. So the disk does not fill up and
+"keep the newest" never turns into "drop the newest". A full disk all the same (ENOSPC/EDQUOT)
+is a state, :attr:`OutboxState.DISK_FULL`: the new frame is not stored (its partial files are
+removed), :class:`DiskFull` is raised, and existing entries are untouched.
 
 All methods block on disk I/O and are thread-safe; async callers run them in a thread.
 """
@@ -49,7 +54,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from pathlib import Path
 
 from yardcam.durable import TEMP_SUFFIX, fsync_dir, is_disk_full, write_atomic
@@ -94,6 +99,17 @@ class DeadLetter:
     entry: Entry | None
 
 
+class _Auto(Enum):
+    AUTO = "auto"
+
+
+#: "Derive it from the filesystem" (see the module doc); ``None`` means "no such bound".
+AUTO = _Auto.AUTO
+_KEEP_FREE_SHARE = 0.05
+_KEEP_FREE_CAP = 256 * 2**20
+_MAX_BYTES_SHARE = 0.5
+
+
 class Outbox:
     """A size-bounded, crash-safe queue of frames waiting for the archive (see module doc)."""
 
@@ -102,17 +118,21 @@ class Outbox:
         directory: Path | str,
         *,
         max_entries: int = 10_000,
-        max_bytes: int | None = None,
+        max_bytes: int | _Auto | None = AUTO,
+        keep_free: int | _Auto | None = AUTO,
         policy: FullPolicy = FullPolicy.EVICT_OLDEST,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be >= 1: {max_entries}")
-        if max_bytes is not None and max_bytes < 1:
-            raise ValueError(f"max_bytes must be >= 1 or None: {max_bytes}")
+        if isinstance(max_bytes, int) and max_bytes < 1:
+            raise ValueError(f"max_bytes must be >= 1, None or AUTO: {max_bytes}")
+        if isinstance(keep_free, int) and keep_free < 0:
+            raise ValueError(f"keep_free must be >= 0, None or AUTO: {keep_free}")
         self.directory = Path(directory)
         self.max_entries = max_entries
-        self.max_bytes = max_bytes
+        self.max_bytes: int | None = None
+        self.keep_free: int | None = None
         self.policy = FullPolicy(policy)
         self._clock = clock
         self._pending = self.directory / "pending"
@@ -128,7 +148,20 @@ class Outbox:
         self.dead_count = 0
         self._pending.mkdir(parents=True, exist_ok=True)
         self._dead.mkdir(parents=True, exist_ok=True)
-        self._recover()
+        self._block = os.statvfs(self._pending).f_frsize or 4096
+        self._load_entries()
+        disk = os.statvfs(self._pending)
+        if keep_free is AUTO:
+            size = disk.f_blocks * disk.f_frsize
+            self.keep_free = min(int(size * _KEEP_FREE_SHARE), _KEEP_FREE_CAP)
+        else:
+            self.keep_free = keep_free
+        if max_bytes is AUTO:
+            usable = disk.f_bavail * disk.f_frsize + self._bytes
+            self.max_bytes = max(int(usable * _MAX_BYTES_SHARE), 1)
+        else:
+            self.max_bytes = max_bytes
+        self._recover_bounds()
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -182,6 +215,7 @@ class Outbox:
                 # too, and open() would mistake it for a half-done dead-letter move.
                 raise OutboxError(f"{entry_id} is already dead-lettered")
             victims = self._victims(1, len(jpeg))
+            self._evict(self._make_disk_room(len(jpeg), victims))
             entry = Entry(
                 id=entry_id,
                 cam=cam,
@@ -281,6 +315,31 @@ class Outbox:
             count, total = count - 1, total - victim.size
         return victims
 
+    def _on_disk(self, size: int) -> int:
+        """Bytes a file of ``size`` takes on the filesystem (whole blocks)."""
+        return -(-size // self._block) * self._block
+
+    def _make_disk_room(self, size: int, victims: list[str]) -> list[str]:
+        """The oldest ids to delete *before* writing a ``size``-byte frame so the filesystem
+        keeps ``keep_free`` bytes free; none if that is already so, or if deleting every
+        entry would not be enough (the write then meets ENOSPC: :class:`DiskFull`)."""
+        if self.keep_free is None or self.policy is FullPolicy.REJECT_NEW:
+            return []
+        disk = os.statvfs(self._pending)
+        need = self._on_disk(size) + 2 * self._block  # the JPEG, its metadata, slack
+        short = need + self.keep_free - disk.f_bavail * disk.f_frsize
+        if short <= 0:
+            return []
+        doomed: list[str] = []
+        freed = 0
+        for entry in self._entries.values():
+            if freed >= short:
+                return doomed
+            if entry.id not in victims:
+                doomed.append(entry.id)
+                freed += self._on_disk(entry.size) + self._block
+        return doomed if freed >= short else []
+
     def _evict(self, victims: list[str]) -> None:
         for entry_id in victims:
             self._drop(entry_id)
@@ -297,7 +356,7 @@ class Outbox:
         meta.unlink(missing_ok=True)
         self.dead_count += 1
 
-    def _recover(self) -> None:
+    def _load_entries(self) -> None:
         """Bring the directory back to whole entries only (see the crash rules above)."""
         for directory in (self._pending, self._dead):
             for path in directory.iterdir():
@@ -326,6 +385,8 @@ class Outbox:
         for entry in sorted(loaded, key=lambda e: (e.enqueued, e.ts, e.seq)):
             self._entries[entry.id] = entry
             self._bytes += entry.size
+
+    def _recover_bounds(self) -> None:
         if self.policy is FullPolicy.EVICT_OLDEST:  # the bound may have been lowered since
             self._evict(self._victims(0, 0))
         fsync_dir(self._pending)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import heapq
 import io
@@ -44,6 +45,10 @@ from yardcam.requests import AsyncSession
 
 log = logging.getLogger("yardcam.outbox")
 T = TypeVar("T")
+
+_OUT_OF_FDS = frozenset({errno.EMFILE, errno.ENFILE})
+_FD_WAIT_FIRST = 0.01  # seconds; doubled up to the max while descriptors stay short
+_FD_WAIT_MAX = 0.5
 
 
 class FrameLike(Protocol):
@@ -141,8 +146,13 @@ class Uploader:
         self._sent = 0
         self._retried = 0
         self._dropped = 0
+        self._fd_waits = 0
+        self._fd_short = False
+        self._backoff_resets = 0
+        self._last_reset = float("-inf")  # monotonic
         self._state = UploadState.OK
         self._last_error: str | None = None
+        self._error_kind: str | None = None  # "store" or "upload": what clears it
         self._last_success: float | None = None
 
     # -- the detector's side ---------------------------------------------------------------
@@ -158,7 +168,9 @@ class Uploader:
             self._submitted.put_nowait(submitted)
         except asyncio.QueueFull:
             self._dropped += 1
-            self._last_error = f"frame {submitted.frame.seq} dropped: the disk writer is behind"
+            self._set_error(
+                "store", f"frame {submitted.frame.seq} dropped: the disk writer is behind"
+            )
             log.error("uploader: %s", self._last_error)
 
     async def enqueue(
@@ -230,6 +242,10 @@ class Uploader:
             "dead_lettered": self.outbox.dead_count,
             "evicted": self.outbox.evicted,
             "dropped": self._dropped,
+            "fd_waits": self._fd_waits,
+            "backoff_resets": self._backoff_resets,
+            "pending_bytes": self.outbox.total_bytes,
+            "max_bytes": self.outbox.max_bytes,
             "last_error": self._last_error,
             "last_success": self._last_success,
             "state": self._state.value,
@@ -250,16 +266,38 @@ class Uploader:
             submitted = await self._submitted.get()
             frame = submitted.frame
             try:
-                entry = await self._store(submitted)
+                entry = await self._store_waiting_for_fds(submitted)
             except (OutboxError, OSError, ValueError) as exc:
                 # The frame cannot be kept (full, disk error, a nonsense ts or seq): count it
                 # and keep the writer going for the next one.
                 self._dropped += 1
-                self._last_error = f"frame {frame.seq} not stored: {exc}"
+                self._set_error("store", f"frame {frame.seq} not stored: {exc}")
                 log.error("uploader: %s", self._last_error)
             else:
+                self._clear_error("store")
                 self._notify_stored(entry)
             self._progress.set()
+
+    async def _store_waiting_for_fds(self, submitted: _Submitted) -> Entry:
+        """``_store``, waiting out a full descriptor table (EMFILE/ENFILE) instead of dropping
+        the frame: web clients or a burst of uploads hold descriptors for moments, and frames
+        arriving meanwhile wait in the bounded submit queue (counted in ``fd_waits``)."""
+        delay = _FD_WAIT_FIRST
+        while True:
+            try:
+                entry = await self._store(submitted)
+            except OSError as exc:
+                if exc.errno not in _OUT_OF_FDS:
+                    raise
+                if not self._fd_short:  # one line per shortage, not one per attempt
+                    log.warning("uploader: out of file descriptors (%s); frames wait", exc)
+                self._fd_short = True
+                self._fd_waits += 1
+            else:
+                self._fd_short = False
+                return entry
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _FD_WAIT_MAX)
 
     def _notify_stored(self, entry: Entry) -> None:
         if self._on_stored is None:
@@ -340,7 +378,7 @@ class Uploader:
         except OSError as exc:
             # The disk failed under the outbox (EIO, ENOSPC while dead-lettering...): keep the
             # entry tracked and try it again later rather than let one bad write stop uploads.
-            self._last_error = f"{entry_id}: outbox disk error: {exc}"
+            self._set_error("upload", f"{entry_id}: outbox disk error: {exc}")
             log.error("uploader: %s", self._last_error)
             self._schedule(entry_id, self._clock() + self.backoff.delay(entry.attempts + 1))
             return Outcome.RETRY
@@ -381,7 +419,10 @@ class Uploader:
                 self._tracked.discard(entry.id)
                 self._sent += 1
                 self._last_success = now
+                if self._state is UploadState.UNREACHABLE:
+                    self._retry_waiting_now(now)
                 self._state = UploadState.OK
+                self._clear_error("upload")
                 return
             case Outcome.DEAD_LETTER:
                 await self._on_disk(self.outbox.dead_letter, entry.id, verdict.reason)
@@ -399,11 +440,36 @@ class Uploader:
                     self._hold_until = max(self._hold_until, time.monotonic() + verdict.retry_after)
                 delay = self.backoff.delay(entry.attempts + 1, retry_after=verdict.retry_after)
                 next_attempt = now + delay
-        self._last_error = f"{entry.id}: {verdict.reason}"
+        self._set_error("upload", f"{entry.id}: {verdict.reason}")
         await self._on_disk(
             self.outbox.defer, entry.id, next_attempt=next_attempt, error=verdict.reason
         )
         self._schedule(entry.id, next_attempt)
+
+    def _retry_waiting_now(self, now: float) -> None:
+        """The archive answers again: every waiting frame is due now, so the backlog drains at
+        link speed, not at each frame's own backoff (up to ``backoff.cap``) after an outage.
+
+        At most once per ``retry_interval``: a frame the archive keeps failing on its own
+        (a 500 for that frame only) must not be retried after every other frame's success.
+        """
+        moment = time.monotonic()
+        if moment - self._last_reset < self.retry_interval:
+            return
+        self._last_reset = moment
+        if any(when > now for when, _ in self._retry_heap):
+            self._retry_heap = [(min(when, now), entry_id) for when, entry_id in self._retry_heap]
+            heapq.heapify(self._retry_heap)
+            self._backoff_resets += 1
+            self._wake.set()
+
+    def _set_error(self, kind: str, text: str) -> None:
+        self._last_error, self._error_kind = text, kind
+
+    def _clear_error(self, kind: str) -> None:
+        """A store or an upload went through: an error of that kind is no longer current."""
+        if self._error_kind == kind:
+            self._last_error = self._error_kind = None
 
     def _schedule(self, entry_id: str, when: float) -> None:
         heapq.heappush(self._retry_heap, (when, entry_id))
@@ -424,7 +490,7 @@ class Uploader:
         try:
             return await self._on_disk(self.token.read)
         except TokenUnavailable as exc:
-            self._last_error = str(exc)
+            self._set_error("upload", str(exc))
             self._pause()
             return None
 
