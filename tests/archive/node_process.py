@@ -118,28 +118,25 @@ class NodeProcess:
 
 
 def _serve(argv: list[str]) -> None:
-    import uvicorn
-
     from yardcam.archive import create_app
+    from yardcam.web import Server, raise_open_file_limit
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--blobs", required=True)
     parser.add_argument("--index", required=True)
-    parser.add_argument("--tls-cert")
-    parser.add_argument("--tls-key")
+    parser.add_argument("--tls-cert", type=Path)
+    parser.add_argument("--tls-key", type=Path)
     args = parser.parse_args(argv)
     settings = ArchiveSettings.for_data_dir(
         args.data_dir, blobs=args.blobs, index=args.index, purge_interval=0, secure_cookies=False
     )
-    tls = {}
-    if args.tls_cert:
-        tls = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key}
-    config = uvicorn.Config(
-        create_app(settings), log_level="warning", lifespan="on", timeout_graceful_shutdown=2, **tls
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
+    raise_open_file_limit()  # as 'yardcam archive serve' does
+    Server(create_app(settings), name="archive", tls=tls).run(
+        sockets=[socket.socket(fileno=args.fd)]
     )
-    uvicorn.Server(config).run(sockets=[socket.socket(fileno=args.fd)])
 
 
 if __name__ == "__main__":
