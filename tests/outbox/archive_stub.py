@@ -3,15 +3,14 @@
 Behaviours, per request: ``accept`` (201, or 200 for a repeated Idempotency-Key), ``500``,
 ``429`` (with Retry-After), ``hang`` (stores the frame, then answers too late: the "response
 lost" case that idempotency must absorb), ``400``/``413``/``415`` (with an ``{"error"}``
-reason). A bearer token other than ``stub.token`` gets 401. "Refuse" is a closed port: start
-the stub later on a port reserved with :func:`free_port`.
+reason). A bearer token other than ``stub.token`` gets 401. "Refuse" is a port bound but not
+listening (``serving.refusing_socket``): start the stub on that very socket later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 import threading
 from dataclasses import dataclass, field
 
@@ -108,10 +107,3 @@ class ArchiveStub:
             {"id": key, "sha256": stored.sha256, "size": stored.size},
             status_code=200 if repeat else 201,
         )
-
-
-def free_port() -> int:
-    """A port nothing listens on (yet): connecting is refused until the stub starts there."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

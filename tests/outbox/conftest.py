@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,17 +21,14 @@ def stub() -> ArchiveStub:
 
 @pytest.fixture
 def start_archive(stub: ArchiveStub, tls_files: TLSFiles) -> Iterator[Callable[..., Running]]:
-    """``start_archive(port=0, tls=True)`` -> the stub over real HTTPS (trustme) or plain HTTP;
-    stopped at test end."""
+    """``start_archive(sock=None, tls=True)`` -> the stub over real HTTPS (trustme) or plain
+    HTTP, on a fresh port or on ``sock`` (``serving.refusing_socket``); stopped at test end."""
     with contextlib.ExitStack() as stack:
 
-        def start(port: int = 0, tls: bool = True) -> Running:
+        def start(sock: socket.socket | None = None, tls: bool = True) -> Running:
             return stack.enter_context(
                 serve(
-                    stub.app(),
-                    tls_files if tls else None,
-                    port=port,
-                    timeout_graceful_shutdown=1,
+                    stub.app(), tls_files if tls else None, sock=sock, timeout_graceful_shutdown=1
                 )
             )
 

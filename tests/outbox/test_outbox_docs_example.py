@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 
 import pytest
-from archive_stub import ArchiveStub, free_port
+from archive_stub import ArchiveStub
 
-from serving import Running
+from serving import Running, refusing_socket
 from yardcam import requests
 
 ARCHIVE_URL = "https://api.backyard-cloud.com/frames"
@@ -73,7 +73,9 @@ async def test_a_rejected_token_is_reported(
 async def test_a_network_failure_is_an_oserror(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setitem(globals(), "ARCHIVE_URL", f"http://127.0.0.1:{free_port()}/frames")
-    monkeypatch.setitem(globals(), "ARCHIVE_TOKEN", "good-token")
-    assert await archive_frame(b"\xff\xd8x", 1) is False
+    with refusing_socket() as refusing:
+        port = refusing.getsockname()[1]
+        monkeypatch.setitem(globals(), "ARCHIVE_URL", f"http://127.0.0.1:{port}/frames")
+        monkeypatch.setitem(globals(), "ARCHIVE_TOKEN", "good-token")
+        assert await archive_frame(b"\xff\xd8x", 1) is False
     assert capsys.readouterr().out.startswith("upload failed:")

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from archive_stub import ArchiveStub, free_port
+from archive_stub import ArchiveStub
 
-from serving import Running, TLSFiles
+from serving import Running, TLSFiles, refusing_socket
 from yardcam.camera import Frame
 from yardcam.outbox import Backoff, Outbox, TokenSource, Uploader
 
@@ -165,8 +165,8 @@ async def test_retry_after_holds_every_worker(
 async def test_refused_connection_then_archive_comes_up(
     stub: ArchiveStub, start_archive: Callable[..., Running], make_uploader: Callable[..., Uploader]
 ) -> None:
-    port = free_port()
-    uploader = make_uploader(f"https://127.0.0.1:{port}")
+    sock = refusing_socket()
+    uploader = make_uploader(f"https://127.0.0.1:{sock.getsockname()[1]}")
     frames = [make_frame(seq) for seq in range(4)]
     async with running(uploader):
         for frame in frames:
@@ -175,7 +175,7 @@ async def test_refused_connection_then_archive_comes_up(
         stats = uploader.stats()
         assert stats["state"] == "unreachable" and stats["pending"] == 4
         assert "yard-" in str(stats["last_error"])
-        start_archive(port)
+        start_archive(sock)
         await drained(uploader)
     assert_archived_once(stub, frames, uploader.outbox)
     assert uploader.stats()["state"] == "ok"

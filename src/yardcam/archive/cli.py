@@ -155,7 +155,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     raise_open_file_limit()
     print(
-        f"yardcam archive: serving {scheme}://{args.host}:{args.port}/ "
+        f"yardcam archive: serving {scheme}://{args.host}:{sock.getsockname()[1]}/ "
         f"(blobs {settings.blobs}, index {_redact(settings.index)}); Ctrl-C stops",
         file=sys.stderr,
         flush=True,
