@@ -79,10 +79,18 @@ def frame_json(record: FrameRecord, request: Request) -> dict[str, Any]:
     }
 
 
-def _jpeg_response(request: Request, body: bytes, etag: str) -> Response:
+async def _jpeg_response(
+    request: Request, etag: str, load: Callable[[], Awaitable[bytes]]
+) -> Response:
+    """A frame's JPEG (or thumbnail) under ``etag``; a 304 without loading it when the client
+    already holds it (frames never change under their id)."""
     headers = {"ETag": etag, "Cache-Control": _IMMUTABLE, "X-Content-Type-Options": "nosniff"}
     if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
+    try:
+        body = await load()
+    except BlobNotFound:
+        raise ApiError(404, "frame data is gone (deleted concurrently)") from None
     return Response(body, media_type="image/jpeg", headers=headers)
 
 
@@ -288,27 +296,21 @@ class ArchiveApi:
 
     async def get_frame(self, request: Request) -> Response:
         record = await self._readable_frame(request)
-        etag = f'"{record.sha256}"'
-        if etag_matches(request.headers.get("if-none-match"), etag):
-            return _jpeg_response(request, b"", etag)
-        try:
-            data = await self.archive.blobs.read(record.blob_key)
-        except BlobNotFound:
-            raise ApiError(404, "frame data is gone (deleted concurrently)") from None
-        return _jpeg_response(request, data, etag)
+        return await _jpeg_response(
+            request, f'"{record.sha256}"', lambda: self.archive.blobs.read(record.blob_key)
+        )
 
     async def get_thumb(self, request: Request) -> Response:
         record = await self._readable_frame(request)
+
+        async def thumbnail() -> bytes:
+            try:
+                return await self.archive.thumbnail(record)
+            except ThumbnailError as exc:
+                raise ApiError(422, f"cannot make a thumbnail: {exc}") from None
+
         etag = f'"{record.sha256}-t{self.archive.settings.thumb_size}"'
-        if etag_matches(request.headers.get("if-none-match"), etag):
-            return _jpeg_response(request, b"", etag)
-        try:
-            thumb = await self.archive.thumbnail(record)
-        except BlobNotFound:
-            raise ApiError(404, "frame data is gone (deleted concurrently)") from None
-        except ThumbnailError as exc:
-            raise ApiError(422, f"cannot make a thumbnail: {exc}") from None
-        return _jpeg_response(request, thumb, etag)
+        return await _jpeg_response(request, etag, thumbnail)
 
     async def list_cams(self, request: Request) -> Response:
         token = await self._authenticate(request, "read")

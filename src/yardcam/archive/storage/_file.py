@@ -228,9 +228,6 @@ class FileBlobStore:
         finally:
             handle.close()
 
-    async def exists(self, key: str) -> bool:
-        return await asyncio.to_thread(self.path_for(key).is_file)
-
     async def delete(self, key: str) -> None:
         path = self.path_for(key)
         try:

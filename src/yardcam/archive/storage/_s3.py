@@ -202,18 +202,6 @@ class S3BlobStore:
             async for chunk in body.iter_chunks(chunk_size):
                 yield chunk
 
-    async def exists(self, key: str) -> bool:
-        check_key(key)
-        try:
-            await self.client.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                return False
-            raise StorageError(f"s3 head failed: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"s3 head failed: {exc}") from exc
-        return True
-
     async def delete(self, key: str) -> None:
         check_key(key)
         try:
