@@ -16,6 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..names import is_valid_cam
 from ._archive import Archive, ThumbnailError
 from ._errors import ApiError
 from ._etag import etag_matches
@@ -32,7 +33,6 @@ from .storage import (
     StorageError,
     TokenRecord,
     blob_key,
-    is_valid_cam,
     new_frame_id,
 )
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from ..names import CAM_PATTERN
 from ._timestamps import FORMATS
-from .storage import CAM_PATTERN, FRAME_ID_PATTERN
+from .storage import FRAME_ID_PATTERN
 
 
 def _error(description: str) -> dict[str, Any]:

@@ -10,9 +10,10 @@ import hashlib
 import secrets
 import time
 
+from ..names import is_valid_cam
 from ._errors import ApiError
 from ._settings import ArchiveSettings
-from .storage import FrameIndex, TokenRecord, is_valid_cam, open_frame_index
+from .storage import FrameIndex, TokenRecord, open_frame_index
 
 SCOPES = ("upload", "read", "admin")
 # What each scope may do: admin implies read and upload.

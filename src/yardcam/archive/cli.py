@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from ..names import is_valid_cam
 from ..web import read_new_password
 from ._archive import Archive
 from ._export import export_zip
@@ -24,7 +25,7 @@ from ._settings import ArchiveSettings, Retention
 from ._timestamps import parse_timestamp
 from ._tokens import SCOPES, issue_token
 from ._users import create_user
-from .storage import StorageError, is_valid_cam
+from .storage import StorageError
 
 
 def _storage_options() -> argparse.ArgumentParser:

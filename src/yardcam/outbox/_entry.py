@@ -12,24 +12,18 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_CAM_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+from yardcam.names import CAM_PATTERN, check_cam_name
+
 # The cam's id of a frame (see ``frame_id``), made before any upload and sent as the
 # Idempotency-Key. Not the archive's frame id (``yardcam.archive.storage.FRAME_ID_PATTERN``),
 # the server's own name for what it stored: one frame has both, and they never mix.
-_FRAME_ID = re.compile(rf"{_CAM_NAME.pattern}-\d{{1,16}}-\d{{1,19}}")
+_FRAME_ID = re.compile(rf"{CAM_PATTERN}-\d{{1,16}}-\d{{1,19}}")
 _EVENT_ID = re.compile(r"\d{1,16}-\d{1,19}")  # yardcam.motion.Event.id: start ms, first seq
 _FORMAT_VERSION = 1
 
 
 class InvalidEntry(ValueError):
     """Metadata on disk that cannot be an outbox entry (hand-edited, or a disk error)."""
-
-
-def check_cam_name(cam: str) -> str:
-    """Cam names end up in file names and form fields, so they are kept to a safe alphabet."""
-    if not _CAM_NAME.fullmatch(cam):
-        raise ValueError(f"cam name must match {_CAM_NAME.pattern}: {cam!r}")
-    return cam
 
 
 def frame_id(cam: str, ts: float, seq: int) -> str:

@@ -36,9 +36,10 @@ from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
 
+from yardcam.names import check_cam_name
 from yardcam.outbox._backoff import Backoff
 from yardcam.outbox._classify import Outcome, Verdict, classify_error, classify_response
-from yardcam.outbox._entry import Entry, check_cam_name
+from yardcam.outbox._entry import Entry
 from yardcam.outbox._outbox import CorruptEntry, Outbox, OutboxError
 from yardcam.outbox._token import TokenSource, TokenUnavailable
 from yardcam.requests import AsyncSession

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from ...names import is_valid_cam
 from ...web import Accounts, Auth, LoginThrottle, make_templates
 from .._etag import etag_matches
 from ..storage import (
@@ -27,7 +28,6 @@ from ..storage import (
     FrameRecord,
     StorageError,
     is_frame_id,
-    is_valid_cam,
 )
 from ._plot import hourly_plot
 

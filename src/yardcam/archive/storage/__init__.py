@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ._keys import CAM_PATTERN, FRAME_ID_PATTERN, blob_key, is_frame_id, is_valid_cam, new_frame_id
+from ._keys import FRAME_ID_PATTERN, blob_key, is_frame_id, new_frame_id
 from ._types import (
     BlobNotFound,
     BlobStore,
@@ -70,7 +70,6 @@ async def open_frame_index(url: str) -> FrameIndex:
 
 
 __all__ = [
-    "CAM_PATTERN",
     "FRAME_ID_PATTERN",
     "BlobNotFound",
     "BlobStore",
@@ -84,7 +83,6 @@ __all__ = [
     "TokenRecord",
     "blob_key",
     "is_frame_id",
-    "is_valid_cam",
     "new_frame_id",
     "open_blob_store",
     "open_frame_index",

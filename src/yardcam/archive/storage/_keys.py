@@ -8,20 +8,15 @@ import re
 import secrets
 import time
 
-CAM_PATTERN = r"[A-Za-z0-9_-]{1,64}"
+from ...names import CAM_PATTERN
+
 # The archive's own frame ids (see ``new_frame_id``): they name stored frames in URLs and blob
 # keys. Not the cam's outbox ids (``<cam>-<ms>-<seq>``, ``yardcam.outbox.frame_id``), which reach
 # the archive only as an upload's Idempotency-Key: a client's key for "this upload", while this
 # id is the server's name for what it stored, so one frame has both and they never mix.
 FRAME_ID_PATTERN = r"[0-9a-z]{8,64}"
-_CAM = re.compile(CAM_PATTERN)
 _FRAME_ID = re.compile(FRAME_ID_PATTERN)
 _KEY = re.compile(rf"{CAM_PATTERN}/[0-9]{{4}}/[0-9]{{2}}/[0-9]{{2}}/{FRAME_ID_PATTERN}\.jpg")
-
-
-def is_valid_cam(name: str) -> bool:
-    """Cam names are letters, digits, ``_`` and ``-`` (they become a path segment)."""
-    return bool(_CAM.fullmatch(name))
 
 
 class _FastRandom:
