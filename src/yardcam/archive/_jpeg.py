@@ -2,7 +2,10 @@
 
 The first bytes must be SOI + a marker (refused as soon as they arrive, so a wrong file is not
 read to the end), the marker segments must lead to a frame header (SOF) with a non-zero size
-within a bounded head, and the data must end with EOI (a truncated upload is refused).
+within a bounded head, and the image must end with EOI (a truncated upload is refused) with
+nothing after it but padding (0x00/0xFF). "Its end" is the first EOI found by walking the
+segments and the entropy-coded scans, not the last two bytes: a JPEG followed by HTML (or
+anything else) that ends in FF D9 is a polyglot, which a browser may render as a page.
 
 The segment walk is plain Python on purpose: it takes microseconds, and a C decoder that
 releases the GIL would make the event loop wait to get it back from busy worker threads.
@@ -10,8 +13,14 @@ releases the GIL would make the event loop wait to get it back from busy worker 
 
 from __future__ import annotations
 
+import re
+
 _HEAD_MAX = 256 * 1024  # EXIF is at most 64 KiB; the frame header follows within this bound
-_TAIL = 64  # some encoders pad after EOI
+_PADDING = b"\x00\xff"  # what some encoders put after EOI
+# In entropy-coded data FF is followed by 00 (a stuffed FF), a restart marker D0-D7 or another
+# FF (fill); any other FF is the next marker. Searched in C: a Python loop over every FF of a
+# 100 KB frame would cost a good part of the handler's time.
+_MARKER_IN_SCAN = re.compile(rb"\xff(?![\x00\xd0-\xd7\xff])")
 
 
 class NotJpeg(ValueError):
@@ -23,30 +32,88 @@ class JpegSniffer:
 
     def __init__(self) -> None:
         self._head: bytearray | None = bytearray()
-        self._tail = b""
+        self._end = _EndFinder()
         self.size = 0
         self.dimensions: tuple[int, int] | None = None  # (width, height) once the SOF is seen
 
     def feed(self, data: bytes) -> None:
         """Raises :class:`NotJpeg` as soon as the data so far cannot be a JPEG."""
         self.size += len(data)
-        self._tail = (self._tail + data[-_TAIL:])[-_TAIL:]
-        if self._head is None:
-            return
-        self._head += data[: _HEAD_MAX - len(self._head)]
-        self.dimensions = frame_size(self._head)
-        if self.dimensions is not None:
-            self._head = None  # found: stop copying
-        elif len(self._head) >= _HEAD_MAX:
-            raise NotJpeg(f"not a JPEG (no frame header in the first {_HEAD_MAX} bytes)")
+        if self._head is not None:
+            self._head += data[: _HEAD_MAX - len(self._head)]
+            self.dimensions = frame_size(self._head)
+            if self.dimensions is not None:
+                self._head = None  # found: stop copying
+            elif len(self._head) >= _HEAD_MAX:
+                raise NotJpeg(f"not a JPEG (no frame header in the first {_HEAD_MAX} bytes)")
+        self._end.feed(data)
 
     def finish(self) -> tuple[int, int]:
         """(width, height) of a complete JPEG, else :class:`NotJpeg`."""
         if self.dimensions is None:
             raise NotJpeg("not a JPEG (too short: no frame header)")
-        if b"\xff\xd9" not in self._tail:
+        if not self._end.ended:
             raise NotJpeg("not a JPEG (truncated: no EOI marker)")
         return self.dimensions
+
+
+class _EndFinder:
+    """Walks marker segments and scans as bytes arrive to find the image's end (its first EOI),
+    and refuses anything but padding after it. Keeps at most three bytes between feeds."""
+
+    def __init__(self) -> None:
+        self._carry = b""  # the start of a marker or length split across two feeds
+        self._skip = 0  # segment bytes still to pass over
+        self._in_scan = False
+        self.ended = False
+
+    def feed(self, data: bytes) -> None:
+        buf = self._carry + data if self._carry else data
+        pos = min(self._skip, len(buf))
+        self._skip -= pos
+        while pos < len(buf):
+            if self.ended:
+                extra = len(buf[pos:].translate(None, _PADDING))
+                if extra:
+                    raise NotJpeg(
+                        f"not a JPEG alone: data follows its end (EOI), {extra}+ bytes "
+                        "(a JPEG with something appended is refused, e.g. an HTML polyglot)"
+                    )
+                pos = len(buf)
+                break
+            if self._in_scan:
+                found = _MARKER_IN_SCAN.search(buf, pos)
+                if found is None:  # keep a final FF: what follows it decides
+                    pos = len(buf) - 1 if buf.endswith(b"\xff") else len(buf)
+                    break
+                if found.start() == len(buf) - 1:
+                    pos = found.start()
+                    break
+                self._in_scan = False
+                pos = found.start()
+                continue
+            if pos + 2 > len(buf):
+                break
+            if buf[pos] != 0xFF:
+                raise NotJpeg("not a JPEG (bad marker segment)")
+            marker = buf[pos + 1]
+            if marker == 0xFF or marker in _STANDALONE or marker == 0xD8:
+                pos += 1 if marker == 0xFF else 2
+                continue
+            if marker == 0xD9:
+                self.ended = True
+                pos += 2
+                continue
+            if pos + 4 > len(buf):
+                break
+            length = int.from_bytes(buf[pos + 2 : pos + 4], "big")
+            if length < 2:
+                raise NotJpeg("not a JPEG (bad segment length)")
+            self._in_scan = marker == 0xDA
+            pos += 2 + length
+            if pos > len(buf):
+                self._skip, pos = pos - len(buf), len(buf)
+        self._carry = buf[pos:]
 
 
 # Start-of-frame markers (baseline, progressive, lossless, arithmetic); not DHT/JPG/DAC.

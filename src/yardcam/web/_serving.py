@@ -165,7 +165,10 @@ class _Gate:
         self._busy.pop(fd, None)
 
     def sweep(self) -> None:
-        """Shut down every connection whose request head is overdue."""
+        """Shut down every connection whose request head is overdue; forget closed ones that
+        never said goodbye (a WebSocket hands its connection to another protocol)."""
+        for fd in [fd for fd, sock in self._busy.items() if sock.fileno() == -1]:
+            del self._busy[fd]
         deadline = time.monotonic() - self.limits.head_timeout
         while self._waiting:
             fd, (sock, since) = next(iter(self._waiting.items()))
