@@ -99,8 +99,6 @@ class SchemaTooNew(StorageError):
             " (to the version the other nodes run) and start it again; an index is never"
             " downgraded."
         )
-        self.found = found
-        self.known = known
 
 
 def upgrade(
