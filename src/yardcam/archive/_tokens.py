@@ -2,17 +2,22 @@
 
 A token is ``yc_<id>_<secret>``: the id names it in ``token list``/``revoke`` without revealing
 it. A plain sha256 is enough (no slow hash) because the secret has 256 bits of entropy.
+A token may carry an expiry (``token create --expires 30d``); past it, it is refused with 401
+and a reason, checked on every request (the verifier's cache never extends it).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
+from datetime import UTC, datetime
 
 from ..names import is_valid_cam
 from ._errors import ApiError
 from ._settings import ArchiveSettings
+from ._timestamps import parse_timestamp
 from .storage import FrameIndex, TokenRecord, open_frame_index
 
 SCOPES = ("upload", "read", "admin")
@@ -24,10 +29,35 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+_LIFETIME = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+
+
+def parse_expiry(text: str, *, now: float | None = None) -> float:
+    """When a token given ``--expires TEXT`` stops working, in epoch seconds: a lifetime
+    (``90m``, ``12h``, ``30d``, ``8w``) or an instant (epoch seconds or ISO 8601). ValueError,
+    saying what is accepted, for anything else or for a time already past."""
+    now = time.time() if now is None else now
+    lifetime = _LIFETIME.fullmatch(text.strip())
+    try:
+        when = now + float(lifetime[1]) * _UNITS[lifetime[2]] if lifetime else parse_timestamp(text)
+    except ValueError:
+        raise ValueError(
+            f"expected a lifetime (90m, 12h, 30d, 8w) or an instant (epoch seconds or "
+            f"ISO 8601), got {text!r}"
+        ) from None
+    if when <= now:
+        raise ValueError(f"{text!r} is not in the future")
+    return when
+
+
 async def issue_token(
-    index: FrameIndex, cam: str | None, scope: str = "upload"
+    index: FrameIndex, cam: str | None, scope: str = "upload", *, expires: float | None = None
 ) -> tuple[str, TokenRecord]:
-    """Store a new token's hash; returns (the secret, to show once; its record)."""
+    """Store a new token's hash; returns (the secret, to show once; its record).
+
+    ``expires``: epoch seconds after which the token is refused (see :func:`parse_expiry`).
+    """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
     if cam is None and scope == "upload":
@@ -36,7 +66,7 @@ async def issue_token(
         raise ValueError("cam names are 1-64 letters, digits, '_' or '-'")
     token_id = secrets.token_hex(6)
     secret = f"yc_{token_id}_{secrets.token_urlsafe(32)}"
-    record = TokenRecord(token_id, hash_token(secret), cam, scope, time.time())
+    record = TokenRecord(token_id, hash_token(secret), cam, scope, time.time(), expires=expires)
     await index.add_token(record)
     return secret, record
 
@@ -81,7 +111,7 @@ class TokenVerifier:
     ) -> TokenRecord:
         """The token behind an ``Authorization: Bearer`` header, if it grants ``need``.
 
-        401 when missing/unknown/revoked, 403 when valid but lacking the scope.
+        401 when missing/unknown/revoked/expired, 403 when valid but lacking the scope.
         """
         if not authorization:
             raise ApiError(401, "missing bearer token")
@@ -91,6 +121,11 @@ class TokenVerifier:
         record = await self._lookup(index, hash_token(token.strip()))
         if record is None or record.revoked:
             raise ApiError(401, "unknown or revoked token")
+        if record.expires is not None and record.expires <= time.time():
+            when = datetime.fromtimestamp(record.expires, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            raise ApiError(
+                401, f"token {record.id} expired at {when}; ask for a new one (token create)"
+            )
         if need not in _GRANTS.get(record.scope, set()):
             raise ApiError(403, f"token scope {record.scope!r} does not allow {need}")
         return record

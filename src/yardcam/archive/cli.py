@@ -23,7 +23,7 @@ from ._export import export_zip
 from ._retention import purge
 from ._settings import ArchiveSettings, Retention
 from ._timestamps import parse_timestamp
-from ._tokens import SCOPES, issue_token
+from ._tokens import SCOPES, issue_token, parse_expiry
 from ._users import create_user
 from .storage import StorageError
 
@@ -87,6 +87,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     create = token.add_parser("create", parents=[common], help="create a token, print it once")
     create.add_argument("--cam", type=_cam, help="the cam it is for (required for upload)")
     create.add_argument("--scope", choices=SCOPES, default="upload")
+    create.add_argument(
+        "--expires", type=parse_expiry, help="a lifetime (90m, 12h, 30d, 8w) or an instant"
+    )
     create.set_defaults(func=_token_create)
     listing = token.add_parser("list", parents=[common], help="list tokens (never the secrets)")
     listing.set_defaults(func=_token_list)
@@ -165,6 +168,10 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _utc(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
+
+
 def _redact(url: str) -> str:
     """An index URL without its password, fit for a terminal or a log."""
     parts = urlsplit(url)
@@ -177,13 +184,16 @@ def _redact(url: str) -> str:
 def _token_create(args: argparse.Namespace) -> int:
     async def work(archive: Archive) -> int:
         try:
-            secret, record = await issue_token(archive.index, args.cam, args.scope)
+            secret, record = await issue_token(
+                archive.index, args.cam, args.scope, expires=args.expires
+            )
         except ValueError as exc:
             print(f"yardcam archive token create: {exc}", file=sys.stderr)
             return 2
         print(secret)
         where = record.cam or "all cams"
-        print(f"token {record.id}: {record.scope} for {where} (shown once)", file=sys.stderr)
+        until = "" if record.expires is None else f", expires {_utc(record.expires)}"
+        print(f"token {record.id}: {record.scope} for {where}{until} (shown once)", file=sys.stderr)
         return 0
 
     return _with_archive(args, work)
@@ -195,6 +205,12 @@ def _token_list(args: argparse.Namespace) -> int:
         for t in await archive.index.list_tokens():
             created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t.created))
             state = "revoked" if t.revoked else "active"
+            if not t.revoked and t.expires is not None:
+                state = (
+                    f"expired {_utc(t.expires)}"
+                    if t.expires <= time.time()
+                    else (f"active until {_utc(t.expires)}")
+                )
             print(f"{t.id:14} {t.scope:7} {t.cam or '*':20} {created:20} {state}")
         return 0
 

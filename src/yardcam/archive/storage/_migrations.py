@@ -83,6 +83,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(2, "token expiry", ("ALTER TABLE tokens ADD COLUMN expires DOUBLE PRECISION",)),
 )
 
 CREATE_VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"

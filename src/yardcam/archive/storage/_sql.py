@@ -16,7 +16,7 @@ from ._types import CamSummary, FramePage, FrameRecord, TokenRecord
 MAX_LIMIT = 1000
 
 FRAME_COLUMNS = "id, cam, ts, seq, change, size, sha256, blob_key, received, idempotency_key"
-TOKEN_COLUMNS = "id, token_hash, cam, scope, created, revoked"
+TOKEN_COLUMNS = "id, token_hash, cam, scope, created, revoked, expires"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +53,9 @@ def frame_from_row(row: Sequence[Any]) -> FrameRecord:
 
 
 def token_from_row(row: Sequence[Any]) -> TokenRecord:
-    tid, token_hash, cam, scope, created, revoked = row
-    return TokenRecord(tid, token_hash, cam, scope, float(created), bool(revoked))
+    tid, token_hash, cam, scope, created, revoked, expires = row
+    expiry = None if expires is None else float(expires)
+    return TokenRecord(tid, token_hash, cam, scope, float(created), bool(revoked), expiry)
 
 
 def cam_from_row(row: Sequence[Any]) -> CamSummary:
@@ -179,13 +180,14 @@ def oldest_frames(d: Dialect, cam: str, before: float | None, limit: int) -> Que
 def add_token(d: Dialect, t: TokenRecord) -> Query:
     return _q(
         d,
-        f"INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}})",
+        f"INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ({', '.join(['{p}'] * 7)})",
         t.id,
         t.token_hash,
         t.cam,
         t.scope,
         t.created,
         t.revoked,
+        t.expires,
     )
 
 

@@ -78,6 +78,7 @@ class TokenRecord:
     scope: str  # "upload" | "read" | "admin"
     created: float
     revoked: bool = False
+    expires: float | None = None  # epoch seconds; None: never
 
 
 class BlobWriter(Protocol):
