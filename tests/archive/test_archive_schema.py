@@ -14,10 +14,16 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 import pytest
 
-from archive.helpers import Node, fresh_database, make_jpeg, unique_cam
+from archive.helpers import Node, make_jpeg, unique_cam
 from yardcam import requests
 from yardcam.archive import ArchiveSettings
-from yardcam.archive.storage import blob_key, new_frame_id, open_blob_store, open_frame_index
+from yardcam.archive.storage import (
+    StorageError,
+    blob_key,
+    new_frame_id,
+    open_blob_store,
+    open_frame_index,
+)
 from yardcam.archive.storage._migrations import MIGRATIONS, Migration, SchemaTooNew, upgrade
 from yardcam.archive.storage._postgres import PostgresIndex
 from yardcam.archive.storage._sql import POSTGRES, SQLITE
@@ -90,6 +96,15 @@ def schema_version(settings: ArchiveSettings) -> int:
     return int(version)
 
 
+def has_version_table(settings: ArchiveSettings) -> bool:
+    query = (
+        "SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_version'"
+        if settings.index.startswith("postgres")
+        else "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"
+    )
+    return bool(sql_on(settings.index, (query, ())))
+
+
 async def previous_archive(settings: ArchiveSettings, cam: str, count: int) -> dict[str, bytes]:
     """An archive as the previous yardcam left it: old DDL, blobs stored, rows inserted by hand.
     Returns each frame's id -> JPEG."""
@@ -123,15 +138,7 @@ def test_an_archive_of_the_previous_schema_is_upgraded_with_its_frames_intact(
 ) -> None:
     cam = unique_cam("old")
     frames = asyncio.run(previous_archive(settings, cam, 3))
-    assert not sql_on(  # really the old schema: no version table yet
-        settings.index,
-        (
-            "SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_version'"
-            if settings.index.startswith("postgres")
-            else "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'",
-            (),
-        ),
-    )
+    assert not has_version_table(settings)  # really the old schema
 
     node = start_node(settings)  # opening the index upgrades it
 
@@ -203,15 +210,33 @@ async def test_a_newer_schema_is_refused_with_what_to_do(settings: ArchiveSettin
     assert schema_version(settings) == LATEST + 1  # left as it was
 
 
-async def test_nodes_starting_at_once_migrate_once(request: pytest.FixtureRequest) -> None:
-    """Without the lock, the second node's ALTER TABLE would fail (the column exists)."""
-    url = fresh_database(request.getfixturevalue("postgres_url"))
+async def test_nodes_starting_at_once_migrate_once(settings: ArchiveSettings) -> None:
+    """Four indexes (four connections, on four threads for SQLite) open one fresh index at once:
+    without the lock, a second ALTER TABLE would fail (the column exists)."""
     migrations = (*MIGRATIONS, NOTE_COLUMN, NOTE_FILLED)
-    indexes = await asyncio.gather(*(open_with(url, migrations) for _ in range(4)))
+    indexes = await asyncio.gather(*(open_with(settings.index, migrations) for _ in range(4)))
     for index in indexes:
         await index.check()
         await index.close()
-    assert sql_on(url, ("SELECT version FROM schema_version", ())) == [(LATEST + 2,)]
+    assert schema_version(settings) == LATEST + 2
+
+
+async def test_a_failed_migration_leaves_the_index_as_it_was(settings: ArchiveSettings) -> None:
+    cam = unique_cam("failed")
+    frames = await previous_archive(settings, cam, 1)
+    broken = Migration(
+        LATEST + 1, "half works", ("ALTER TABLE frames ADD COLUMN note TEXT", "NOPE")
+    )
+    with pytest.raises(StorageError):
+        await open_with(settings.index, (*MIGRATIONS, broken))
+    # Not even the first migration is kept: all of them run in one transaction.
+    assert not has_version_table(settings)
+    index = await open_with(settings.index, (*MIGRATIONS, NOTE_COLUMN))  # the fixed release
+    try:
+        assert [f.id for f in (await index.list_frames(cam=cam)).frames] == list(frames)
+    finally:
+        await index.close()
+    assert schema_version(settings) == LATEST + 1
 
 
 def test_migrations_are_numbered_one_by_one_with_distinct_names() -> None:

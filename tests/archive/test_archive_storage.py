@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.helpers import Node, blob_keys, fresh_database, make_jpeg, store_frame, unique_cam
+from archive.helpers import Node, blob_keys, make_jpeg, store_frame, unique_cam
 from yardcam import requests
 from yardcam.archive import Archive, ArchiveSettings
 from yardcam.archive.storage import (
@@ -175,14 +175,6 @@ async def test_counts_per_hour(settings: ArchiveSettings) -> None:
             await store_frame(archive, cam, float(ts), make_jpeg())
         counts = await archive.index.counts_per_hour(cam, 3600 * 10, 3600 * 13 - 1)
     assert counts == [(36000.0, 2), (43200.0, 1)]
-
-
-async def test_nodes_creating_the_schema_at_once_do_not_clash(request) -> None:
-    url = fresh_database(request.getfixturevalue("postgres_url"))
-    indexes = await asyncio.gather(*(open_frame_index(url) for _ in range(4)))
-    for index in indexes:
-        await index.check()
-        await index.close()
 
 
 async def test_missing_bucket_is_created(request, tmp_path: Path) -> None:
