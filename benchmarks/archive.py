@@ -49,6 +49,9 @@ import numpy as np
 import psutil
 import simplejpeg
 
+# The tests' helpers, in place of this script's own directory: benchmarks/archive.py would
+# shadow the tests' archive package (a namespace package loses to a module of the same name).
+sys.path.remove(str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from archive.helpers import raw_multipart, raw_upload_head, storage_args
