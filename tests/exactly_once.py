@@ -10,6 +10,11 @@ The ledger is the one ``tests/outbox/crash_cam.py`` appends (one ``os.write`` pe
     intent <id> <sha256>   the frame triggered and is handed to Uploader.submit
     stored <id>            the outbox holds it durably: accepted from here on
     stall <ms>             the longest event-loop stall of the cam since the last such line
+    counts <pid> <evicted> <dropped>   one cam process's counts so far (the last one counts)
+
+Frames the outbox evicted to stay within its bound are accounted for by count (the outbox
+says how many, not which): ``lost`` is what neither the archive, the dead letters nor the
+evictions explain.
 """
 
 from __future__ import annotations
@@ -29,6 +34,15 @@ class Ledger:
     intents: dict[str, str] = field(default_factory=dict)  # frame id -> sha256
     stored: set[str] = field(default_factory=set)
     longest_stall_ms: float = 0.0
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # pid -> evicted, dropped
+
+    @property
+    def evicted(self) -> int:
+        return sum(evicted for evicted, _ in self.counts.values())
+
+    @property
+    def dropped(self) -> int:
+        return sum(dropped for _, dropped in self.counts.values())
 
 
 def read_ledger(path: Path) -> Ledger:
@@ -41,6 +55,8 @@ def read_ledger(path: Path) -> Ledger:
             ledger.stored.add(value)
         elif kind == "stall":
             ledger.longest_stall_ms = max(ledger.longest_stall_ms, float(value))
+        elif kind == "counts":
+            ledger.counts[value] = (int(rest[0]), int(rest[1]))
     return ledger
 
 
@@ -86,6 +102,8 @@ class Verdict:
     duplicates: int
     lost: int
     dead_lettered: int
+    evicted: int  # accepted, then evicted to keep the outbox within its bound (counted)
+    dropped: int  # never accepted: the outbox could not store them (counted)
     longest_stall_ms: float
     problems: tuple[str, ...]
 
@@ -111,10 +129,11 @@ def judge(ledger: Ledger, archived: list[ArchivedFrame], outbox: Path) -> Verdic
             problems.append(f"{frame.key}: archived, but the cam never triggered it")
         elif not frame.sha256_read == frame.sha256_recorded == expected:
             problems.append(f"{frame.key}: archived bytes differ from the captured frame")
-    lost = sorted(ledger.stored - by_key.keys() - dead.keys())
+    missing = sorted(ledger.stored - by_key.keys() - dead.keys())
+    lost = max(0, len(missing) - ledger.evicted)
     if lost:
         problems.append(
-            f"{len(lost)} accepted frames neither archived nor dead-lettered: {lost[:5]}"
+            f"{lost} accepted frames not archived, dead-lettered or evicted: {missing[:5]}"
         )
     unexplained = [key for key, reason in dead.items() if not reason.strip()]
     if unexplained:
@@ -125,8 +144,10 @@ def judge(ledger: Ledger, archived: list[ArchivedFrame], outbox: Path) -> Verdic
         accepted=len(ledger.stored),
         archived=len(by_key.keys() & ledger.stored),
         duplicates=duplicates,
-        lost=len(lost),
+        lost=lost,
         dead_lettered=len(dead.keys() & ledger.stored),
+        evicted=ledger.evicted,
+        dropped=ledger.dropped,
         longest_stall_ms=ledger.longest_stall_ms,
         problems=tuple(problems),
     )

@@ -119,11 +119,20 @@ def _postgres_once() -> Iterator[str]:
         if any(sign in told.lower() for sign in _IN_USE):
             raise PortTaken(f"port {port} was taken before PostgreSQL bound it") from exc
         raise
+    url = f"postgresql://postgres@127.0.0.1:{port}/yardcam"
+
+    def restart(down: float) -> None:
+        _run(_as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]))
+        time.sleep(down)
+        _run(_as_postgres([pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]))
+
     try:
         createdb = [str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres"]
         _run(_as_postgres([*createdb, "yardcam"]))
-        yield f"postgresql://postgres@127.0.0.1:{port}/yardcam"
+        _RESTARTS[url] = restart
+        yield url
     finally:
+        _RESTARTS.pop(url, None)
         subprocess.run(
             _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"]),
             capture_output=True,
@@ -131,6 +140,16 @@ def _postgres_once() -> Iterator[str]:
             check=False,
         )
         shutil.rmtree(base, ignore_errors=True)
+
+
+_RESTARTS: dict[str, Callable[[float], None]] = {}
+
+
+def restart_postgres(url: str, down: float = 0.0) -> None:
+    """Crash the cluster behind ``url`` (a :func:`postgres_server` URL or one of its databases:
+    ``pg_ctl stop -m immediate``), wait ``down`` seconds, start it again on the same port."""
+    server = url.rsplit("/", 1)[0] + "/yardcam"
+    _RESTARTS[server](down)
 
 
 def _s3_answers(url: str) -> bool:

@@ -10,7 +10,11 @@ cannot tear such a write, and no power cut is simulated, so no fsync is needed):
 
     intent <id> <sha256>   the frame triggered and is handed to Uploader.submit
     stored <id>            the uploader's on_stored hook: the frame is durable from here on
-    stall <ms>             the longest event-loop stall (the detector's loop) in the last second
+    stall <ms>             the longest event-loop stall (the detector's loop) in the last 0.5 s
+    counts <pid> <evicted> <dropped>   the uploader's counts so far, every 0.5 s and at exit
+
+On SIGTERM it stops triggering, gives in-flight uploads 2 s and exits (frames still queued stay
+in the outbox for the next start).
 
 "Triggered" in the exactly-once promise means *stored*: a frame killed between ``intent`` and
 ``stored`` was never accepted by the outbox (as if the power had gone a moment earlier: it was
@@ -28,6 +32,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -41,11 +46,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--outbox", type=Path, required=True)
     parser.add_argument("--ledger", type=Path, required=True)
     parser.add_argument("--url", required=True)
-    parser.add_argument("--ca", required=True)
+    parser.add_argument("--ca", help="the archive's CA bundle (https:// URLs)")
     parser.add_argument("--token", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cam", default="crash")
     parser.add_argument("--fps", type=float, default=40)
+    parser.add_argument("--timeout", type=float, nargs=2, default=(5.0, 30.0))
+    parser.add_argument("--max-bytes", type=int, help="the outbox's byte bound (default: auto)")
     parser.add_argument("--drain", action="store_true")
     return parser.parse_args()
 
@@ -56,44 +63,62 @@ async def main(args: argparse.Namespace) -> None:
     def stored(entry: Entry) -> None:
         os.write(ledger, f"stored {entry.id}\n".encode())
 
+    bound = {} if args.max_bytes is None else {"max_bytes": args.max_bytes}
     uploader = Uploader(
-        Outbox(args.outbox),
+        Outbox(args.outbox, **bound),
         args.url,
         cam=args.cam,
         token=TokenSource(args.token),
-        verify=args.ca,
+        verify=args.ca or True,
+        timeout=tuple(args.timeout),
         backoff=Backoff(base=0.05, cap=0.3),
         retry_interval=0.1,
         token_probe_interval=0.1,
         on_stored=stored,
     )
     running = asyncio.create_task(uploader.run())
-    watch = asyncio.create_task(watch_stalls(ledger))
+    watch = asyncio.create_task(watch_stalls(ledger, uploader))
+    terminated = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
     if args.drain:
         await uploader.join()
     else:
         source = open_source(f"synthetic:seed={args.seed},width=320,height=180", fps=args.fps)
         async for count, frame in aenumerate(source.frames()):
+            if terminated.is_set():  # SIGTERM: stop triggering, let in-flight uploads end
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(uploader.join(), 2.0)
+                break
             sha = hashlib.sha256(frame.jpeg).hexdigest()
             os.write(ledger, f"intent {frame_id(args.cam, frame.ts, frame.seq)} {sha}\n".encode())
             uploader.submit(MotionEvent(frame=frame, ts=frame.ts, count=count, change=50.0))
+    report_counts(ledger, uploader)
     for task in (running, watch):
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
 
-async def watch_stalls(ledger: int, tick: float = 0.01) -> None:
+def report_counts(ledger: int, uploader: Uploader) -> None:
+    """This process's evicted and dropped frames so far (the ledger keeps the last per pid)."""
+    stats = uploader.stats()
+    line = f"counts {os.getpid()} {stats['evicted']} {stats['dropped']}\n"
+    os.write(ledger, line.encode())
+
+
+async def watch_stalls(ledger: int, uploader: Uploader, tick: float = 0.01) -> None:
     """How late a 10 ms timer fires is how long anything else held the loop: the detector's
-    loop in a real cam. The worst per second goes to the ledger."""
+    loop in a real cam. The worst per half second goes to the ledger, with the uploader's
+    counts."""
     loop = asyncio.get_running_loop()
     worst, reported = 0.0, loop.time()
     while True:
         before = loop.time()
         await asyncio.sleep(tick)
         worst = max(worst, loop.time() - before - tick)
-        if loop.time() - reported >= 1.0:
+        if loop.time() - reported >= 0.5:
             os.write(ledger, f"stall {worst * 1000:.1f}\n".encode())
+            report_counts(ledger, uploader)
             worst, reported = 0.0, loop.time()
 
 
