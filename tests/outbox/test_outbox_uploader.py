@@ -17,6 +17,7 @@ import pytest
 from archive_stub import ArchiveStub
 
 from serving import Running, TLSFiles, refusing_socket
+from yardcam import requests
 from yardcam.camera import Frame
 from yardcam.outbox import Backoff, Outbox, TokenSource, Uploader
 
@@ -444,5 +445,6 @@ async def test_a_missing_ca_bundle_fails_at_start(
     make_uploader: Callable[..., Uploader], tmp_path: Path
 ) -> None:
     uploader = make_uploader("https://127.0.0.1:9", verify=str(tmp_path / "no-ca.pem"))
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(requests.InvalidRequest, match="cannot load CA bundle") as info:
         await uploader.run()
+    assert isinstance(info.value.__cause__, FileNotFoundError)

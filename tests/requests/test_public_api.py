@@ -46,6 +46,7 @@ def test_exported_names_are_pinned() -> None:
         "TooManyRedirects",
         "UnrewindableBodyError",
         "codes",
+        "create_ssl_context",
         "delete",
         "exceptions",
         "get",

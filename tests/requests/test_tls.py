@@ -14,7 +14,7 @@ from echo_servers import EchoServer, EchoState, make_echo_app
 
 from serving import Running, TLSFiles, serve
 from yardcam import requests
-from yardcam.requests._tls import CertArg, TLSContexts, build_context
+from yardcam.requests._tls import CertArg, TLSContexts, create_ssl_context
 
 
 def test_default_trust_store_rejects_unknown_ca(tls_echo_server: EchoServer) -> None:
@@ -39,6 +39,14 @@ def test_verify_with_context(
 
 def test_verify_false_skips_checks(tls_echo_server: EchoServer) -> None:
     assert requests.get(tls_echo_server.url + "/echo", verify=False).ok
+
+
+def test_verify_false_loads_no_trust_store() -> None:
+    # Loading the system store costs tens of ms of CPU for certificates nobody will check.
+    ctx = create_ssl_context(False)
+    assert ctx.verify_mode is ssl.CERT_NONE and not ctx.check_hostname
+    assert ctx.cert_store_stats()["x509_ca"] == 0
+    assert ctx.minimum_version is ssl.TLSVersion.TLSv1_2
 
 
 def test_hostname_is_checked(tls_files: TLSFiles, tmp_path: Path) -> None:
@@ -99,7 +107,7 @@ class RecordingBuilder:
 
     def __call__(self, verify: object, cert: CertArg) -> ssl.SSLContext:
         self.threads.append(threading.get_ident())
-        return build_context(verify, cert)
+        return create_ssl_context(verify, cert)
 
 
 async def test_async_contexts_are_built_once_off_the_loop(tls_files: TLSFiles) -> None:

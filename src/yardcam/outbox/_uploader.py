@@ -28,7 +28,6 @@ import functools
 import heapq
 import io
 import logging
-import os
 import ssl
 import time
 from collections.abc import Callable
@@ -42,7 +41,7 @@ from yardcam.outbox._classify import Outcome, Verdict, classify_error, classify_
 from yardcam.outbox._entry import Entry
 from yardcam.outbox._outbox import CorruptEntry, Outbox, OutboxError
 from yardcam.outbox._token import TokenSource, TokenUnavailable
-from yardcam.requests import AsyncSession
+from yardcam.requests import AsyncSession, create_ssl_context
 
 log = logging.getLogger("yardcam.outbox")
 T = TypeVar("T")
@@ -212,7 +211,8 @@ class Uploader:
         self._ran = True
         session = self._session
         if session is None:
-            verify = await self._on_disk(client_tls, self.verify)
+            # Built here, on the disk thread: slow, and a bad CA path must fail at start.
+            verify = await self._on_disk(create_ssl_context, self.verify)
             session = AsyncSession(verify=verify, trust_env=self.trust_env)
         try:
             await self._load_outbox()
@@ -508,29 +508,6 @@ class Uploader:
         self._paused.clear()
         self._resumed.set()
         log.info("uploader: token accepted again; uploads resumed")
-
-
-def client_tls(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
-    """The TLS client context for ``verify``, built where the caller chooses.
-
-    Loading a trust store costs tens of milliseconds of CPU (~70 ms for the system store here);
-    the uploader builds it on its disk thread so the first upload does not stall detection.
-    """
-    if isinstance(verify, ssl.SSLContext):
-        return verify
-    if verify is False:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no trust store to load
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    elif verify is True:
-        ctx = ssl.create_default_context()
-    elif os.path.isdir(verify):
-        ctx = ssl.create_default_context(capath=verify)
-    else:
-        ctx = ssl.create_default_context(cafile=verify)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.set_alpn_protocols(["http/1.1"])
-    return ctx
 
 
 class _Submitted(NamedTuple):

@@ -41,6 +41,7 @@ from yardcam.requests._models import PreparedRequest, Response
 from yardcam.requests._retry import Retry
 from yardcam.requests._session import Session
 from yardcam.requests._status_codes import codes
+from yardcam.requests._tls import create_ssl_context
 from yardcam.requests.exceptions import (
     ChunkedEncodingError,
     ConnectionError,
@@ -106,6 +107,7 @@ __all__ = [
     "TooManyRedirects",
     "UnrewindableBodyError",
     "codes",
+    "create_ssl_context",
     "delete",
     "exceptions",
     "get",

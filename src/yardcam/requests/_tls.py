@@ -15,13 +15,20 @@ from collections.abc import Callable, Hashable
 
 from yardcam.requests.exceptions import InvalidRequest, SSLError
 
-__all__ = ["TLSContexts", "build_context"]
+__all__ = ["TLSContexts", "create_ssl_context"]
 
 CertArg = str | os.PathLike[str] | tuple[str | os.PathLike[str], str | os.PathLike[str]] | None
 
 
-def build_context(verify: object = True, cert: CertArg = None) -> ssl.SSLContext:
-    """A client context: system trust store, hostname check, TLS >= 1.2 unless told otherwise."""
+def create_ssl_context(verify: object = True, cert: CertArg = None) -> ssl.SSLContext:
+    """A client context: system trust store, hostname check, TLS >= 1.2 unless told otherwise.
+
+    ``verify``: True (system store), False, a CA bundle file or directory, or an SSLContext (used
+    as is). Slow (tens of ms of CPU to load a store): sessions cache it per setting and
+    AsyncSession builds it off the loop; a caller that wants a bad path to fail before its first
+    request (the outbox uploader, at start) calls this itself. A CA bundle that cannot be read
+    raises :class:`InvalidRequest`.
+    """
     if isinstance(verify, ssl.SSLContext):
         ctx = verify
         if cert is not None:
@@ -30,7 +37,7 @@ def build_context(verify: object = True, cert: CertArg = None) -> ssl.SSLContext
     if verify is True:
         ctx = ssl.create_default_context()
     elif verify is False:
-        ctx = ssl.create_default_context()
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no trust store to load: nothing to check
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     elif isinstance(verify, str | os.PathLike):
@@ -68,7 +75,9 @@ class TLSContexts:
     replaceable so a test can see which thread a context was built in.
     """
 
-    def __init__(self, build: Callable[[object, CertArg], ssl.SSLContext] = build_context) -> None:
+    def __init__(
+        self, build: Callable[[object, CertArg], ssl.SSLContext] = create_ssl_context
+    ) -> None:
         self._build = build
         self._cache: dict[Hashable, ssl.SSLContext] = {}
         self._lock = threading.Lock()
@@ -78,7 +87,7 @@ class TLSContexts:
     def cached(self, verify: object, cert: CertArg) -> ssl.SSLContext | None:
         """The context if it needs no building (cached, or given as ``verify=``), else None."""
         if not isinstance(verify, bool | str | os.PathLike):
-            return build_context(verify, cert)  # an SSLContext to use as is, or refused
+            return create_ssl_context(verify, cert)  # an SSLContext to use as is, or refused
         return self._cache.get(_key(verify, cert))
 
     def get(self, verify: object, cert: CertArg) -> ssl.SSLContext:
