@@ -6,6 +6,7 @@ import pytest
 from camera_helpers import collect, stop
 
 from yardcam.camera import FolderSource, FrameHub, SourceError, SyntheticScene, open_source
+from yardcam.requests import Backoff
 
 
 async def test_plays_jpegs_in_name_order_then_ends(
@@ -42,7 +43,7 @@ async def test_empty_or_missing_folder_fails_as_a_source(tmp_path: Path) -> None
 
 async def test_corrupt_file_is_reported_and_retried_by_the_hub(jpeg_folder: Path) -> None:
     (jpeg_folder / "0003.jpg").write_bytes(b"GIF89a not a jpeg")
-    hub = FrameHub(backoff_initial=0.001, backoff_max=0.001)
+    hub = FrameHub(backoff=Backoff(base=0.001, cap=0.001))
     task = asyncio.create_task(hub.run(FolderSource(jpeg_folder, fps=None)))
     while hub.failures < 2:
         await hub.next_frame()

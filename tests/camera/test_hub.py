@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from camera_helpers import stop
 
 from yardcam.camera import Frame, FrameHub, SourceError
+from yardcam.requests import Backoff
 
 
 def frame(seq: int) -> Frame:
@@ -86,7 +87,7 @@ class Flaky:
 
 
 async def test_run_retries_with_backoff_reports_state_and_ends_with_the_source() -> None:
-    hub = FrameHub(backoff_initial=0.001, backoff_max=0.002)
+    hub = FrameHub(backoff=Backoff(base=0.001, cap=0.002))
     source = Flaky(failures=3)
     states: list[str] = []
     task = asyncio.create_task(hub.run(source))
@@ -102,6 +103,28 @@ async def test_run_retries_with_backoff_reports_state_and_ends_with_the_source()
     assert hub.latest is not None and hub.latest.seq == 5  # 0, renumbered 1, 2, 3 then 4, 5
 
 
+async def test_restart_waits_grow_while_failing_and_reset_once_streaming(caplog) -> None:
+    def waits() -> list[float]:
+        found = [r.args[1] for r in caplog.records if r.msg.startswith("frame source failed")]
+        caplog.clear()
+        return found  # type: ignore[return-value]
+
+    backoff = Backoff(base=0.001, cap=0.004)
+    hub = FrameHub(backoff=backoff)
+    task = asyncio.create_task(hub.run(Broken()))  # never streams: the waits grow to the cap
+    while hub.failures < 5:
+        await asyncio.sleep(0)
+    await stop(task)
+    growing = waits()
+    assert len(growing) >= 5
+    for n, wait in enumerate(growing, start=1):
+        assert backoff.ceiling(n) / 2 <= wait <= backoff.ceiling(n)
+    # A source that streams before each failure starts again from the shortest wait.
+    await FrameHub(backoff=backoff).run(Flaky(failures=3))
+    reset = waits()
+    assert len(reset) == 3 and all(wait <= backoff.ceiling(1) for wait in reset)
+
+
 class Broken:
     async def frames(self) -> AsyncIterator[Frame]:
         raise RuntimeError("driver bug")
@@ -109,7 +132,7 @@ class Broken:
 
 
 async def test_a_crashing_source_is_a_state_not_a_crash(caplog) -> None:
-    hub = FrameHub(backoff_initial=0.001, backoff_max=0.001)
+    hub = FrameHub(backoff=Backoff(base=0.001, cap=0.001))
     task = asyncio.create_task(hub.run(Broken()))
     while hub.failures < 2:
         await asyncio.sleep(0)

@@ -22,6 +22,7 @@ from yardcam.camera import (
     boundary_from_content_type,
     open_source,
 )
+from yardcam.requests import Backoff
 
 JPEGS = [
     b"\xff\xd8first\r\n--not-a-boundary\xff\xd9",
@@ -119,7 +120,7 @@ async def test_over_tls_and_a_dropped_stream_is_retried(
     serve_app, tls_files, small_scene: SyntheticScene
 ) -> None:
     server = serve_app(mjpeg_app(small_scene, frames=3), tls=tls_files)
-    hub = FrameHub(backoff_initial=0.01, backoff_max=0.01)
+    hub = FrameHub(backoff=Backoff(base=0.01, cap=0.01))
     task = asyncio.create_task(
         hub.run(MjpegSource(server.url + "/video", verify=str(tls_files.ca_pem)))
     )
@@ -143,7 +144,7 @@ async def test_camera_offline_is_a_retrying_state() -> None:
     with socket.socket() as probe:  # a port that was free a moment ago: nobody listens there
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    hub = FrameHub(backoff_initial=0.01, backoff_max=0.01)
+    hub = FrameHub(backoff=Backoff(base=0.01, cap=0.01))
     task = asyncio.create_task(hub.run(MjpegSource(f"http://127.0.0.1:{port}/video")))
     while hub.failures < 1:
         await asyncio.sleep(0.001)

@@ -38,7 +38,8 @@ from pathlib import Path
 
 from yardcam.camera import Frame, open_source
 from yardcam.motion import MotionEvent
-from yardcam.outbox import Backoff, Entry, Outbox, TokenSource, Uploader, frame_id
+from yardcam.outbox import Entry, Outbox, TokenSource, Uploader, frame_id
+from yardcam.requests import Backoff
 
 
 def parse_args() -> argparse.Namespace:

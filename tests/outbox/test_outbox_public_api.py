@@ -7,12 +7,11 @@ import doctest
 import pytest
 
 import yardcam.outbox
-from yardcam.outbox import _backoff, _token
+from yardcam.outbox import _token
 
 
 def test_exported_names() -> None:
     assert yardcam.outbox.__all__ == [
-        "Backoff",
         "CorruptEntry",
         "DeadLetter",
         "DiskFull",
@@ -38,7 +37,7 @@ def test_exported_names() -> None:
     assert public == set(yardcam.outbox.__all__)
 
 
-@pytest.mark.parametrize("module", [_backoff, _token])
+@pytest.mark.parametrize("module", [_token])
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0

@@ -19,7 +19,7 @@ from archive_stub import ArchiveStub
 from serving import Running, TLSFiles, refusing_socket
 from yardcam import requests
 from yardcam.camera import Frame
-from yardcam.outbox import Backoff, Outbox, TokenSource, Uploader
+from yardcam.outbox import Outbox, TokenSource, Uploader
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def make_uploader(tmp_path: Path, tls_files: TLSFiles, token_file: Path) -> Call
             "cam": "yard",
             "token": TokenSource(token_file),
             "verify": str(tls_files.ca_pem),
-            "backoff": Backoff(base=0.05, cap=0.2),
+            "backoff": requests.Backoff(base=0.05, cap=0.2),
             "retry_interval": 0.1,
             "token_probe_interval": 0.1,
             "timeout": (2.0, 2.0),
@@ -355,7 +355,7 @@ async def test_a_recovered_archive_drains_the_backlog_without_waiting_out_backof
     stub: ArchiveStub, archive: Running, make_uploader: Callable[..., Uploader]
 ) -> None:
     # Each failed frame waits 30-60 s before its next attempt; the archive comes back at once.
-    uploader = make_uploader(archive.url, backoff=Backoff(base=60.0, cap=300.0))
+    uploader = make_uploader(archive.url, backoff=requests.Backoff(base=60.0, cap=300.0))
     backlog = [make_frame(seq) for seq in range(8)]
     async with running(uploader):
         stub.mode = "500"

@@ -17,7 +17,7 @@ from serving import TLSFiles
 from yardcam import requests
 from yardcam.requests import AsyncSession, Retry
 
-FAST = Retry(total=3, backoff_factor=0.001)
+FAST = Retry(total=3, backoff=requests.Backoff(base=0.001))
 
 
 async def test_seed_upload_over_https(tls_echo_server: EchoServer, tls_files: TLSFiles) -> None:

@@ -50,7 +50,7 @@ def test_retry_after_is_slept_then_the_same_request_is_resent() -> None:
 
 
 def test_connect_error_is_retried_for_post_then_given_up() -> None:
-    session = requests.Session(retries=Retry(total=1, backoff_factor=0))
+    session = requests.Session(retries=Retry(total=1, backoff=requests.Backoff(base=0)))
     flow, _ = start(session, "POST", "http://cam.local/frames", data=b"jpeg")
     refused = requests.ConnectionError("refused")
     refused.connect_failed = True

@@ -12,6 +12,7 @@ def test_exported_names_are_pinned() -> None:
     assert set(requests.__all__) == {
         "DEFAULT_TIMEOUT",
         "AsyncSession",
+        "Backoff",
         "BasicAuth",
         "BearerAuth",
         "ChunkedEncodingError",
@@ -52,6 +53,7 @@ def test_exported_names_are_pinned() -> None:
         "get",
         "head",
         "options",
+        "parse_retry_after",
         "patch",
         "post",
         "put",
@@ -85,8 +87,8 @@ def test_default_timeout_is_documented_and_bounded() -> None:
 def test_docstring_examples_run() -> None:
     import doctest
 
-    from yardcam.requests import _retry, _status_codes
+    from yardcam.requests import _backoff, _retry, _status_codes
 
-    for module in (requests, _retry, _status_codes):
+    for module in (requests, _backoff, _retry, _status_codes):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0, module.__name__

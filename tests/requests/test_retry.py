@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import io
 import itertools
 import socket
@@ -11,27 +12,26 @@ import pytest
 from echo_servers import EchoServer, raw_server, read_request_head
 
 from yardcam import requests
-from yardcam.requests import Retry
-from yardcam.requests._retry import RetryState, parse_retry_after
+from yardcam.requests import Backoff, Retry, parse_retry_after
+from yardcam.requests._retry import MAX_RETRY_AFTER, RetryState
 
-FAST = Retry(total=3, backoff_factor=0.001)
+FAST = Retry(total=3, backoff=Backoff(base=0.001))
+NOW = Retry(total=2, backoff=Backoff(base=0))
 
 
 def key() -> str:
     return uuid.uuid4().hex
 
 
-def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
-    policy = Retry(backoff_factor=0.5, backoff_max=3)
-    assert [policy.backoff(n, jitter=1.0) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 3.0]
-    for n in (1, 2, 3):
-        assert (
-            0.5 * policy.backoff(n, jitter=1.0) <= policy.backoff(n) <= policy.backoff(n, jitter=1)
-        )
+def test_waits_come_from_the_backoff() -> None:
+    state = RetryState(Retry(total=5, backoff=Backoff(base=0.5, cap=3)))
+    delays = [state.delay_after_error(requests.ReadTimeout("t"), "GET", {}) for _ in range(4)]
+    for delay, ceiling in zip(delays, [0.5, 1.0, 2.0, 3.0], strict=True):
+        assert delay is not None and ceiling / 2 <= delay <= ceiling
 
 
 def test_status_decisions() -> None:
-    state = RetryState(Retry(total=2, backoff_factor=0))
+    state = RetryState(NOW)
     assert state.delay_after_status(200, None, "GET", {}) is None
     assert state.delay_after_status(500, None, "GET", {}) is None  # not in the retry statuses
     assert state.delay_after_status(503, "7", "GET", {}) == 7.0  # Retry-After wins
@@ -39,11 +39,16 @@ def test_status_decisions() -> None:
     assert state.delay_after_status(429, None, "POST", {"Idempotency-Key": "k"}) == 0
     assert state.delay_after_status(503, None, "GET", {}) is None  # exhausted
     assert state.exhausted_on_status(503)
-    assert RetryState(Retry(backoff_max=10)).delay_after_status(503, "60", "GET", {}) is None
+    # Longer than the backoff's cap: give the response back instead of sleeping a minute.
+    assert (
+        RetryState(Retry(backoff=Backoff(cap=10))).delay_after_status(503, "60", "GET", {}) is None
+    )
+    ignoring = RetryState(Retry(backoff=Backoff(base=0), respect_retry_after=False))
+    assert ignoring.delay_after_status(503, "60", "GET", {}) == 0
 
 
 def test_error_decisions() -> None:
-    state = RetryState(Retry(total=5, backoff_factor=0))
+    state = RetryState(Retry(total=5, backoff=Backoff(base=0)))
     refused = requests.ConnectionError("refused")
     refused.connect_failed = True
     assert state.delay_after_error(refused, "POST", {}) == 0  # nothing reached the server
@@ -55,10 +60,19 @@ def test_error_decisions() -> None:
     assert state.delay_after_error(requests.InvalidURL("x"), "GET", {}) is None
 
 
-def test_retry_after_forms() -> None:
+def test_retry_after_forms_and_cap() -> None:
     assert parse_retry_after("12") == 12.0
+    assert parse_retry_after(" 12 ") == 12.0
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    date = email.utils.formatdate(1_000_030, usegmt=True)
+    assert parse_retry_after(date, now=1_000_000) == 30.0
+    assert parse_retry_after("99999999") == MAX_RETRY_AFTER  # a typo must not park work for years
+    assert parse_retry_after(email.utils.formatdate(10**10, usegmt=True)) == MAX_RETRY_AFTER
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 -0000") is None  # no zone: not a date
     assert parse_retry_after("soon") is None
+    assert parse_retry_after("-5") is None
+    assert parse_retry_after("") is None
+    assert parse_retry_after(None) is None
 
 
 def test_get_is_retried_on_503_honouring_retry_after(echo_server: EchoServer) -> None:
@@ -72,7 +86,7 @@ def test_exhausted_retries_return_the_last_response(echo_server: EchoServer) -> 
     k = key()
     r = requests.get(f"{echo_server.url}/flaky/{k}?fail=10&status=502", retries=FAST)
     assert r.status_code == 502 and echo_server.state.calls(k) == 4
-    strict = Retry(total=1, backoff_factor=0, raise_on_status=True)
+    strict = Retry(total=1, backoff=Backoff(base=0), raise_on_status=True)
     with pytest.raises(requests.RetryError) as info:
         requests.get(f"{echo_server.url}/flaky/{key()}?fail=10&status=429", retries=strict)
     assert info.value.response is not None and info.value.response.status_code == 429
@@ -99,7 +113,7 @@ def test_post_with_idempotency_key_is_retried_with_the_body_rewound(
 
 def test_long_retry_after_returns_the_response(echo_server: EchoServer) -> None:
     k = key()
-    policy = Retry(total=3, backoff_factor=0, backoff_max=5)
+    policy = Retry(total=3, backoff=Backoff(base=0, cap=5))
     r = requests.get(f"{echo_server.url}/flaky/{k}?fail=1&retry_after=3600", retries=policy)
     assert r.status_code == 503 and r.headers["retry-after"] == "3600"
     assert echo_server.state.calls(k) == 1

@@ -11,6 +11,8 @@ import asyncio
 import dataclasses
 import logging
 
+from yardcam.requests import Backoff
+
 from ._frame import Frame, FrameSource
 
 log = logging.getLogger(__name__)
@@ -20,7 +22,9 @@ class FrameHub:
     """Latest frame + "new frame" notification, and the pump that keeps a source running.
 
     ``state`` is ``"starting"``, ``"streaming"``, ``"retrying: <reason>"`` or ``"ended"``;
-    ``failures`` counts the source's failed runs.
+    ``failures`` counts the source's failed runs. A failed source is restarted after
+    ``backoff`` (0.5 s doubling to 30 s, jittered, by default), counted from the last time it
+    streamed.
 
     >>> hub = FrameHub()
     >>> hub.publish(Frame(b"jpeg", ts=0.0, seq=7, width=1, height=1))
@@ -28,14 +32,11 @@ class FrameHub:
     7
     """
 
-    def __init__(self, *, backoff_initial: float = 0.5, backoff_max: float = 30.0) -> None:
-        if not 0 < backoff_initial <= backoff_max:
-            raise ValueError("need 0 < backoff_initial <= backoff_max")
+    def __init__(self, *, backoff: Backoff | None = None) -> None:
         self.latest: Frame | None = None
         self.state: str = "starting"
         self.failures: int = 0
-        self._backoff_initial = backoff_initial
-        self._backoff_max = backoff_max
+        self._backoff = backoff or Backoff(base=0.5, cap=30.0)
         # One Event per generation of "latest": publish() sets the current one and swaps in a fresh
         # one, so a waiter can never miss a frame published between its check and its wait.
         self._published = asyncio.Event()
@@ -68,14 +69,14 @@ class FrameHub:
         Returns only when a finite source (a folder without ``loop``, a video file) ends; a
         failing source shows up as ``state == "retrying: <reason>"`` and never raises.
         """
-        delay = self._backoff_initial
+        in_a_row = 0  # failures since the source last streamed
         while True:
             self.state = "starting"
             try:
                 async for frame in source.frames():
                     self.publish(frame)
                     self.state = "streaming"
-                    delay = self._backoff_initial
+                    in_a_row = 0
             # The source is the boundary to camera drivers and networks, which raise anything;
             # whatever it is, the product keeps running and says what is wrong.
             except Exception as exc:
@@ -86,7 +87,8 @@ class FrameHub:
                 self.state = "ended"
                 return
             self.failures += 1
+            in_a_row += 1
+            delay = self._backoff.delay(in_a_row)
             self.state = f"retrying: {reason}"
             log.warning("frame source failed (%s); retrying in %.1f s", reason, delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, self._backoff_max)

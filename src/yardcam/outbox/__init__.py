@@ -6,7 +6,6 @@ rotation and dead-lettering; :class:`TokenSource` reads the upload token from a 
 environment. The motion detector only calls :meth:`Uploader.submit`, which never blocks.
 """
 
-from yardcam.outbox._backoff import Backoff
 from yardcam.outbox._classify import Outcome, Verdict, classify_error, classify_response
 from yardcam.outbox._entry import Entry, frame_id
 from yardcam.outbox._outbox import (
@@ -23,7 +22,6 @@ from yardcam.outbox._token import TokenSource, TokenUnavailable
 from yardcam.outbox._uploader import FrameLike, MotionLike, Uploader, UploadState
 
 __all__ = [
-    "Backoff",
     "CorruptEntry",
     "DeadLetter",
     "DiskFull",

@@ -15,19 +15,16 @@ any other status (3xx, 404, 405...)    RETRY: a misconfigured URL must not destr
 
 from __future__ import annotations
 
-import email.utils
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from yardcam.requests import parse_retry_after
+
 _DEAD_STATUSES = frozenset({400, 413, 415})
 _TOKEN_STATUSES = frozenset({401, 403})
 _MAX_REASON = 200
-#: A Retry-After further out than this is treated as this (a day): a typo must not park frames
-#: for a year.
-MAX_RETRY_AFTER = 86_400.0
 
 
 class Outcome(StrEnum):
@@ -62,23 +59,6 @@ def classify_error(exc: OSError) -> Verdict:
     """Every transport failure (refused, reset, TLS, timeout) is worth another try."""
     text = str(exc) or type(exc).__name__
     return Verdict(Outcome.RETRY, f"{type(exc).__name__}: {text}"[:_MAX_REASON])
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date, RFC 9110 10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive one is a malformed header
-        return None
-    delay = when.timestamp() - (time.time() if now is None else now)
-    return min(max(delay, 0.0), MAX_RETRY_AFTER)
 
 
 def _error_text(body: bytes) -> str:

@@ -36,12 +36,11 @@ from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 from yardcam.names import check_cam_name
-from yardcam.outbox._backoff import Backoff
 from yardcam.outbox._classify import Outcome, Verdict, classify_error, classify_response
 from yardcam.outbox._entry import Entry
 from yardcam.outbox._outbox import CorruptEntry, Outbox, OutboxError
 from yardcam.outbox._token import TokenSource, TokenUnavailable
-from yardcam.requests import AsyncSession, create_ssl_context
+from yardcam.requests import AsyncSession, Backoff, create_ssl_context
 
 log = logging.getLogger("yardcam.outbox")
 T = TypeVar("T")
@@ -122,7 +121,7 @@ class Uploader:
         self.trust_env = trust_env
         self.concurrency = concurrency
         self.timeout = timeout
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff(base=2.0, cap=300.0)
         self.retry_interval = retry_interval
         self.token_probe_interval = token_probe_interval
         self._session = session

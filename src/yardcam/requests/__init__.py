@@ -35,10 +35,11 @@ from yardcam.requests import exceptions
 from yardcam.requests._api import delete, get, head, options, patch, post, put, request
 from yardcam.requests._async_session import AsyncSession
 from yardcam.requests._auth import BasicAuth, BearerAuth
+from yardcam.requests._backoff import Backoff
 from yardcam.requests._config import DEFAULT_TIMEOUT, TimeoutConfig
 from yardcam.requests._headers import Headers
 from yardcam.requests._models import PreparedRequest, Response
-from yardcam.requests._retry import Retry
+from yardcam.requests._retry import Retry, parse_retry_after
 from yardcam.requests._session import Session
 from yardcam.requests._status_codes import codes
 from yardcam.requests._tls import create_ssl_context
@@ -73,6 +74,7 @@ from yardcam.requests.exceptions import (
 __all__ = [
     "DEFAULT_TIMEOUT",
     "AsyncSession",
+    "Backoff",
     "BasicAuth",
     "BearerAuth",
     "ChunkedEncodingError",
@@ -113,6 +115,7 @@ __all__ = [
     "get",
     "head",
     "options",
+    "parse_retry_after",
     "patch",
     "post",
     "put",
