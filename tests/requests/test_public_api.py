@@ -19,6 +19,7 @@ def test_exported_names_are_pinned() -> None:
         "ConnectTimeout",
         "ConnectionError",
         "ContentDecodingError",
+        "CookieConflictError",
         "HTTPError",
         "Headers",
         "InvalidBody",
@@ -87,8 +88,8 @@ def test_default_timeout_is_documented_and_bounded() -> None:
 def test_docstring_examples_run() -> None:
     import doctest
 
-    from yardcam.requests import _backoff, _retry, _status_codes
+    from yardcam.requests import _backoff, _cookies, _retry, _status_codes
 
-    for module in (requests, _backoff, _retry, _status_codes):
+    for module in (requests, _backoff, _cookies, _retry, _status_codes):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0, module.__name__

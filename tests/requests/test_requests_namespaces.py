@@ -98,3 +98,29 @@ def test_unserialisable_json_is_invalidjsonerror_and_invalidbody() -> None:
     with pytest.raises(requests.exceptions.InvalidJSONError) as info:
         requests.post("http://127.0.0.1:9/never-sent", json={"nan": float("nan")})
     assert isinstance(info.value, requests.InvalidBody)
+
+
+def test_cookies_read_and_set_through_session_cookies(echo_server: EchoServer) -> None:
+    with requests.Session() as s:
+        s.get(echo_server.url + "/set-cookie?sid=abc")
+        assert s.cookies["sid"] == "abc" and s.cookies.get("sid") == "abc"
+        s.cookies["theme"] = "dark"
+        s.cookies.set("scoped", "1", domain="127.0.0.1", path="/echo")
+        s.cookies.set("elsewhere", "x", domain="cam.lan")
+        assert s.get(echo_server.url + "/echo").json()["cookies"] == {
+            "sid": "abc",
+            "theme": "dark",
+            "scoped": "1",
+        }
+        del s.cookies["theme"]
+        s.cookies.set("sid", None)
+        assert s.get(echo_server.url + "/echo").json()["cookies"] == {"scoped": "1"}
+        assert s.cookies.get_dict() == {"scoped": "1", "elsewhere": "x"}
+
+
+async def test_async_session_cookies_alike(echo_server: EchoServer) -> None:
+    async with requests.AsyncSession() as s:
+        await s.get(echo_server.url + "/set-cookie?sid=9")
+        s.cookies["extra"] = "e"
+        r = await s.get(echo_server.url + "/echo")
+    assert r.json()["cookies"] == {"sid": "9", "extra": "e"} and s.cookies["sid"] == "9"

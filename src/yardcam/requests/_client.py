@@ -293,7 +293,7 @@ class BaseSession:
     def _add_cookie_header(self, request: PreparedRequest) -> None:
         url = request.parsed_url
         parts = []
-        from_jar = self.cookies.header_for(url.scheme, url.host, url.target)
+        from_jar = self.cookies.header_for(url)
         if from_jar:
             parts.append(from_jar)
         if request.cookies:
@@ -372,8 +372,7 @@ class BaseSession:
             v.decode("latin-1") for n, v in response.raw_headers if n.lower() == b"set-cookie"
         ]
         if values:
-            url = response.request.parsed_url
-            self.cookies.extract(url.scheme, url.host, url.target, values)
+            self.cookies.extract(response.request.parsed_url, values)
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"

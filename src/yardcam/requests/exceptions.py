@@ -28,6 +28,7 @@ also exported from ``yardcam.requests`` itself. The tree (all of it derives from
             │   └── InvalidProxyURL        not an http:// proxy (https and socks are unsupported)
             ├── InvalidHeader
             ├── InvalidBody                a files=/data=/json= value that cannot be sent
+            ├── CookieConflictError (+RuntimeError)   session.cookies[name] matches several
             └── UnrewindableBodyError      a retry or 307/308 needs a body that cannot be replayed
 
 "The request failed" (ConnectionError, Timeout, HTTPError...) is kept apart from "the API was
@@ -50,6 +51,7 @@ __all__ = [
     "ConnectTimeout",
     "ConnectionError",
     "ContentDecodingError",
+    "CookieConflictError",
     "HTTPError",
     "InvalidBody",
     "InvalidHeader",
@@ -206,6 +208,12 @@ class InvalidBody(InvalidRequest):
 class InvalidJSONBody(InvalidBody, InvalidJSONError):
     """A ``json=`` value that cannot be serialised (a set, NaN...): an ``InvalidBody`` that code
     written against requests also catches as ``InvalidJSONError``."""
+
+
+class CookieConflictError(InvalidRequest, RuntimeError):
+    """``session.cookies[name]`` found cookies of that name for several domains or paths; pick
+    one with ``session.cookies.get(name, domain=..., path=...)`` (a RuntimeError, as in requests).
+    """
 
 
 class UnrewindableBodyError(InvalidRequest):
