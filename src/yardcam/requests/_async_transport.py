@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Hashable
 
 from yardcam.requests._config import TimeoutConfig
+from yardcam.requests._dns import Resolve, getaddrinfo, is_ip_address
 from yardcam.requests._errors import Phase, translate_errors
 from yardcam.requests._exchange import (
     answer_may_be_waiting,
@@ -207,10 +208,14 @@ class StreamBodyStream(AsyncStreamBase):
 
 
 class AsyncTransport:
-    """Sends one request over a pooled (or new) connection and returns the response head."""
+    """Sends one request over a pooled (or new) connection and returns the response head.
 
-    def __init__(self, pool: Pool[StreamConnection]) -> None:
+    ``resolve`` looks host names up (see ``_dns``: replaceable for tests only).
+    """
+
+    def __init__(self, pool: Pool[StreamConnection], resolve: Resolve = getaddrinfo) -> None:
         self._pool = pool
+        self._resolve = resolve
 
     async def send(
         self,
@@ -229,7 +234,7 @@ class AsyncTransport:
                 if not replay_on_fresh(exc, conn, request):
                     raise
                 request.rewind_body()
-        conn = await _connect(url, timeout, ssl_context, key, proxy)
+        conn = await _connect(url, timeout, ssl_context, key, proxy, self._resolve)
         return await self._exchange(conn, request, timeout)
 
     async def _exchange(
@@ -277,22 +282,18 @@ async def _connect(
     ssl_context: ssl.SSLContext | None,
     key: Hashable,
     proxy: Proxy | None,
+    resolve: Resolve,
 ) -> StreamConnection:
     route = Route.to(url, proxy, tls=ssl_context is not None)
     tunnel = route.tunnel_through
-    # One deadline for every step (TCP, CONNECT, TLS): each is translated with its own phase.
+    # One deadline for every step (DNS, TCP, CONNECT, TLS): each is translated with its phase.
     loop = asyncio.get_running_loop()
     deadline = None if timeout.connect is None else loop.time() + timeout.connect
     direct_tls = ssl_context if tunnel is None else None
     with translate_errors(route.first_phase, route.first_where):
         async with asyncio.timeout_at(deadline):
-            # asyncio sets TCP_NODELAY on its TCP transports.
-            reader, writer = await asyncio.open_connection(
-                route.host,
-                route.port,
-                ssl=direct_tls,
-                server_hostname=url.host if direct_tls is not None else None,
-                limit=_STREAM_LIMIT,
+            reader, writer = await _open_streams(
+                route.host, route.port, resolve, direct_tls, url.host
             )
     if tunnel is not None:
         assert ssl_context is not None  # a tunnel is only made for https
@@ -314,6 +315,39 @@ async def _connect(
         tls=ssl_context is not None,
         forward=route.forward_headers,
     )
+
+
+async def _open_streams(
+    host: str,
+    port: int,
+    resolve: Resolve,
+    ssl_context: ssl.SSLContext | None,
+    server_hostname: str,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Look ``host`` up with ``resolve`` (off the loop) and connect to its addresses in turn,
+    as ``asyncio.open_connection`` would with its own lookup."""
+    if is_ip_address(host):
+        addresses: list[str] = [host]
+    else:
+        loop = asyncio.get_running_loop()
+        infos = await loop.run_in_executor(None, resolve, host, port)
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    error: OSError = OSError(f"no address found for {host}")
+    for address in addresses:
+        try:
+            # asyncio sets TCP_NODELAY on its TCP transports.
+            return await asyncio.open_connection(
+                address,
+                port,
+                ssl=ssl_context,
+                server_hostname=server_hostname if ssl_context is not None else None,
+                limit=_STREAM_LIMIT,
+            )
+        except ssl.SSLError:
+            raise  # the server was reached: another address of it will not fix its certificate
+        except OSError as exc:
+            error = exc
+    raise error
 
 
 async def _open_tunnel(

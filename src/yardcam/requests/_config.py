@@ -27,7 +27,7 @@ UNSET = Unset.UNSET
 
 
 class TimeoutConfig(NamedTuple):
-    """Seconds to wait for a connection (TCP + TLS) and between bytes of the response.
+    """Seconds to wait for a connection (DNS + TCP + TLS) and between bytes of the response.
 
     None waits forever.
     """

@@ -13,6 +13,7 @@ import time
 from collections.abc import Hashable, Iterator
 
 from yardcam.requests._config import TimeoutConfig
+from yardcam.requests._dns import Resolve, getaddrinfo, lookup_within
 from yardcam.requests._errors import Phase, translate_errors
 from yardcam.requests._exchange import (
     answer_may_be_waiting,
@@ -153,10 +154,14 @@ class SocketBodyStream:
 
 
 class SyncTransport:
-    """Sends one request over a pooled (or new) connection and returns the response head."""
+    """Sends one request over a pooled (or new) connection and returns the response head.
 
-    def __init__(self, pool: Pool[SocketConnection]) -> None:
+    ``resolve`` looks host names up (see ``_dns``: replaceable for tests only).
+    """
+
+    def __init__(self, pool: Pool[SocketConnection], resolve: Resolve = getaddrinfo) -> None:
         self._pool = pool
+        self._resolve = resolve
 
     def send(
         self,
@@ -175,7 +180,7 @@ class SyncTransport:
                 if not replay_on_fresh(exc, conn, request):
                     raise
                 request.rewind_body()
-        conn = _connect(url, timeout, ssl_context, key, proxy)
+        conn = _connect(url, timeout, ssl_context, key, proxy, self._resolve)
         return self._exchange(conn, request, timeout)
 
     def _exchange(
@@ -224,10 +229,11 @@ def _connect(
     ssl_context: ssl.SSLContext | None,
     key: Hashable,
     proxy: Proxy | None,
+    resolve: Resolve,
 ) -> SocketConnection:
     route = Route.to(url, proxy, tls=ssl_context is not None)
     with translate_errors(route.first_phase, route.first_where):
-        sock = socket.create_connection((route.host, route.port), timeout=timeout.connect)
+        sock = _open_socket(route.host, route.port, timeout.connect, resolve)
     try:
         with translate_errors(route.first_phase, route.first_where):
             # Small writes (head, multipart trailers) must not wait for the peer's delayed ACK.
@@ -241,6 +247,36 @@ def _connect(
         sock.close()
         raise
     return SocketConnection(sock, key, route.where, route.forward_headers)
+
+
+def _open_socket(
+    host: str, port: int, connect_timeout: float | None, resolve: Resolve
+) -> socket.socket:
+    """``socket.create_connection`` with the DNS lookup inside the connect timeout: lookup and
+    TCP connect share one deadline; each address is tried in turn, as create_connection does.
+    The socket keeps ``connect_timeout`` for the CONNECT and TLS steps that follow."""
+    deadline = None if connect_timeout is None else time.monotonic() + connect_timeout
+    addresses = lookup_within(host, port, connect_timeout, resolve)
+    error: OSError = OSError(f"no address found for {host}")
+    for family, kind, proto, _, address in addresses:
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(None if deadline is None else _left(deadline))
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        sock.settimeout(connect_timeout)
+        return sock
+    raise error
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("timed out")
+    return left
 
 
 def _open_tunnel(sock: socket.socket, tunnel: Tunnel) -> None:
