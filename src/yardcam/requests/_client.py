@@ -368,9 +368,7 @@ class BaseSession:
         return following
 
     def _extract_cookies(self, response: Response) -> None:
-        values = [
-            v.decode("latin-1") for n, v in response.raw_headers if n.lower() == b"set-cookie"
-        ]
+        values = response._set_cookie_values()
         if values:
             self.cookies.extract(response.request.parsed_url, values)
 

@@ -12,9 +12,9 @@ import contextlib
 import datetime
 import json as jsonlib
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from http.cookies import CookieError, SimpleCookie
 from typing import TYPE_CHECKING, Any, Protocol
 
+from yardcam.requests._cookies import CookieJar
 from yardcam.requests._decoders import Decoder, make_decoder
 from yardcam.requests._headers import Headers
 from yardcam.requests.exceptions import (
@@ -115,6 +115,7 @@ class Response:
         self._stream = stream
         self._consumed = False
         self._decoder: Decoder | None = None
+        self._cookies: CookieJar | None = None
 
     # -- status --------------------------------------------------------------------------
     @property
@@ -170,18 +171,17 @@ class Response:
             raise JSONDecodeError(f"not UTF-8/16/32 text: {exc.reason}", doc, exc.start) from exc
 
     @property
-    def cookies(self) -> dict[str, str]:
-        """name -> value of the cookies this response sets (the session jar keeps them)."""
-        found: dict[str, str] = {}
-        for name, value in self.raw_headers:
-            if name.lower() == b"set-cookie":
-                jar = SimpleCookie()
-                try:
-                    jar.load(value.decode("latin-1"))
-                except CookieError:
-                    continue
-                found.update((k, m.value) for k, m in jar.items())
-        return found
+    def cookies(self) -> CookieJar:
+        """The cookies this response sets, as far as the cookie policy lets the request's host
+        set them (a jar like ``Session.cookies``, which keeps them too)."""
+        if self._cookies is None:
+            self._cookies = CookieJar()
+            self._cookies.extract(self.request.parsed_url, self._set_cookie_values())
+        return self._cookies
+
+    def _set_cookie_values(self) -> list[str]:
+        """The raw values of every ``Set-Cookie`` header (they cannot be joined with commas)."""
+        return [v.decode("latin-1") for n, v in self.raw_headers if n.lower() == b"set-cookie"]
 
     # -- body, streamed (sync) -----------------------------------------------------------
     def iter_content(
