@@ -271,3 +271,24 @@ def test_healthz_and_metrics(
         'yardcam_outbox_dead{camera="backyard"} 0.0',
     ):
         assert line in text, line
+
+
+async def test_another_yardcam_pulls_the_stream_with_a_token_and_a_ca_bundle(
+    cam_server: CamServer, tls_files: TLSFiles
+) -> None:
+    """The README's ``--source https://other-cam:8443/stream.mjpg``: a read token and the
+    other cam's CA bundle are all a yardcam source needs.
+    """
+    from yardcam.camera import MjpegSource
+    from yardcam.dashboard import create_api_token
+
+    token = create_api_token(cam_server.data_dir, "other-cam", "read")
+    source = MjpegSource(
+        cam_server.url + "/stream.mjpg",
+        headers={"Authorization": f"Bearer {token}"},
+        verify=str(tls_files.ca_pem),
+    )
+    frames = source.frames()
+    frame = await anext(frames)
+    await frames.aclose()  # type: ignore[attr-defined]
+    assert (frame.width, frame.height) == (WIDTH, HEIGHT)

@@ -394,14 +394,14 @@ class _Cam:
         try:
             feed = self.feed(websocket)
         except HTTPException:
-            await websocket.close(code=1008)
+            await _deny(websocket, Refusal(404, "not found"))
             return
         if not same_origin(websocket, frozenset(self.settings.web.cors_origins)):
-            await websocket.close(code=1008)
+            await _deny(websocket, Refusal(403, "cross-site WebSocket refused"))
             return
         who = await self.access.allowed(websocket, "control")
         if isinstance(who, Refusal):
-            await websocket.close(code=1008)
+            await _deny(websocket, who)
             return
         await websocket.accept()
         while True:
@@ -448,6 +448,16 @@ class _Cam:
         path = folder / f"{camera}-{stamp}-{seq}.jpg"
         path.write_bytes(jpeg)
         return path
+
+
+async def _deny(websocket: WebSocket, refusal: Refusal) -> None:
+    """Refuse a handshake with the HTTP status a client can act on (401, 403...); servers
+    without the denial-response extension can only answer 403.
+    """
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(refusal.response())
+    else:
+        await websocket.close(code=1008)
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:
