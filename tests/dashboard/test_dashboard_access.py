@@ -151,7 +151,7 @@ def attempt(route: Route, cam: CamServer, context: ssl.SSLContext, headers: dict
         try:
             with control_socket(cam.url, context, route.path, **headers) as ws:
                 ws.send(json.dumps({"cmd": "reset"}))
-                assert json.loads(ws.recv())["ok"]
+                assert json.loads(ws.recv(timeout=10))["ok"]
         except InvalidStatus as refused:
             return refused.response.status_code
         return 101

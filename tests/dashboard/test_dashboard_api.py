@@ -187,23 +187,27 @@ def test_control_websocket(
     cookie = f"yardcam_cam={client.cookies['yardcam_cam']}"
     with control_socket(cam_server.url, client_ssl_context, cookie=cookie) as ws:
         ws.send("{nope")
-        assert json.loads(ws.recv()) == {"ok": False, "error": "bad json"}
+        assert json.loads(ws.recv(timeout=10)) == {"ok": False, "error": "bad json"}
         ws.send(json.dumps({"cmd": "dance"}))
-        assert json.loads(ws.recv()) == {"ok": False, "error": "unknown command"}
+        assert json.loads(ws.recv(timeout=10)) == {"ok": False, "error": "unknown command"}
         ws.send(json.dumps({"cmd": "set_threshold", "threshold": 25}))
-        assert json.loads(ws.recv()) == {"ok": True, "cmd": "set_threshold", "threshold": 25}
+        assert json.loads(ws.recv(timeout=10)) == {
+            "ok": True,
+            "cmd": "set_threshold",
+            "threshold": 25,
+        }
         assert cam_server.detector.threshold == 25
         ws.send(json.dumps({"cmd": "set_threshold", "threshold": 250}))
-        assert json.loads(ws.recv())["error"] == "threshold out of range"
+        assert json.loads(ws.recv(timeout=10))["error"] == "threshold out of range"
         wait_for(lambda: cam_server.hub.latest, "a frame")
         ws.send(json.dumps({"cmd": "snapshot_now"}))
-        reply = json.loads(ws.recv())
+        reply = json.loads(ws.recv(timeout=10))
         path = Path(reply["path"])
         assert reply["ok"] and path.is_relative_to(cam_server.data_dir)
         assert simplejpeg.decode_jpeg_header(path.read_bytes())[:2] == (HEIGHT, WIDTH)
         cam_server.detector.trigger_count = 5
         ws.send(json.dumps({"cmd": "reset"}))
-        assert json.loads(ws.recv()) == {"ok": True, "cmd": "reset", "triggers": 0}
+        assert json.loads(ws.recv(timeout=10)) == {"ok": True, "cmd": "reset", "triggers": 0}
         assert cam_server.detector.trigger_count == 0
 
 
@@ -220,7 +224,7 @@ def test_control_snapshot_before_the_first_frame(
         cookie = f"yardcam_cam={client.cookies['yardcam_cam']}"
     with control_socket(server.url, client_ssl_context, cookie=cookie) as ws:
         ws.send(json.dumps({"cmd": "snapshot_now"}))
-        reply = json.loads(ws.recv())
+        reply = json.loads(ws.recv(timeout=10))
         assert reply == {"ok": False, "cmd": "snapshot_now", "reason": "no frame yet"}
 
 
@@ -241,7 +245,7 @@ def test_control_checks_the_origin_on_the_handshake(
     if opens:
         with control_socket(cam_server.url, client_ssl_context, **headers) as ws:
             ws.send(json.dumps({"cmd": "reset"}))
-            assert json.loads(ws.recv())["ok"]
+            assert json.loads(ws.recv(timeout=10))["ok"]
     else:
         with pytest.raises(InvalidStatus) as refused:
             control_socket(cam_server.url, client_ssl_context, **headers)
