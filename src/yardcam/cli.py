@@ -70,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     set_user.set_defaults(func=_user_set)
 
+    token = sub.add_parser("token", help="API tokens for scripts calling the cam's dashboard API")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="make a token (printed once)")
+    create.add_argument("name", help="what uses it, e.g. home-assistant")
+    create.add_argument("--scope", choices=["read", "control"], default="read")
+    listing = token_sub.add_parser("list", help="names and scopes (never the tokens)")
+    revoke = token_sub.add_parser("revoke", help="stop a token working, at once")
+    revoke.add_argument("name")
+    for command, func in ((create, _token_create), (listing, _token_list), (revoke, _token_revoke)):
+        command.add_argument("--data-dir", type=Path, default=_default_data_dir())
+        command.set_defaults(func=func)
+
     archive_cli.register(sub)
     return parser
 
@@ -84,6 +96,43 @@ def _user_set(args: argparse.Namespace) -> int:
         print(f"yardcam user set: {exc}", file=sys.stderr)
         return 2
     print(f"login {args.username} saved; open sessions of that user are ended")
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from yardcam.dashboard import create_api_token
+
+    try:
+        print(create_api_token(args.data_dir, args.name, args.scope))
+    except ValueError as exc:
+        print(f"yardcam token create: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    import time
+
+    from yardcam.dashboard import list_api_tokens
+
+    for token in list_api_tokens(args.data_dir):
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(token.created))
+        print(f"{token.name}\t{token.scope}\tcreated {created}")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from yardcam.dashboard import revoke_api_token
+
+    try:
+        revoke_api_token(args.data_dir, args.name)
+    except KeyError:
+        print(
+            f"yardcam token revoke: no token named {args.name!r} ('yardcam token list')",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"token {args.name} revoked")
     return 0
 
 
