@@ -83,7 +83,13 @@ def fresh_database(server_url: str) -> str:
 
 def make_settings(stack: str, data_dir: Path, request: pytest.FixtureRequest, **overrides: object):
     """Settings for one isolated archive on ``stack`` (a fresh bucket and database if scaled)."""
-    defaults: dict[str, object] = {"purge_interval": 0, "secure_cookies": False}
+    # No background purge or orphan sweep: the scaled stack's bucket is shared by the session,
+    # and a sweep on one test's index would take every other test's blobs for orphans.
+    defaults: dict[str, object] = {
+        "purge_interval": 0,
+        "orphan_sweep_interval": 0,
+        "secure_cookies": False,
+    }
     defaults.update(overrides)
     if stack == "file+sqlite":
         return ArchiveSettings.for_data_dir(data_dir, **defaults)

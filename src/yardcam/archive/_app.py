@@ -19,6 +19,7 @@ from ._api import ArchiveApi
 from ._archive import Archive
 from ._errors import ApiError, api_error_response
 from ._metrics import Metrics
+from ._orphans import sweep_orphans_forever
 from ._retention import purge_forever
 from ._settings import ArchiveSettings
 from .gallery import build_gallery
@@ -44,16 +45,18 @@ def create_app(settings: ArchiveSettings, *, archive: Archive | None = None) -> 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await archive.open()
-        purger = None
+        jobs = []
         if settings.purge_interval > 0:
-            purger = asyncio.create_task(purge_forever(archive, settings.purge_interval))
+            jobs.append(asyncio.create_task(purge_forever(archive, settings.purge_interval)))
+        if settings.orphan_sweep_interval > 0:
+            sweeper = sweep_orphans_forever(archive, settings.orphan_sweep_interval)
+            jobs.append(asyncio.create_task(sweeper))
         try:
             yield
         finally:
-            if purger is not None:
-                purger.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await purger
+            for job in jobs:
+                job.cancel()
+            await asyncio.gather(*jobs, return_exceptions=True)
             await archive.close()
 
     app = Starlette(

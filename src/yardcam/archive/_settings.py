@@ -35,6 +35,8 @@ class ArchiveSettings:
     token_ttl: float = 2.0  # seconds a node trusts a checked token: revocations take this long
     retention: dict[str, Retention] = field(default_factory=dict)  # cam -> limits; "*" = default
     purge_interval: float = 300.0  # seconds between background purges; 0 disables
+    orphan_sweep_interval: float = 3600.0  # seconds between orphan-blob sweeps; 0 disables
+    orphan_min_age: float = 900.0  # a blob younger than this may be an upload in flight
     thumb_size: int = 240  # thumbnails are at least this tall (DCT-scaled, never upscaled)
     thumb_cache_entries: int = 512
     session_secret: str | None = None  # for the gallery's signed cookies; None: from data dir
@@ -82,7 +84,13 @@ def _parse(name: str, raw: str) -> Any:
         return Path(raw)
     if name in {"max_frame_bytes", "rate_burst", "thumb_size", "thumb_cache_entries"}:
         return int(raw)
-    if name in {"rate_per_token", "purge_interval", "token_ttl"}:
+    if name in {
+        "rate_per_token",
+        "purge_interval",
+        "token_ttl",
+        "orphan_sweep_interval",
+        "orphan_min_age",
+    }:
         return float(raw)
     if name == "secure_cookies":
         return raw.strip().lower() not in {"0", "false", "no", "off"}

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ._keys import FRAME_ID_PATTERN, blob_key, is_frame_id, new_frame_id
+from ._keys import FRAME_ID_PATTERN, blob_key, frame_id_of, is_frame_id, new_frame_id
 from ._types import (
     BlobNotFound,
     BlobStore,
@@ -82,6 +82,7 @@ __all__ = [
     "StoredBlob",
     "TokenRecord",
     "blob_key",
+    "frame_id_of",
     "is_frame_id",
     "new_frame_id",
     "open_blob_store",

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ...durable import fsync_dir, write_all
 from ._batch import BatchRunner
-from ._keys import check_key, new_temp_name
+from ._keys import check_key, is_key, new_temp_name
 from ._types import BlobNotFound, StorageError, StoredBlob
 
 _FLUSH_AT = 256 * 1024
@@ -149,6 +149,14 @@ class FileBlobWriter:
             await self._store.runner.run(self._discard_sync)
 
 
+def _subdirs(path: str) -> list[str]:
+    try:
+        with os.scandir(path) as entries:
+            return [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        return []
+
+
 class FileBlobStore:
     """Blobs under one directory; the layout is the key (``cam/YYYY/MM/DD/<id>.jpg``)."""
 
@@ -234,6 +242,36 @@ class FileBlobStore:
             await asyncio.to_thread(path.unlink, True)
         except OSError as exc:
             raise StorageError(f"deleting blob failed: {exc}") from exc
+
+    async def list_keys(self, *, older_than: float) -> AsyncIterator[list[str]]:
+        """One batch per day directory (``cam/YYYY/MM/DD``), each listed in a thread."""
+        for day in await asyncio.to_thread(self._day_dirs):
+            keys = await asyncio.to_thread(self._old_keys, day, older_than)
+            if keys:
+                yield keys
+
+    def _day_dirs(self) -> list[str]:
+        days = []
+        for cam in _subdirs(self._root_dir):
+            if cam == ".tmp":
+                continue
+            for year in _subdirs(os.path.join(self._root_dir, cam)):
+                for month in _subdirs(os.path.join(self._root_dir, cam, year)):
+                    days += [
+                        f"{cam}/{year}/{month}/{day}"
+                        for day in _subdirs(os.path.join(self._root_dir, cam, year, month))
+                    ]
+        return days
+
+    def _old_keys(self, day: str, older_than: float) -> list[str]:
+        keys = []
+        with contextlib.suppress(FileNotFoundError), os.scandir(self.root / day) as entries:
+            for entry in entries:
+                key = f"{day}/{entry.name}"
+                with contextlib.suppress(FileNotFoundError):
+                    if is_key(key) and entry.stat().st_mtime < older_than:
+                        keys.append(key)
+        return keys
 
     def _check_sync(self) -> None:
         probe = self.temp_dir / f"ready-{secrets.token_hex(6)}"

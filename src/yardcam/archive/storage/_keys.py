@@ -63,6 +63,19 @@ def blob_key(cam: str, frame_id: str, received: float) -> str:
     return key
 
 
+def frame_id_of(key: str) -> str:
+    """The frame id a blob key names (:func:`blob_key` puts it there): how a blob is matched to
+    its index row without an index on ``blob_key``."""
+    check_key(key)
+    return key.rsplit("/", 1)[1].removesuffix(".jpg")
+
+
+def is_key(key: str) -> bool:
+    """Whether ``key`` is one :func:`blob_key` could have made (anything else in a store is
+    not the archive's)."""
+    return bool(_KEY.fullmatch(key))
+
+
 def check_key(key: str) -> None:
     """Refuse any key this module could not have made (defence in depth for path stores)."""
     if not _KEY.fullmatch(key):

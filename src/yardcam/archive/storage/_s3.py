@@ -22,7 +22,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ._keys import check_key
+from ._keys import check_key, is_key
 from ._types import BlobNotFound, StorageError, StoredBlob
 
 PART_SIZE = 8 * 1024 * 1024
@@ -208,6 +208,20 @@ class S3BlobStore:
             await self.client.delete_object(Bucket=self.bucket, Key=key)
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"s3 delete failed: {exc}") from exc
+
+    async def list_keys(self, *, older_than: float) -> AsyncIterator[list[str]]:
+        """One batch per listing page (up to 1,000 objects)."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+        try:
+            async for page in pages:
+                keys = []
+                for obj in page.get("Contents", []):
+                    if obj["LastModified"].timestamp() < older_than and is_key(obj["Key"]):
+                        keys.append(obj["Key"])
+                if keys:
+                    yield keys
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"s3 listing failed: {exc}") from exc
 
     async def check(self) -> None:
         try:

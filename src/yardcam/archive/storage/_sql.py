@@ -94,6 +94,11 @@ def frame_by_id(d: Dialect, frame_id: str) -> Query:
     return _q(d, f"SELECT {FRAME_COLUMNS} FROM frames WHERE id = {{p}}", frame_id)
 
 
+def existing_frame_ids(d: Dialect, frame_ids: Sequence[str]) -> Query:
+    marks = ", ".join(["{p}"] * len(frame_ids))
+    return _q(d, f"SELECT id FROM frames WHERE id IN ({marks})", *frame_ids)
+
+
 def delete_frame(d: Dialect, frame_id: str) -> Query:
     return _q(d, "DELETE FROM frames WHERE id = {p}", frame_id)
 

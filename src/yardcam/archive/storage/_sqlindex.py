@@ -6,6 +6,7 @@ does differently (opening and migrating under its lock, deleting with the old ro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from . import _sql
@@ -40,6 +41,11 @@ class SqlIndex:
     async def get_by_idempotency_key(self, cam: str, key: str) -> FrameRecord | None:
         row = await self._one(_sql.frame_by_idempotency(self.dialect, cam, key))
         return None if row is None else _sql.frame_from_row(row)
+
+    async def existing_frame_ids(self, frame_ids: Sequence[str]) -> set[str]:
+        if not frame_ids:
+            return set()
+        return {row[0] for row in await self._all(_sql.existing_frame_ids(self.dialect, frame_ids))}
 
     async def get_frame(self, frame_id: str) -> FrameRecord | None:
         row = await self._one(_sql.frame_by_id(self.dialect, frame_id))

@@ -10,7 +10,7 @@ durable (nothing half-written is listed).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -114,6 +114,11 @@ class BlobStore(Protocol):
         """Remove the blob; deleting a missing key is not an error (deletes may race)."""
         ...
 
+    def list_keys(self, *, older_than: float) -> AsyncIterator[list[str]]:
+        """Batches of the keys of every committed blob last written before ``older_than``
+        (epoch seconds), for the orphan sweep; in no particular order."""
+        ...
+
     async def check(self) -> None:
         """Raise :class:`StorageError` unless the store is reachable and writable (``/readyz``)."""
         ...
@@ -162,6 +167,10 @@ class FrameIndex(Protocol):
         self, cam: str, since: float, until: float
     ) -> list[tuple[float, int]]:
         """(UTC hour start, count) for every hour in [since, until) that has frames, ascending."""
+        ...
+
+    async def existing_frame_ids(self, frame_ids: Sequence[str]) -> set[str]:
+        """Which of ``frame_ids`` have a row (the orphan sweep asks in batches)."""
         ...
 
     async def delete_frame(self, frame_id: str) -> FrameRecord | None:
