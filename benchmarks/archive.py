@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -60,11 +61,15 @@ from yardcam.archive import ArchiveSettings, create_token
 from yardcam.archive._archive import Archive
 from yardcam.archive._ingest import receive_upload
 from yardcam.archive.storage import FrameRecord, StoredBlob
+from yardcam.archive.storage._s3 import S3BlobStore
 
 FRAME_BYTES = 100_000
 # The ceiling; the upload parsed and checked, storage skipped; the whole ingest handler on
 # storage that keeps nothing; real ingest.
 ENDPOINTS = ("/noop", "/parse", "/nostore", "/frames")
+# The scaled stack's store on its own: the same frames PUT straight to S3 (no node), with the
+# archive's client and with an alternative; the load process's CPU column is the client's cost.
+DIRECT_PUTS = ("PUT aiobotocore", "PUT obstore")
 
 
 def make_frame(target: int = FRAME_BYTES) -> bytes:
@@ -236,6 +241,94 @@ async def load(url: str, token: str, seconds: float, concurrency: int) -> dict[s
     }
 
 
+async def s3_put_load(
+    blobs: str, client: str, seconds: float, concurrency: int
+) -> dict[str, float]:
+    """The store's own rate: C concurrent S3 PUTs of the same frames, no archive node between.
+
+    ``aiobotocore`` is the archive's own client set up exactly as the node's blob store sets it
+    up (``S3BlobStore``), sending what its ``commit`` sends; ``obstore`` (Rust, object_store)
+    is the alternative measured. Each PUT hashes the frame as the node does.
+    """
+    jpeg = make_frame()
+    run = secrets.token_hex(4)
+    latencies: list[float] = []
+    failures = 0
+    deadline = time.monotonic() + seconds
+    store = S3BlobStore(blobs)
+    await store.open()  # the bucket exists after this (the node made it already anyway)
+    if client == "aiobotocore":
+
+        async def put(key: str) -> None:
+            digest = hashlib.sha256(jpeg).hexdigest()
+            await store.client.put_object(
+                Bucket=store.bucket,
+                Key=key,
+                Body=jpeg,
+                ContentType="image/jpeg",
+                Metadata={"sha256": digest},
+            )
+
+    else:
+        import obstore
+        from obstore.store import S3Store
+
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(blobs).query))
+        rust = S3Store(
+            store.bucket,
+            endpoint=query["endpoint"],
+            access_key_id="yardcam",
+            secret_access_key="yardcam",
+            region="us-east-1",
+            client_options={"allow_http": True},
+        )
+
+        async def put(key: str) -> None:
+            digest = hashlib.sha256(jpeg).hexdigest()
+            await obstore.put_async(
+                rust, key, jpeg, attributes={"Content-Type": "image/jpeg", "sha256": digest}
+            )
+
+    async def worker(n: int) -> None:
+        nonlocal failures
+        seq = n * 1_000_000
+        while time.monotonic() < deadline:
+            seq += 1
+            started = time.perf_counter()
+            try:
+                await put(f"direct/{run}/{seq}.jpg")
+            except Exception:  # a refused PUT is a failure to count, like a non-201
+                failures += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    started, cpu = time.monotonic(), time.process_time()
+    try:
+        await asyncio.gather(*(worker(n) for n in range(concurrency)))
+    finally:
+        await store.close()
+    elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
+    latencies.sort()
+    count = len(latencies)
+    return {
+        "frames": count,
+        "failures": failures,
+        "fps": count / elapsed,
+        "mbps": count * len(jpeg) / elapsed / 1e6,
+        "p50": latencies[count // 2] * 1000 if count else 0.0,
+        "p99": latencies[min(count - 1, int(count * 0.99))] * 1000 if count else 0.0,
+        "load_cpu": cpu * 1000 / count if count else 0.0,
+    }
+
+
+def run_s3_put(blobs: str, client: str, seconds: float, concurrency: int) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--s3put", client, "--blobs", blobs]
+    cmd += ["--seconds", str(seconds), "--concurrency", str(concurrency)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 120)
+    result: dict[str, float] = json.loads(out.stdout)
+    return result
+
+
 def run_load(url: str, token: str, seconds: float, concurrency: int) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--load", url, "--token", token]
     cmd += ["--seconds", str(seconds), "--concurrency", str(concurrency)]
@@ -293,17 +386,22 @@ def bench_stack(stack: str, settings: ArchiveSettings, args: argparse.Namespace)
     with node(settings) as (url, pid):
         server = psutil.Process(pid)
         run_load(f"{url}/frames", token, 1.0, args.concurrency)  # warm-up: connections, caches
+        endpoints = ENDPOINTS + (DIRECT_PUTS if settings.blobs.startswith("s3://") else ())
         for _ in range(args.rounds):
-            for endpoint in ENDPOINTS:
+            for endpoint in endpoints:
                 before = node_cpu(server)
-                result = run_load(f"{url}{endpoint}", token, args.seconds, args.concurrency)
+                if endpoint in DIRECT_PUTS:
+                    client = endpoint.split()[-1]
+                    result = run_s3_put(settings.blobs, client, args.seconds, args.concurrency)
+                else:
+                    result = run_load(f"{url}{endpoint}", token, args.seconds, args.concurrency)
                 after = node_cpu(server)
                 frames = max(1.0, result["frames"])
                 result["node_cpu"] = (after[0] - before[0]) * 1000 / frames
                 result["loop_cpu"] = (after[1] - before[1]) * 1000 / frames
                 if endpoint not in best or result["fps"] > best[endpoint]["fps"]:
                     best[endpoint] = result
-    return [Row(stack, endpoint, best[endpoint]) for endpoint in ENDPOINTS]
+    return [Row(stack, endpoint, best[endpoint]) for endpoint in endpoints]
 
 
 def print_table(rows: list[Row], args: argparse.Namespace) -> None:
@@ -312,7 +410,7 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         f"~{FRAME_BYTES // 1000} KB JPEGs, best of {args.rounds} x {args.seconds:g} s, "
         f"{os.cpu_count()} CPUs"
     )
-    header = f"{'stack':14} {'endpoint':9} {'frames/s':>9} {'MB/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
+    header = f"{'stack':14} {'endpoint':15} {'frames/s':>9} {'MB/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
     print(header + f" {'fail':>5} {'vs no-op':>9} {'node':>6} {'loop':>6} {'load':>6}")
     ceiling: dict[str, float] = {}
     for row in rows:
@@ -321,7 +419,7 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
             ceiling[row.stack] = r["fps"]
         ratio = r["fps"] / ceiling[row.stack] if ceiling.get(row.stack) else float("nan")
         print(
-            f"{row.stack:14} {row.endpoint:9} {r['fps']:9.0f} {r['mbps']:7.1f} {r['p50']:7.1f}"
+            f"{row.stack:14} {row.endpoint:15} {r['fps']:9.0f} {r['mbps']:7.1f} {r['p50']:7.1f}"
             f" {r['p99']:7.1f} {int(r['failures']):5d} {ratio:8.0%}"
             f" {r['node_cpu']:6.2f} {r['loop_cpu']:6.2f} {r['load_cpu']:6.2f}"
         )
@@ -334,6 +432,18 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         by_cpu = (noop["node_cpu"] + noop["load_cpu"]) / (ingest["node_cpu"] + ingest["load_cpu"])
         by_loop = noop["loop_cpu"] / ingest["loop_cpu"]
         print(f"{stack}: ingest/no-op by CPU per frame {by_cpu:.0%}, by loop CPU {by_loop:.0%}")
+    s3_rows = {row.endpoint: row.result for row in rows if row.stack == "s3+postgres"}
+    if "PUT aiobotocore" in s3_rows:
+        ingest, direct = s3_rows["/frames"], s3_rows["PUT aiobotocore"]
+        share = ingest["fps"] / direct["fps"]
+        verdict = "met" if share >= 0.9 else "NOT met"
+        print(f"target scaled node >= 0.9x its store's own S3 PUT rate: {share:.2f}x ({verdict})")
+        rust = s3_rows["PUT obstore"]
+        print(
+            f"  client cost per PUT (load CPU ms): aiobotocore {direct['load_cpu']:.2f}, "
+            f"obstore {rust['load_cpu']:.2f}; PUT rate obstore/aiobotocore "
+            f"{rust['fps'] / direct['fps']:.2f}x"
+        )
     file_rows = {row.endpoint: row.result["fps"] for row in rows if row.stack == "file+sqlite"}
     if "/frames" in file_rows:
         share = file_rows["/frames"] / file_rows["/noop"]
@@ -352,6 +462,7 @@ def main() -> None:
     # Internal modes: the node and the load generator run in their own processes.
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load", help=argparse.SUPPRESS)
+    parser.add_argument("--s3put", help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
@@ -360,6 +471,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.serve:
         serve(args)
+        return
+    if args.s3put:
+        result = asyncio.run(s3_put_load(args.blobs, args.s3put, args.seconds, args.concurrency))
+        print(json.dumps(result))
         return
     if args.load:
         print(json.dumps(asyncio.run(load(args.load, args.token, args.seconds, args.concurrency))))
