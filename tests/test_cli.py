@@ -20,10 +20,10 @@ def _yardcam(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_user_set_stores_an_argon2_hash(tmp_path: Path) -> None:
+def test_user_add_stores_an_argon2_hash(tmp_path: Path) -> None:
     done = _yardcam(
         "user",
-        "set",
+        "add",
         "alice",
         "--data-dir",
         str(tmp_path),
@@ -36,13 +36,39 @@ def test_user_set_stores_an_argon2_hash(tmp_path: Path) -> None:
     assert Accounts(tmp_path / "users.json").verify("alice", "correct horse")
 
 
-def test_user_set_refuses_a_weak_password_and_says_why(tmp_path: Path) -> None:
+def test_user_add_refuses_a_weak_password_and_says_why(tmp_path: Path) -> None:
     done = _yardcam(
-        "user", "set", "alice", "--data-dir", str(tmp_path), "--password-stdin", stdin="short\n"
+        "user", "add", "alice", "--data-dir", str(tmp_path), "--password-stdin", stdin="short\n"
     )
     assert done.returncode == 2
     assert "password must be 8" in done.stderr
     assert not (tmp_path / "users.json").exists()
+
+
+def test_user_passwd_list_remove(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    stdin = "--password-stdin"
+    assert _yardcam("user", "add", "bob", *data, stdin, stdin="first password\n").returncode == 0
+    again = _yardcam("user", "add", "bob", *data, stdin, stdin="other password\n")
+    assert again.returncode == 2 and "user passwd" in again.stderr  # says what to run instead
+    assert _yardcam("user", "passwd", "bob", *data, stdin, stdin="new password\n").returncode == 0
+    assert Accounts(tmp_path / "users.json").verify("bob", "new password")
+    missing = _yardcam("user", "passwd", "carol", *data, stdin, stdin="new password\n")
+    assert missing.returncode == 2 and "user add carol" in missing.stderr
+    assert _yardcam("user", "list", *data).stdout.split() == ["bob"]
+    assert _yardcam("user", "remove", "bob", *data).returncode == 0
+    assert _yardcam("user", "list", *data).stdout.split() == []
+    assert _yardcam("user", "remove", "bob", *data).returncode == 1
+
+
+def test_the_data_dir_can_come_from_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "yardcam.toml"
+    config.write_text(f'data_dir = "{tmp_path / "elsewhere"}"\n')
+    done = _yardcam(
+        "user", "add", "dee", "--config", str(config), "--password-stdin", stdin="long enough\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "dee" in Accounts(tmp_path / "elsewhere" / "users.json")
 
 
 def test_no_command_prints_usage() -> None:
@@ -67,9 +93,9 @@ def test_run_on_a_taken_port_says_what_to_do(tmp_path: Path) -> None:
 
 def test_run_refuses_bad_input_before_creating_anything(tmp_path: Path) -> None:
     for args, reason in [
-        (["--source", "nosuch:x"], "unknown frame source"),
-        (["--threshold", "150"], "threshold must be within 0..100"),
-        (["--archive-url", "https://archive.example/frames"], "needs --token-file"),
+        (["--source", "nosuch:x"], 'camera[0].source = "nosuch:x" (from flag --source)'),
+        (["--threshold", "150"], "camera[0].threshold = 150.0 (from flag --threshold): must be"),
+        (["--archive-url", "https://archive.example/frames"], "set token_file (flag --token-file)"),
     ]:
         done = _yardcam("run", "--data-dir", str(tmp_path / "data"), *args)
         assert done.returncode == 2, done.stderr

@@ -1,32 +1,50 @@
 """``yardcam run``: the whole box in one process and one event loop.
 
-A frame source feeds the hub; the detector watches every frame and hands triggered ones to the
-uploader, which stores them in the on-disk outbox and sends them to the archive in the
-background. The cam's dashboard and, unless an external archive is configured, an embedded
-archive node (file blobs + SQLite) are served over HTTPS with a self-signed certificate that the
-uploader trusts explicitly (``verify=`` that certificate, the way a cam trusts a CA bundle copied
-onto it). One login (the owner, created on first run) works on both.
+Each configured camera has its own frame hub and detector; every detector hands triggered frames
+to one shared uploader, which stores them in the on-disk outbox and sends them to the archive in
+the background, one camera at a time in turn. The cam's dashboard and, unless an external
+archive is configured, an embedded archive node (file blobs + SQLite) are served over HTTPS with
+a self-signed certificate that the uploader trusts explicitly (``verify=`` that certificate, the
+way a cam trusts a CA bundle copied onto it). One login (the owner, created on first run) works
+on both.
+
+Stopping (SIGTERM from systemd, SIGINT from Ctrl-C), in this order, within ``stop_timeout``:
+
+1. intake stops: sources and detectors are cancelled, so nothing new is accepted;
+2. the uploader writes every frame it accepted to the outbox, gives uploads in flight what is
+   left of the bound, and leaves the rest pending (sent on the next start, exactly once thanks
+   to the ``Idempotency-Key``);
+3. the web servers stop; the process exits 0.
+
+A second signal forces: the process exits at once with status 1 (frames not yet on disk are
+lost, and the log says how many).
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import logging
 import os
 import signal
 import socket
 import sys
+import time
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from yardcam.archive import ArchiveSettings, create_token
+from yardcam.archive import ArchiveSettings, Retention, create_token
 from yardcam.archive import create_app as create_archive_app
-from yardcam.camera import FrameHub, open_source
+from yardcam.camera import FrameHub, FrameSource, InvalidSource, open_source
+from yardcam.config import CamConfig, CameraConfig, ConfigError, redact_url
 from yardcam.dashboard import CameraFeed, DashboardSettings, create_app
 from yardcam.durable import write_atomic
-from yardcam.motion import MotionDetector
-from yardcam.outbox import Outbox, TokenSource, Uploader
+from yardcam.logs import configure_logging
+from yardcam.motion import ArchivePolicy, MotionDetector, parse_zone
+from yardcam.outbox import FullPolicy, Outbox, TokenSource, Uploader
 from yardcam.web import (
     Accounts,
     Server,
@@ -39,121 +57,230 @@ from yardcam.web import (
 
 log = logging.getLogger("yardcam")
 
-
-@dataclass(frozen=True, slots=True)
-class RunOptions:
-    """What ``yardcam run`` is told on the command line (see ``yardcam run --help``)."""
-
-    data_dir: Path
-    source: str = "synthetic"
-    fps: float = 10.0
-    cam: str = "yard"
-    host: str = "127.0.0.1"
-    port: int = 8443
-    archive_port: int = 8444
-    archive_url: str | None = None  # an external archive's POST /frames URL
-    token_file: Path | None = None  # its upload token (re-read on rotation)
-    ca_bundle: Path | None = None  # to verify the external archive; None: system trust store
-    threshold: float = 12.0
-    cors_origins: tuple[str, ...] = ()  # web pages elsewhere allowed to call the cam's API
+FIRST_LOGIN_FILE = "first-login.txt"
 
 
-def run(options: RunOptions) -> int:
-    """Run until SIGINT/SIGTERM; returns the process exit status."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    return asyncio.run(_main(options))
+@dataclass(slots=True)
+class Camera:
+    """One configured camera at run time: its source, hub and detector."""
+
+    config: CameraConfig
+    source: FrameSource
+    hub: FrameHub
+    detector: MotionDetector
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @classmethod
+    def open(cls, config: CameraConfig, index: int, origin: str = "the configuration") -> Camera:
+        """Build the camera's parts; a bad source names its config key and where it was set."""
+        key = f"camera[{index}]"
+        try:
+            source = open_source(config.source, fps=config.fps)
+        except InvalidSource as exc:
+            raise ConfigError(
+                f"{key}.source",
+                config.source,
+                origin,
+                str(exc),
+                "use synthetic, dir:PATH, http(s)://..., device:N, rtsp://... or a video file",
+            ) from None
+        detector = MotionDetector(
+            threshold=config.threshold,
+            zones=[parse_zone(z) for z in config.zones],
+            masks=[parse_zone(m) for m in config.masks],
+            cooldown=config.cooldown,
+            min_frames=config.min_frames,
+            gap=config.gap,
+            policy=ArchivePolicy(
+                per_second=config.archive_per_second, every_frame=config.archive_every_frame
+            ),
+        )
+        return cls(config, source, FrameHub(), detector)
 
 
-async def _main(options: RunOptions) -> int:
-    try:  # what the user typed is checked before anything is created or served
-        if options.archive_url is not None and options.token_file is None:
-            raise ValueError("--archive-url needs --token-file (the archive's upload token)")
-        source = open_source(options.source, fps=options.fps)
-        detector = MotionDetector(threshold=options.threshold)
-    except ValueError as exc:
-        print(f"yardcam run: {exc}", file=sys.stderr)
+def run(
+    config: CamConfig, *, command: str = "yardcam", sources: Mapping[str, str] | None = None
+) -> int:
+    """Run until SIGINT/SIGTERM; returns the process exit status.
+
+    ``command`` is how the user invoked yardcam, for hints that work as printed; ``sources``
+    (``Loaded.sources``) lets a refused setting say where it was set.
+    """
+    configure_logging(config.log_format, config.log_level)
+    return asyncio.run(_main(config, command, sources or {}))
+
+
+async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> int:
+    try:  # what the user configured is checked before anything is created or served
+        cameras = [
+            Camera.open(c, i, sources.get(f"camera[{i}].source", "the configuration"))
+            for i, c in enumerate(config.cameras)
+        ]
+    except (ConfigError, ValueError) as exc:
+        print(f"yardcam run: configuration: {exc}", file=sys.stderr)
         return 2
-    embedded = options.archive_url is None
-    data = options.data_dir.resolve()
+    embedded = config.archive_url is None
+    data = config.data_dir.resolve()
     raise_open_file_limit()  # web clients, frames and the index share one descriptor table
     try:  # before the first-run login is made: it is shown once, in the banner
         _lock_data_dir(data)
-        cam_socket = _listen(options.host, options.port)
-        archive_socket = _listen(options.host, options.archive_port) if embedded else None
+        cam_socket = _listen(config.host, config.port, "port")
+        archive_socket = (
+            _listen(config.host, config.archive_port, "archive_port") if embedded else None
+        )
     except _CannotStart as exc:
         print(f"yardcam run: {exc}", file=sys.stderr)
         return 2
     cam_dir = data / "cam"
     cam_dir.mkdir(parents=True, exist_ok=True)
-    cert, key = ensure_self_signed_cert(data / "tls")
+    if config.tls_cert is not None and config.tls_key is not None:
+        cert, key = config.tls_cert, config.tls_key
+    else:
+        cert, key = ensure_self_signed_cert(data / "tls")
     users_file = data / "users.json"
     accounts = Accounts(users_file)
     password = create_first_user(accounts)
 
     servers: list[tuple[Server, socket.socket]] = []
+    tokens: dict[str, TokenSource] = {}
     if archive_socket is not None:
-        archive_settings = ArchiveSettings.for_data_dir(data / "archive", accounts_file=users_file)
-        token_file = cam_dir / "archive-token"
-        if not token_file.exists():
-            token = await create_token(archive_settings, options.cam, "upload")
-            write_atomic(token_file, token.encode())
-            log.info("created the embedded archive's upload token for cam %r", options.cam)
-        archive_url = f"https://127.0.0.1:{options.archive_port}/frames"
+        archive_settings = ArchiveSettings.for_data_dir(
+            data / "archive", accounts_file=users_file, **_retention(config)
+        )
+        for camera in cameras:  # an upload token per camera: each one uploads only as itself
+            token_file = cam_dir / "archive-tokens" / camera.name
+            if not token_file.exists():
+                token = await create_token(archive_settings, camera.name, "upload")
+                write_atomic(token_file, token.encode())
+                log.info("created the embedded archive's upload token for cam %r", camera.name)
+            tokens[camera.name] = TokenSource(token_file)
+        archive_url = f"https://127.0.0.1:{config.archive_port}/frames"
         verify: bool | str = str(cert)
         archive_app = create_archive_app(archive_settings)
         servers.append((_server(archive_app, "archive", cert, key), archive_socket))
     else:
-        assert options.archive_url and options.token_file  # checked with the other input above
-        archive_url, token_file = options.archive_url, options.token_file
-        verify = str(options.ca_bundle) if options.ca_bundle else True
+        assert config.archive_url and config.token_file  # checked when the config was loaded
+        archive_url = config.archive_url
+        verify = str(config.ca_bundle) if config.ca_bundle else True
+        tokens = {camera.name: TokenSource(config.token_file) for camera in cameras}
 
-    hub = FrameHub()
+    first = cameras[0]
+    outbox = config.outbox
     uploader = Uploader(
-        Outbox(cam_dir / "outbox"),
+        Outbox(
+            cam_dir / "outbox",
+            max_entries=outbox.max_entries,
+            max_bytes=outbox.max_bytes,
+            policy=FullPolicy.REJECT_NEW
+            if outbox.policy == "reject-new"
+            else FullPolicy.EVICT_OLDEST,
+        ),
         archive_url,
-        cam=options.cam,
-        token=TokenSource(token_file),
+        cam=first.name,
+        token=tokens[first.name],
+        tokens=tokens,
         verify=verify,
         trust_env=not embedded,  # the embedded archive is this box: no proxy can reach it
+        concurrency=outbox.concurrency,
+        retry_interval=outbox.retry_interval,
     )
-    detector.subscribe(uploader.submit)
+    for camera in cameras:
+        camera.detector.subscribe(functools.partial(uploader.submit, cam=camera.name))
     cam_settings = DashboardSettings(
         web=WebSettings(
             secret_key=ensure_secret_key(cam_dir / "secret"),
             cookie_name="yardcam_cam",
-            cors_origins=options.cors_origins,
+            cors_origins=config.cors_origins,
         ),
         accounts=accounts,
         data_dir=data,
-        name=f"yardcam · {options.cam}",
-        gallery_url=f"https://localhost:{options.archive_port}/" if embedded else None,
+        name="yardcam" if len(cameras) > 1 else f"yardcam · {first.name}",
+        gallery_url=f"https://localhost:{config.archive_port}/" if embedded else None,
     )
     cam_app = create_app(
-        [CameraFeed(options.cam, hub, detector, uploader.stats)],
-        cam_settings,
-        tasks=[
-            lambda: hub.run(source),
-            lambda: detector.run(hub),
-            uploader.run,
-            lambda: _report(hub, detector, uploader),
-        ],
+        [CameraFeed(c.name, c.hub, c.detector, uploader.stats) for c in cameras], cam_settings
     )
     servers.insert(0, (_server(cam_app, "dashboard", cert, key), cam_socket))
 
-    _announce(options, archive_url, password, data)
+    intake = [
+        *(_task(functools.partial(c.hub.run, c.source), f"source {c.name}") for c in cameras),
+        *(_task(functools.partial(c.detector.run, c.hub), f"detector {c.name}") for c in cameras),
+    ]
+    upload = _task(uploader.run, "uploader")
+    report = _task(functools.partial(_report, cameras, uploader), "status line")
+    serving = [
+        asyncio.create_task(server.serve(sockets=[sock]), name="server") for server, sock in servers
+    ]
+
+    _announce(config, cameras, archive_url, password, data, command)
+    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, _stop, [server for server, _ in servers])
-    await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in servers))
+        loop.add_signal_handler(sig, _on_signal, stop, uploader)
+    waiting = asyncio.create_task(stop.wait())
+    await asyncio.wait([waiting, *serving], return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+
+    started = time.monotonic()
+    log.info("stopping: intake first, then the outbox, then the web servers")
+    for task in intake:
+        task.cancel()
+    await asyncio.gather(*intake, return_exceptions=True)
+    for camera in cameras:  # an event cut by the stop still hands on its best frame
+        camera.detector.end_event(now=time.time())
+    # Leave the servers a second of the bound; the uploads in flight get the rest.
+    grace = max(0.0, config.stop_timeout - (time.monotonic() - started) - 1.0)
+    await uploader.close(grace)
+    await asyncio.gather(upload, return_exceptions=True)
+    report.cancel()
+    stats = uploader.stats()
+    log.info(
+        "stopped: %s frames pending in the outbox for the next start, %s sent, %s dropped",
+        stats["pending"],
+        stats["sent"],
+        stats["dropped"],
+    )
+    for server, _ in servers:
+        server.should_exit = True
+    await asyncio.gather(*serving, return_exceptions=True)
     return 0
+
+
+def _on_signal(stop: asyncio.Event, uploader: Uploader) -> None:
+    """First signal: a clean stop. Second: out now (frames not yet on disk are lost)."""
+    if not stop.is_set():
+        stop.set()
+        return
+    stats = uploader.stats()
+    log.error("forced stop: exiting now; %s frames pending stay in the outbox", stats["pending"])
+    logging.shutdown()
+    os._exit(1)
+
+
+def _task(factory: Callable[[], Coroutine[Any, Any, None]], name: str) -> asyncio.Task[None]:
+    task = asyncio.create_task(factory(), name=name)
+    task.add_done_callback(_report_crash)
+    return task
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("%s stopped", task.get_name(), exc_info=task.exception())
+
+
+def _retention(config: CamConfig) -> dict[str, Any]:
+    r = config.retention
+    if r.max_age_days is None and r.max_bytes is None:
+        return {}
+    max_age = None if r.max_age_days is None else r.max_age_days * 86400.0
+    return {"retention": {"*": Retention(max_age=max_age, max_bytes=r.max_bytes)}}
 
 
 class _CannotStart(OSError):
     """Something else holds what this run needs; the message says what to do."""
-
-
-class _PortBusy(_CannotStart):
-    pass
 
 
 def _lock_data_dir(data: Path) -> None:
@@ -176,29 +303,34 @@ def _lock_data_dir(data: Path) -> None:
     os.write(fd, f"{os.getpid()}\n".encode())
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, key: str) -> socket.socket:
     """Bind before announcing anything, so a taken port is one clear line, not a traceback."""
     try:
         return socket.create_server((host, port))
     except OSError as exc:
-        raise _PortBusy(
+        flag = "--" + key.replace("_", "-")
+        raise _CannotStart(
             f"cannot listen on {host}:{port} ({os.strerror(exc.errno or 0)}); is another "
-            "yardcam running? Stop it, or pick other ports with --port / --archive-port."
+            f"yardcam running? Stop it, or pick another port ({flag}, or {key} in the "
+            "configuration file)."
         ) from exc
 
 
-async def _report(
-    hub: FrameHub, detector: MotionDetector, uploader: Uploader, every: float = 30.0
-) -> None:
-    """A status line on the terminal now and then: the box is alive and where frames stand."""
+async def _report(cameras: list[Camera], uploader: Uploader, every: float = 30.0) -> None:
+    """A status line now and then: the box is alive and where frames stand."""
     while True:
         await asyncio.sleep(every)
         stats = uploader.stats()
+        for camera in cameras:
+            log.info(
+                "camera %s: source %s; %d frames, %d triggers",
+                camera.name,
+                camera.hub.state,
+                camera.detector.frame_count,
+                camera.detector.trigger_count,
+            )
         log.info(
-            "source %s; %d frames, %d triggers; archive %s: %s sent, %s pending, %s dead%s",
-            hub.state,
-            detector.frame_count,
-            detector.trigger_count,
+            "archive %s: %s sent, %s pending, %s dead%s",
             stats["state"],
             stats["sent"],
             stats["pending"],
@@ -213,27 +345,39 @@ def _server(app: object, name: str, cert: Path, key: Path) -> Server:
     return Server(app, name=name, tls=(cert, key), handle_signals=False)
 
 
-def _stop(servers: list[Server]) -> None:
-    for server in servers:
-        if server.should_exit:
-            server.force_exit = True
-        server.should_exit = True
-
-
-def _announce(options: RunOptions, archive_url: str, password: str | None, data: Path) -> None:
-    where = "localhost" if options.host in ("127.0.0.1", "::1") else options.host
+def _announce(
+    config: CamConfig,
+    cameras: list[Camera],
+    archive_url: str,
+    password: str | None,
+    data: Path,
+    command: str,
+) -> None:
+    where = "localhost" if config.host in ("127.0.0.1", "::1") else config.host
     lines = [
-        f"yardcam: camera '{options.cam}' from {options.source} at {options.fps:g} fps",
-        f"  dashboard  https://{where}:{options.port}/",
+        f"yardcam: camera '{c.name}' from {redact_url(c.config.source)} at {c.config.fps:g} fps"
+        for c in cameras
+    ]
+    lines += [
+        f"  dashboard  https://{where}:{config.port}/",
         f"  archive    {archive_url}",
     ]
-    if options.archive_url is None:
-        lines.append(f"  gallery    https://{where}:{options.archive_port}/")
-    change = f"yardcam user set owner --data-dir {data}"
-    if password is not None:
+    if config.archive_url is None:
+        lines.append(f"  gallery    https://{where}:{config.archive_port}/")
+    change = f"{command} user passwd owner --data-dir {data}"
+    if password is None:
+        lines.append(f"  login      your existing account (forgot it? '{change}')")
+    elif sys.stdout.isatty():
         lines.append(f"  login      owner / {password}   (shown once; change it: '{change}')")
     else:
-        lines.append(f"  login      your existing account (forgot it? '{change}')")
+        # Output going to a file or a journal would keep the password for anyone who can read
+        # logs: it goes into an owner-only file instead, and only its path is printed.
+        path = data / FIRST_LOGIN_FILE
+        write_atomic(path, f"owner\n{password}\n".encode())
+        lines.append(
+            f"  login      owner / the password in {path} (owner-only; delete it once read; "
+            f"change it: '{change}')"
+        )
     lines.append("  The certificate is self-signed: your browser will ask you to accept it once.")
     lines.append("  Ctrl-C stops everything; triggered frames not yet archived wait in the outbox.")
     print("\n".join(lines), flush=True)

@@ -1,4 +1,4 @@
-"""``yardcam archive`` commands on both stacks, run in-process through the archive CLI's main()."""
+"""``yardcam archive`` commands on both stacks, run in-process through ``yardcam.cli.main``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 from archive.helpers import make_jpeg, storage_args, store_frame, unique_cam
 from yardcam import requests
 from yardcam.archive import Archive, ArchiveSettings
-from yardcam.archive.cli import main, register, settings_from_args
+from yardcam.cli import main
+from yardcam.cli._archive import register, settings_from_args
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -36,6 +37,7 @@ def test_register_adds_the_archive_group() -> None:
 def test_settings_from_flags_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("YARDCAM_ARCHIVE_INDEX", "postgresql://db.example/yardcam")
     monkeypatch.setenv("YARDCAM_ARCHIVE_MAX_FRAME_BYTES", "12345")
+    monkeypatch.setenv("YARDCAM_ARCHIVE_RETENTION_MAX_AGE_DAYS", "9")  # the flag wins
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     args = parser.parse_args(["archive", "serve", "--data-dir", str(tmp_path), "--max-age", "2"])
@@ -118,17 +120,21 @@ def test_purge_and_export_commands(
     assert "exported 1 frames" in out
 
 
-def test_user_set_creates_a_gallery_login(
+def test_user_add_creates_a_gallery_login(
     settings: ArchiveSettings, capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery\n"))
-    code, _, _ = run(capsys, "user", "set", "owner", "--password-stdin", *storage_args(settings))
+    code, _, _ = run(capsys, "user", "add", "owner", "--password-stdin", *storage_args(settings))
     assert code == 0
     assert "owner" in settings.accounts_path.read_text()
     assert "correct horse" not in settings.accounts_path.read_text()
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    code, _, err = run(capsys, "user", "set", "owner", "--password-stdin", *storage_args(settings))
+    code, _, err = run(
+        capsys, "user", "passwd", "owner", "--password-stdin", *storage_args(settings)
+    )
     assert code == 2 and "password" in err
+    code, out, _ = run(capsys, "user", "list", *storage_args(settings))
+    assert code == 0 and out.split() == ["owner"]
 
 
 def test_storage_failure_is_a_clean_error(tmp_path: Path, capsys) -> None:
@@ -146,9 +152,10 @@ def test_storage_failure_is_a_clean_error(tmp_path: Path, capsys) -> None:
 
 
 def test_serve_banner_never_shows_the_index_password() -> None:
-    from yardcam.archive.cli import _redact
+    from yardcam.config import redact_url
 
     assert (
-        _redact("postgresql://archive:s3cret@db:5432/yc") == "postgresql://archive:***@db:5432/yc"
+        redact_url("postgresql://archive:s3cret@db:5432/yc")
+        == "postgresql://archive:***@db:5432/yc"
     )
-    assert _redact("sqlite:////srv/index.db") == "sqlite:////srv/index.db"
+    assert redact_url("sqlite:////srv/index.db") == "sqlite:////srv/index.db"

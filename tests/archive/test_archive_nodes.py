@@ -98,7 +98,7 @@ def _serve_subprocess(
     cmd = [
         sys.executable,
         "-m",
-        "yardcam.archive.cli",
+        "yardcam",
         "archive",
         "serve",
         "--port",

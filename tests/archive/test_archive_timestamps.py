@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from yardcam.archive._timestamps import parse_timestamp
-from yardcam.archive.cli import register
+from yardcam.cli._archive import register
 
 
 @pytest.mark.parametrize(

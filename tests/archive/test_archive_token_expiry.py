@@ -15,8 +15,8 @@ from yardcam import requests
 from yardcam.archive import ArchiveSettings, issue_token
 from yardcam.archive._errors import ApiError
 from yardcam.archive._tokens import TokenVerifier, parse_expiry
-from yardcam.archive.cli import main
 from yardcam.archive.storage import open_frame_index
+from yardcam.cli import main
 
 
 def issue(settings: ArchiveSettings, cam: str | None, scope: str, expires: float) -> str:

@@ -10,6 +10,7 @@ For an embedded single node (what ``yardcam run`` does)::
 
 from ._app import create_app
 from ._archive import Archive
+from ._export import export_zip
 from ._retention import PurgeResult, purge
 from ._settings import ArchiveSettings, Retention
 from ._tokens import SCOPES, create_token, issue_token
@@ -24,6 +25,7 @@ __all__ = [
     "create_app",
     "create_token",
     "create_user",
+    "export_zip",
     "issue_token",
     "purge",
 ]

@@ -1,13 +1,11 @@
-"""One archive node's configuration, from CLI flags or ``YARDCAM_ARCHIVE_*`` variables."""
+"""One archive node's settings (``yardcam.config.ArchiveConfig`` builds them from the file,
+the ``YARDCAM_ARCHIVE_*`` variables and the flags)."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-_ENV_PREFIX = "YARDCAM_ARCHIVE_"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,44 +52,9 @@ class ArchiveSettings:
         )
         return replace(base, **overrides)
 
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> ArchiveSettings:
-        """``YARDCAM_ARCHIVE_DATA_DIR``, ``..._BLOBS``, ``..._INDEX``, ``..._MAX_FRAME_BYTES``...
-
-        Explicit ``overrides`` (CLI flags) win over the environment; None overrides are ignored.
-        """
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = env.get(_ENV_PREFIX + f.name.upper())
-            if raw is None or f.name == "retention":
-                continue
-            values[f.name] = _parse(f.name, raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        data_dir = values.pop("data_dir", None) or Path("yardcam-archive")
-        return cls.for_data_dir(data_dir, **values)
-
     def retention_for(self, cam: str) -> Retention:
         return self.retention.get(cam) or self.retention.get("*") or Retention()
 
     @property
     def accounts_path(self) -> Path:
         return self.accounts_file or self.data_dir / "accounts.json"
-
-
-def _parse(name: str, raw: str) -> Any:
-    if name in {"data_dir", "accounts_file"}:
-        return Path(raw)
-    if name in {"max_frame_bytes", "rate_burst", "thumb_size", "thumb_cache_entries"}:
-        return int(raw)
-    if name in {
-        "rate_per_token",
-        "purge_interval",
-        "token_ttl",
-        "orphan_sweep_interval",
-        "orphan_min_age",
-    }:
-        return float(raw)
-    if name == "secure_cookies":
-        return raw.strip().lower() not in {"0", "false", "no", "off"}
-    return raw

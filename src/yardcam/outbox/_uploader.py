@@ -17,6 +17,14 @@ Flow on one event loop::
 * 401/403 pauses every worker and raises the "token rejected" state; a guard task re-reads the
   :class:`TokenSource` every ``token_probe_interval`` seconds and probes with one real upload
   until the archive accepts it, then resumes everyone.
+* Several cameras share one uploader (``submit(..., cam=NAME)``, a token per cam if the archive
+  binds tokens to cams): the ready queue is served one camera at a time (``_fair``), so a burst
+  on one camera never holds another's frames back.
+
+Stopping (``close``, what SIGTERM does in ``yardcam run``): intake stops, every frame accepted
+by ``submit`` is written to the outbox, uploads in flight get ``grace`` seconds to finish, and
+whatever is still unsent stays pending on disk for the next start (resent with the same
+``Idempotency-Key``, so the archive keeps it once).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import io
 import logging
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
@@ -38,6 +46,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 from yardcam.names import check_cam_name
 from yardcam.outbox._classify import Outcome, Verdict, classify_error, classify_response
 from yardcam.outbox._entry import Entry
+from yardcam.outbox._fair import FairQueue
 from yardcam.outbox._outbox import CorruptEntry, Outbox, OutboxError
 from yardcam.outbox._token import TokenSource, TokenUnavailable
 from yardcam.requests import AsyncSession, Backoff, create_ssl_context
@@ -90,6 +99,9 @@ class Uploader:
     existing ``AsyncSession`` (the uploader then does not close it, and ``verify`` and
     ``trust_env`` are the session's business).
     ``on_stored(entry)`` is called on the loop once a submitted frame is durable on disk.
+    ``cam`` names submitted frames unless ``submit(..., cam=)`` says otherwise; ``tokens`` maps
+    cam names to their own token (an archive token bound to one cam uploads only as that cam),
+    ``token`` serves the others.
     """
 
     def __init__(
@@ -99,6 +111,7 @@ class Uploader:
         *,
         cam: str,
         token: TokenSource,
+        tokens: Mapping[str, TokenSource] | None = None,
         verify: bool | str | ssl.SSLContext = True,
         trust_env: bool = True,
         concurrency: int = 4,
@@ -117,6 +130,9 @@ class Uploader:
         self.url = url
         self.cam = check_cam_name(cam)
         self.token = token
+        self.tokens = dict(tokens or {})
+        for name in self.tokens:
+            check_cam_name(name)
         self.verify = verify
         self.trust_env = trust_env
         self.concurrency = concurrency
@@ -130,7 +146,7 @@ class Uploader:
         self._ran = False
         self._clock = clock
         self._submitted: asyncio.Queue[_Submitted] = asyncio.Queue(max_submitted)
-        self._ready: asyncio.Queue[str] = asyncio.Queue()
+        self._ready = FairQueue(key=_cam_of)
         self._retry_heap: list[tuple[float, str]] = []
         self._tracked: set[str] = set()  # ids in the heap, the ready queue or in flight
         self._wake = asyncio.Event()  # the scheduler: something was deferred
@@ -139,7 +155,10 @@ class Uploader:
         self._resumed.set()
         self._paused = asyncio.Event()  # ... and this one set, for the token guard
         self._hold_until = 0.0  # monotonic; a Retry-After holds every worker
-        self._current_token: str | None = None
+        self._current_tokens: dict[str, str | None] = {}  # cam -> token; "" for ``token``
+        self._closing = asyncio.Event()  # close(): intake stopped, workers take no new entry
+        self._grace = 0.0  # close(): seconds uploads in flight may still take
+        self._stopped = asyncio.Event()  # run() has returned
         self._storing = 0
         self._in_flight = 0
         self._sent = 0
@@ -156,38 +175,53 @@ class Uploader:
 
     # -- the detector's side ---------------------------------------------------------------
 
-    def submit(self, event_or_frame: MotionLike | FrameLike, change: float | None = None) -> None:
+    def submit(
+        self,
+        event_or_frame: MotionLike | FrameLike,
+        change: float | None = None,
+        *,
+        cam: str | None = None,
+    ) -> None:
         """Hand a triggered frame over for storing and upload; never blocks, never raises.
 
         Call it on the event loop (``MotionDetector.subscribe`` callbacks run there). Takes a
-        MotionEvent (its ``event`` id is archived with the frame), or a Frame plus its ``change``.
+        MotionEvent (its ``event`` id is archived with the frame), or a Frame plus its ``change``;
+        ``cam`` defaults to the uploader's.
         """
-        submitted = _unpack(event_or_frame, change)
+        submitted = _unpack(event_or_frame, change, cam or self.cam)
+        if self._closing.is_set():
+            self._drop(submitted, "the uploader is stopping")
+            return
         try:
             self._submitted.put_nowait(submitted)
         except asyncio.QueueFull:
-            self._dropped += 1
-            self._set_error(
-                "store", f"frame {submitted.frame.seq} dropped: the disk writer is behind"
-            )
-            log.error("uploader: %s", self._last_error)
+            self._drop(submitted, "the disk writer is behind")
+
+    def _drop(self, submitted: _Submitted, why: str) -> None:
+        self._dropped += 1
+        self._set_error("store", f"{submitted.cam} frame {submitted.frame.seq} dropped: {why}")
+        log.error("uploader: %s", self._last_error)
 
     async def enqueue(
-        self, event_or_frame: MotionLike | FrameLike, change: float | None = None
+        self,
+        event_or_frame: MotionLike | FrameLike,
+        change: float | None = None,
+        *,
+        cam: str | None = None,
     ) -> Entry:
         """Store a frame durably (in a thread), schedule it, and return its entry.
 
         For callers that must know the frame is on disk; raises ``OutboxFull``/``DiskFull``.
         """
-        return await self._store(_unpack(event_or_frame, change))
+        return await self._store(_unpack(event_or_frame, change, cam or self.cam))
 
     async def _store(self, submitted: _Submitted) -> Entry:
-        frame, change, event = submitted
+        frame, change, event, cam = submitted
         self._storing += 1
         try:
             entry = await self._on_disk(
                 self.outbox.put,
-                cam=self.cam,
+                cam=check_cam_name(cam),
                 jpeg=frame.jpeg,
                 ts=frame.ts,
                 seq=frame.seq,
@@ -216,15 +250,76 @@ class Uploader:
         try:
             await self._load_outbox()
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(self._store_submitted())
-                tasks.create_task(self._schedule_retries())
-                tasks.create_task(self._guard_token(session))
-                for _ in range(self.concurrency):
-                    tasks.create_task(self._upload_ready(session))
+                running = [
+                    tasks.create_task(self._store_submitted()),
+                    tasks.create_task(self._schedule_retries()),
+                    tasks.create_task(self._guard_token(session)),
+                    *(
+                        tasks.create_task(self._upload_ready(session))
+                        for _ in range(self.concurrency)
+                    ),
+                ]
+                await self._closing.wait()
+                await self._stop(running)
         finally:
-            self._disk.shutdown(wait=False)  # a put in progress still completes
-            if self._session is None:
-                await session.close()
+            try:
+                # Cancelled without close() (or forced): still keep what submit() accepted.
+                await self._store_leftovers()
+                self._disk.shutdown(wait=False)  # a put in progress still completes
+                if self._session is None:
+                    await session.close()
+            finally:
+                self._stopped.set()
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Stop cleanly: no more intake, every accepted frame on disk, uploads in flight given
+        ``grace`` seconds, the rest left pending for the next start; ``run()`` then returns.
+
+        Returns once ``run()`` has returned; if it never ran, at once (and a later run() stops
+        as soon as it has loaded the outbox).
+        """
+        self._grace = grace
+        self._closing.set()
+        self._progress.set()
+        if self._ran:
+            await self._stopped.wait()
+
+    async def _stop(self, running: list[asyncio.Task[None]]) -> None:
+        """close()'s work, inside run(): flush, wait for in-flight uploads, cancel the rest."""
+        deadline = time.monotonic() + self._grace
+        while self._submitted.qsize() or self._storing:  # the store task drains it
+            self._progress.clear()
+            await self._progress.wait()
+        while self._in_flight and (left := deadline - time.monotonic()) > 0:
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._progress.wait()
+        if self._in_flight:
+            log.warning(
+                "uploader: %d uploads cut at stop; they stay pending and go out on the next start",
+                self._in_flight,
+            )
+        for task in running:
+            task.cancel()
+
+    async def _store_leftovers(self) -> None:
+        """Write frames still in the in-memory handoff to the outbox (run() cancelled early)."""
+        while not self._submitted.empty():
+            submitted = self._submitted.get_nowait()
+            frame, change, event, cam = submitted
+            try:
+                await self._on_disk(
+                    self.outbox.put,
+                    cam=cam,
+                    jpeg=frame.jpeg,
+                    ts=frame.ts,
+                    seq=frame.seq,
+                    change=change,
+                    event=event,
+                )
+            except (OutboxError, OSError, ValueError) as exc:
+                self._drop(submitted, f"not stored at stop: {exc}")
 
     async def join(self) -> None:
         """Wait until every submitted frame is stored and the outbox is empty (sent or dead)."""
@@ -255,7 +350,7 @@ class Uploader:
     # -- tasks -----------------------------------------------------------------------------
 
     async def _load_outbox(self) -> None:
-        self._current_token = await self._read_token()
+        await self._read_tokens()
         for entry in await self._on_disk(self.outbox.pending):
             if entry.id not in self._tracked:
                 self._tracked.add(entry.id)
@@ -264,15 +359,12 @@ class Uploader:
     async def _store_submitted(self) -> None:
         while True:
             submitted = await self._submitted.get()
-            frame = submitted.frame
             try:
                 entry = await self._store_waiting_for_fds(submitted)
             except (OutboxError, OSError, ValueError) as exc:
                 # The frame cannot be kept (full, disk error, a nonsense ts or seq): count it
                 # and keep the writer going for the next one.
-                self._dropped += 1
-                self._set_error("store", f"frame {frame.seq} not stored: {exc}")
-                log.error("uploader: %s", self._last_error)
+                self._drop(submitted, f"not stored: {exc}")
             else:
                 self._clear_error("store")
                 self._notify_stored(entry)
@@ -327,6 +419,9 @@ class Uploader:
         while True:
             await self._resumed.wait()
             entry_id = await self._ready.get()
+            if self._closing.is_set():  # stopping: it stays pending for the next start
+                self._ready.put_nowait(entry_id)
+                return
             if not self._resumed.is_set():  # paused while this worker waited: the guard probes
                 self._ready.put_nowait(entry_id)
                 continue
@@ -340,7 +435,7 @@ class Uploader:
         while True:
             await self._paused.wait()
             await asyncio.sleep(self.token_probe_interval)
-            self._current_token = await self._read_token()
+            await self._read_tokens()
             try:
                 async with asyncio.timeout(self.token_probe_interval):  # see _schedule_retries
                     entry_id = await self._ready.get()
@@ -348,6 +443,9 @@ class Uploader:
                 if not len(self.outbox):  # nothing to probe with: let the next frame find out
                     self._resume()
                 continue
+            if self._closing.is_set():
+                self._ready.put_nowait(entry_id)
+                return
             outcome = await self._attempt(session, entry_id)
             if outcome is not Outcome.TOKEN_REJECTED:
                 self._resume()
@@ -387,7 +485,7 @@ class Uploader:
             self._progress.set()
 
     async def _post(self, session: AsyncSession, entry: Entry, jpeg: bytes) -> Verdict:
-        token = self._current_token
+        token = self._current_tokens.get(entry.cam, self._current_tokens.get(""))
         if token is None:
             return Verdict(Outcome.TOKEN_REJECTED, self._last_error or "no upload token")
         ts = f"{entry.ts:.3f}"
@@ -486,13 +584,14 @@ class Uploader:
 
     # -- the token -------------------------------------------------------------------------
 
-    async def _read_token(self) -> str | None:
-        try:
-            return await self._on_disk(self.token.read)
-        except TokenUnavailable as exc:
-            self._set_error("upload", str(exc))
-            self._pause()
-            return None
+    async def _read_tokens(self) -> None:
+        for cam, source in {"": self.token, **self.tokens}.items():
+            try:
+                self._current_tokens[cam] = await self._on_disk(source.read)
+            except TokenUnavailable as exc:
+                self._current_tokens[cam] = None
+                self._set_error("upload", str(exc))
+                self._pause()
 
     def _pause(self) -> None:
         if self._resumed.is_set():
@@ -515,12 +614,19 @@ class _Submitted(NamedTuple):
     frame: FrameLike
     change: float
     event: str | None
+    cam: str
 
 
-def _unpack(event_or_frame: MotionLike | FrameLike, change: float | None) -> _Submitted:
+def _unpack(event_or_frame: MotionLike | FrameLike, change: float | None, cam: str) -> _Submitted:
     if hasattr(event_or_frame, "frame"):
         motion: MotionLike = event_or_frame  # type: ignore[assignment]
-        return _Submitted(motion.frame, motion.change if change is None else change, motion.event)
+        change = motion.change if change is None else change
+        return _Submitted(motion.frame, change, motion.event, cam)
     if change is None:
         raise TypeError("submit(frame, change): change is required with a bare Frame")
-    return _Submitted(event_or_frame, change, None)  # type: ignore[arg-type]
+    return _Submitted(event_or_frame, change, None, cam)  # type: ignore[arg-type]
+
+
+def _cam_of(entry_id: str) -> str:
+    """The cam part of a frame id (``<cam>-<capture ms>-<seq>``, see ``frame_id``)."""
+    return entry_id.rsplit("-", 2)[0]

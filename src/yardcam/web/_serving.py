@@ -328,6 +328,7 @@ class Server(uvicorn.Server):
             loop="asyncio",  # the gate relies on asyncio calling the listener's accept()
             lifespan="auto",
             log_level=log_level,
+            log_config=None,  # yardcam.logs (text or JSON, redacted), not uvicorn's own
             proxy_headers=False,
             timeout_keep_alive=self.limits.keep_alive,
             timeout_graceful_shutdown=self.limits.graceful_shutdown,

@@ -1,35 +1,45 @@
 """``yardcam archive ...``: serve a node, manage tokens, purge, export.
 
-The top-level CLI calls :func:`register` with its subparsers; every leaf command sets
-``args.func`` (``func(args) -> int`` exit status). Storage options come from flags, else from
-``YARDCAM_ARCHIVE_*`` environment variables (see :meth:`ArchiveSettings.from_env`).
+Every setting comes from the node's configuration (:func:`yardcam.config.load_archive_config`):
+its TOML file < ``YARDCAM_ARCHIVE_*`` variables < these flags.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from ..names import is_valid_cam
-from ..web import read_new_password
-from ._archive import Archive
-from ._export import export_zip
-from ._retention import purge
-from ._settings import ArchiveSettings, Retention
-from ._timestamps import parse_timestamp
-from ._tokens import SCOPES, issue_token, parse_expiry
-from ._users import create_user
-from .storage import StorageError
+from yardcam.archive import (
+    SCOPES,
+    Archive,
+    ArchiveSettings,
+    create_app,
+    export_zip,
+    issue_token,
+    purge,
+)
+from yardcam.archive._timestamps import parse_timestamp
+from yardcam.archive._tokens import parse_expiry
+from yardcam.archive.storage import StorageError
+from yardcam.config import ArchiveConfig, load_archive_config, redact_url, render
+from yardcam.logs import configure_logging
+from yardcam.names import is_valid_cam
+
+from . import _users
+
+log = logging.getLogger("yardcam.archive")
 
 
 def _storage_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", type=Path, help="TOML configuration file (default: DATA/archive.toml)"
+    )
     common.add_argument(
         "--data-dir", type=Path, help="embedded storage root (default: env or ./yardcam-archive)"
     )
@@ -40,18 +50,24 @@ def _storage_options() -> argparse.ArgumentParser:
     return common
 
 
+def config_from_args(args: argparse.Namespace) -> ArchiveConfig:
+    """The node's configuration: its file < ``YARDCAM_ARCHIVE_*`` < these flags."""
+    loaded = load_archive_config(_flags(args), config_file=args.config)
+    config: ArchiveConfig = loaded.config
+    return config
+
+
 def settings_from_args(args: argparse.Namespace) -> ArchiveSettings:
-    overrides: dict[str, Any] = {
-        "data_dir": args.data_dir,
-        "blobs": args.blobs,
-        "index": args.index,
-    }
-    if args.max_age is not None or args.max_bytes is not None:
-        max_age = None if args.max_age is None else args.max_age * 86400.0
-        overrides["retention"] = {"*": Retention(max_age=max_age, max_bytes=args.max_bytes)}
-    for name in ("max_frame_bytes",):
-        overrides[name] = getattr(args, name, None)
-    return ArchiveSettings.from_env(**overrides)
+    return config_from_args(args).settings()
+
+
+def _flags(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("data_dir", "blobs", "index", "host", "port", "tls_cert", "tls_key")
+    flags: dict[str, Any] = {name: getattr(args, name, None) for name in names}
+    flags["max_frame_bytes"] = getattr(args, "max_frame_bytes", None)
+    flags["log_format"] = getattr(args, "log_format", None)
+    flags["retention"] = {"max_age_days": args.max_age, "max_bytes": args.max_bytes}
+    return flags
 
 
 def _parse_since(text: str) -> float:
@@ -74,11 +90,12 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     sub = archive.add_subparsers(dest="archive_command", required=True)
 
     serve = sub.add_parser("serve", parents=[common], help="run an archive node")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8750)
+    serve.add_argument("--host", help="address to serve on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to serve on (default 8750)")
     serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain (enables HTTPS)")
     serve.add_argument("--tls-key", type=Path, help="PEM private key")
     serve.add_argument("--max-frame-bytes", type=int)
+    serve.add_argument("--log-format", choices=("text", "json"), help="default: text")
     serve.set_defaults(func=_serve)
 
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(
@@ -97,17 +114,21 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     revoke.add_argument("token_id")
     revoke.set_defaults(func=_token_revoke)
 
-    user = sub.add_parser("user", help="gallery logins").add_subparsers(
-        dest="user_command", required=True
+    _users.register(
+        sub,
+        lambda args: settings_from_args(args).accounts_path,
+        prog="yardcam archive",
+        what="an archive node's gallery",
+        parents=[common],
     )
-    set_user = user.add_parser(
-        "set", parents=[common], help="create a gallery user or change its password"
+
+    config = sub.add_parser("config", help="the node's effective configuration")
+    show = config.add_subparsers(dest="config_command", required=True).add_parser(
+        "show",
+        parents=[common],
+        help="print every setting with its source (secrets masked)",
     )
-    set_user.add_argument("username")
-    set_user.add_argument(
-        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
-    )
-    set_user.set_defaults(func=_user_set)
+    show.set_defaults(func=_config_show)
 
     purge_cmd = sub.add_parser("purge", parents=[common], help="apply retention once")
     purge_cmd.set_defaults(func=_purge)
@@ -139,30 +160,35 @@ def _with_archive(args: argparse.Namespace, work: Any) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import socket
 
-    from ..web import Server, raise_open_file_limit
-    from ._app import create_app
+    from yardcam.web import Server, raise_open_file_limit
 
-    if (args.tls_cert is None) != (args.tls_key is None):
-        print("yardcam archive serve: --tls-cert and --tls-key go together", file=sys.stderr)
-        return 2
-    settings = settings_from_args(args)
-    tls = None if args.tls_cert is None else (args.tls_cert, args.tls_key)
+    config = config_from_args(args)
+    configure_logging(config.log_format, config.log_level)
+    settings = config.settings()
+    tls = (
+        None
+        if config.tls_cert is None or config.tls_key is None
+        else (config.tls_cert, config.tls_key)
+    )
     scheme = "https" if tls else "http"
     try:
-        sock = socket.create_server((args.host, args.port))
+        sock = socket.create_server((config.host, config.port))
     except OSError as exc:
         print(
-            f"yardcam archive serve: cannot listen on {args.host}:{args.port} ({exc.strerror}); "
-            "stop what holds that port, or pick another with --port",
+            f"yardcam archive serve: cannot listen on {config.host}:{config.port} "
+            f"({exc.strerror}); stop what holds that port, or pick another with --port "
+            "(or port in the configuration file)",
             file=sys.stderr,
         )
         return 2
     raise_open_file_limit()
-    print(
-        f"yardcam archive: serving {scheme}://{args.host}:{sock.getsockname()[1]}/ "
-        f"(blobs {settings.blobs}, index {_redact(settings.index)}); Ctrl-C stops",
-        file=sys.stderr,
-        flush=True,
+    log.info(
+        "serving %s://%s:%d/ (blobs %s, index %s); Ctrl-C stops",
+        scheme,
+        config.host,
+        sock.getsockname()[1],  # the port bound, also when asked for port 0
+        redact_url(settings.blobs),
+        redact_url(settings.index),
     )
     Server(create_app(settings), name="archive", tls=tls).run(sockets=[sock])
     return 0
@@ -172,13 +198,9 @@ def _utc(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
 
 
-def _redact(url: str) -> str:
-    """An index URL without its password, fit for a terminal or a log."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+def _config_show(args: argparse.Namespace) -> int:
+    print(render(load_archive_config(_flags(args), config_file=args.config)), end="")
+    return 0
 
 
 def _token_create(args: argparse.Namespace) -> int:
@@ -231,17 +253,6 @@ def _token_revoke(args: argparse.Namespace) -> int:
     return _with_archive(args, work)
 
 
-def _user_set(args: argparse.Namespace) -> int:
-    try:
-        password = read_new_password(args.username, from_stdin=args.password_stdin)
-        create_user(settings_from_args(args), args.username, password)
-    except ValueError as exc:
-        print(f"yardcam archive user set: {exc}", file=sys.stderr)
-        return 2
-    print(f"gallery user {args.username} saved")
-    return 0
-
-
 def _purge(args: argparse.Namespace) -> int:
     async def work(archive: Archive) -> int:
         result = await purge(archive)
@@ -265,16 +276,3 @@ def _export(args: argparse.Namespace) -> int:
         return 0
 
     return _with_archive(args, work)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m yardcam.archive.cli archive ...`` (the same commands as ``yardcam archive``)."""
-    parser = argparse.ArgumentParser(prog="yardcam")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    result: int = args.func(args)
-    return result
-
-
-if __name__ == "__main__":
-    sys.exit(main())
