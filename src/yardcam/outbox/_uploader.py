@@ -55,8 +55,8 @@ log = logging.getLogger("yardcam.outbox")
 T = TypeVar("T")
 
 _OUT_OF_FDS = frozenset({errno.EMFILE, errno.ENFILE})
-_FD_WAIT_FIRST = 0.01  # seconds; doubled up to the max while descriptors stay short
-_FD_WAIT_MAX = 0.5
+#: How long a frame waits for file descriptors: 10 ms, doubled up to 0.5 s while they stay short.
+_FD_WAIT = Backoff(base=0.01, cap=0.5)
 
 
 class FrameLike(Protocol):
@@ -374,7 +374,7 @@ class Uploader:
         """``_store``, waiting out a full descriptor table (EMFILE/ENFILE) instead of dropping
         the frame: web clients or a burst of uploads hold descriptors for moments, and frames
         arriving meanwhile wait in the bounded submit queue (counted in ``fd_waits``)."""
-        delay = _FD_WAIT_FIRST
+        shortages = 0
         while True:
             try:
                 entry = await self._store(submitted)
@@ -388,8 +388,8 @@ class Uploader:
             else:
                 self._fd_short = False
                 return entry
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, _FD_WAIT_MAX)
+            shortages += 1
+            await asyncio.sleep(_FD_WAIT.delay(shortages))
 
     def _notify_stored(self, entry: Entry) -> None:
         if self._on_stored is None:
