@@ -108,3 +108,13 @@ def test_thread_safe_reads_while_a_response_stores() -> None:
         assert len(jar.items()) <= 300
     writer.join()
     assert len(jar.keys()) == 300
+
+
+def test_update_from_a_dict_or_a_jar() -> None:
+    jar = CookieJar()
+    jar.update({"a": "1"})
+    other = CookieJar()
+    other.set("b", "2", domain="cam.lan", path="/api")
+    jar.update(other)
+    assert sent(jar, "http://cam.lan/api/x") == "b=2; a=1"
+    assert sent(jar, "http://other.lan/") == "a=1"

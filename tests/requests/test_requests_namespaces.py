@@ -4,6 +4,7 @@ servers on 127.0.0.1: errors caught through ``requests.exceptions.*``, statuses 
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import pickle
 
@@ -116,6 +117,14 @@ def test_cookies_read_and_set_through_session_cookies(echo_server: EchoServer) -
         s.cookies.set("sid", None)
         assert s.get(echo_server.url + "/echo").json()["cookies"] == {"scoped": "1"}
         assert s.cookies.get_dict() == {"scoped": "1", "elsewhere": "x"}
+
+
+def test_session_cookies_assigned_a_dict_or_updated(echo_server: EchoServer) -> None:
+    with requests.Session() as s:
+        s.cookies = {"a": "1"}  # type: ignore[assignment]  # requests' idiom: becomes a jar
+        s.cookies.update({"b": "2"})
+        assert isinstance(s.cookies, http.cookiejar.CookieJar)
+        assert s.get(echo_server.url + "/echo").json()["cookies"] == {"a": "1", "b": "2"}
 
 
 async def test_async_session_cookies_alike(echo_server: EchoServer) -> None:

@@ -8,6 +8,7 @@ Each session runs it with its own kind of I/O (blocking or asyncio), so the poli
 
 from __future__ import annotations
 
+import http.cookiejar
 import re
 import ssl
 from collections.abc import Generator, Mapping
@@ -180,6 +181,18 @@ class BaseSession:
     @headers.setter
     def headers(self, value: Mapping[str, str]) -> None:
         self._headers = value if isinstance(value, Headers) else Headers(value)
+
+    @property
+    def cookies(self) -> CookieJar:
+        return self._cookies
+
+    @cookies.setter
+    def cookies(self, value: Mapping[str, str] | http.cookiejar.CookieJar) -> None:
+        if isinstance(value, CookieJar):
+            self._cookies = value
+        else:  # a dict, or another kind of jar: copied into ours, as requests does
+            self._cookies = CookieJar()
+            self._cookies.update(value)
 
     @property
     def timeout(self) -> TimeoutConfig:

@@ -7,6 +7,7 @@
     s.cookies.set("sid", "1", domain="cam.lan", path="/api")
     s.cookies.get("sid"), dict(s.cookies), "sid" in s.cookies
     del s.cookies["theme"]
+    s.cookies.update({"a": "1"}), s.cookies = {"a": "1"}  # a mapping becomes a jar
 
 What a server may set is decided by the stdlib's ``DefaultCookiePolicy``, not by code of ours:
 a ``Domain`` the host is not inside, or one without an embedded dot (``Domain=com``), is refused;
@@ -22,7 +23,7 @@ no I/O and the send flow in ``_client`` drives it for Session and AsyncSession a
 from __future__ import annotations
 
 import http.cookiejar
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from yardcam.requests._urls import URL
 from yardcam.requests.exceptions import CookieConflictError
@@ -126,6 +127,16 @@ class CookieJar(http.cookiejar.CookieJar):
 
     def items(self) -> list[tuple[str, str | None]]:
         return [(cookie.name, cookie.value) for cookie in self._all()]
+
+    def update(self, other: Mapping[str, str] | http.cookiejar.CookieJar) -> None:
+        """Add every cookie of ``other``: a jar (each cookie kept with its domain and path) or a
+        name -> value mapping (each sent to every host, as ``jar[name] = value``)."""
+        if isinstance(other, http.cookiejar.CookieJar):
+            for cookie in list(other):
+                self.set_cookie(cookie)
+        else:
+            for name, value in other.items():
+                self.set(name, value)
 
     def get_dict(self, domain: str | None = None, path: str | None = None) -> dict[str, str | None]:
         """name -> value, optionally only the cookies of one domain and/or path."""
