@@ -7,7 +7,8 @@
     s.cookies.set("sid", "1", domain="cam.lan", path="/api")
     s.cookies.get("sid"), dict(s.cookies), "sid" in s.cookies
     del s.cookies["theme"]
-    s.cookies.update({"a": "1"}), s.cookies = {"a": "1"}  # a mapping becomes a jar
+    s.cookies.update({"a": "1"})
+    s.cookies = {"a": "1"}                       # a mapping is copied into a new jar
 
 What a server may set is decided by the stdlib's ``DefaultCookiePolicy``, not by code of ours:
 a ``Domain`` the host is not inside, or one without an embedded dot (``Domain=com``), is refused;
