@@ -144,3 +144,107 @@ def test_a_second_run_on_the_same_data_dir_is_refused(running_box, tmp_path: Pat
     assert f"in use by another yardcam run (pid {proc.pid})" in second.stderr
     assert "--data-dir" in second.stderr and "Traceback" not in second.stderr
     assert proc.poll() is None  # the first one runs on, untouched
+
+
+def _yardcam(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "yardcam", *args], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def _start(data: Path, config: Path, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "yardcam", "run", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    deadline = time.monotonic() + 30
+    while "Ctrl-C" not in log.read_text():
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+    return proc
+
+
+def _camera_config(data: Path, port: int, archive_port: int, threshold: float) -> str:
+    cameras = "".join(
+        f'[[camera]]\nname = "{name}"\nsource = "synthetic:seed={seed},width=320,height=180"\n'
+        f"fps = 30\nthreshold = {threshold}\narchive_every_frame = true\n"
+        for name, seed in (("front", 1), ("back", 2))
+    )
+    return (
+        f'data_dir = "{data}"\nport = {port}\narchive_port = {archive_port}\nstop_timeout = 20\n'
+        + cameras
+    )
+
+
+def test_two_cameras_detect_archive_apart_and_survive_sigterm(tmp_path: Path) -> None:
+    data, port, archive_port = tmp_path / "data", _free_port(), _free_port()
+    data.mkdir()
+    config = tmp_path / "yardcam.toml"
+    config.write_text(_camera_config(data, port, archive_port, threshold=0.5))
+    log = tmp_path / "run.log"
+    proc = _start(data, config, log)
+    try:
+        cert = str(data / "tls" / "cert.pem")
+        api = _yardcam("token", "create", "test", "--data-dir", str(data))
+        reader = _yardcam(
+            "archive", "token", "create", "--scope", "read", "--data-dir", str(data / "archive")
+        )
+        with requests.Session() as s:
+            s.verify = cert
+            _wait_ready(s, f"https://127.0.0.1:{port}")
+            deadline = time.monotonic() + 90
+            while True:  # both cameras detect, and the dashboard's /status shows both
+                status = s.get(
+                    f"https://127.0.0.1:{port}/status",
+                    headers={"Authorization": f"Bearer {api}"},
+                ).json()
+                triggers = {c["camera"]: c["triggers"] for c in status["cameras"]}
+                if min(triggers.values()) >= 5 and status["archive"]["sent"] >= 2:
+                    break
+                assert proc.poll() is None and time.monotonic() < deadline, status
+                time.sleep(0.2)
+            assert set(triggers) == {"front", "back"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)  # the bound: stop_timeout, and then some
+    text = log.read_text()
+    assert code == 0, text
+    handed = {
+        name: int(n) for name, n in re.findall(r"camera (\w+): (\d+) triggers handed on", text)
+    }
+    assert set(handed) == {"front", "back"}, text
+    assert re.search(r"stopped: \d+ frames pending .* 0 dropped", text), text
+
+    # The next start (never triggering) sends what was left; each camera's frames are in the
+    # archive under its own name, every accepted one exactly once.
+    config.write_text(_camera_config(data, port, archive_port, threshold=100))
+    proc = _start(data, config, tmp_path / "run2.log")
+    try:
+        with requests.Session() as s:
+            s.verify = cert
+            deadline = time.monotonic() + 90
+            while True:
+                seqs = {}
+                for cam in handed:
+                    r = s.get(
+                        f"https://127.0.0.1:{archive_port}/frames",
+                        params={"cam": cam, "limit": "1000"},
+                        headers={"Authorization": f"Bearer {reader}"},
+                    )
+                    r.raise_for_status()
+                    seqs[cam] = [frame["seq"] for frame in r.json()["frames"]]
+                if all(len(seqs[cam]) >= handed[cam] for cam in handed):
+                    break
+                assert time.monotonic() < deadline, (handed, {c: len(v) for c, v in seqs.items()})
+                time.sleep(0.3)
+        for cam, count in handed.items():
+            assert len(seqs[cam]) == count and len(set(seqs[cam])) == count, cam
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0

@@ -236,6 +236,8 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
     await uploader.close(grace)
     await asyncio.gather(upload, return_exceptions=True)
     report.cancel()
+    for camera in cameras:
+        log.info("camera %s: %d triggers handed on", camera.name, camera.detector.trigger_count)
     stats = uploader.stats()
     log.info(
         "stopped: %s frames pending in the outbox for the next start, %s sent, %s dropped",
