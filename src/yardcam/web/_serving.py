@@ -10,8 +10,10 @@ rules kept here:
   number, so an accepted fd numbered at or above ``limit - fd_reserve`` means the table is that
   full) and never number more than ``max_connections``. Over either line the oldest connection
   still *waiting for a request head* is shut down to make room (an attacker's idle or dripping
-  connection, never a request being served); if none is waiting, or the table is within half the
-  reserve of its limit, the new connection is closed at once.
+  connection, never a request being served): of any server on the loop when the table is full
+  (``yardcam run`` serves the dashboard and the archive from one process), of this server when
+  it is at ``max_connections``. If none is waiting, or the table is within half the reserve of
+  its limit, the new connection is closed at once.
 * **A request head must arrive whole within ``head_timeout``** of the accept (TLS handshake
   included) or of the previous response; then the connection is shut down.
 * **The soft open-file limit is raised to the hard one** at start (:func:`raise_open_file_limit`).
@@ -31,6 +33,7 @@ import logging
 import resource
 import socket
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
@@ -107,17 +110,86 @@ class _Throttled:
         self._next, self._folded = now + self.interval, 0
 
 
+class _Connections:
+    """Every gated connection of one event loop, whichever server accepted it: the servers of
+    one process share its descriptor table, so room for one app may have to be made by
+    shedding a connection another app holds. All calls run on the loop."""
+
+    def __init__(self) -> None:
+        # Waiting for a request head, the longest-waiting first: fd -> (socket, since, gate).
+        # A closed socket (fileno() == -1) is a leftover, dropped when met.
+        self.waiting: OrderedDict[int, tuple[socket.socket, float, _Gate]] = OrderedDict()
+        self.busy: dict[int, tuple[socket.socket, _Gate]] = {}
+
+    def add(self, fd: int, sock: socket.socket, gate: _Gate) -> None:
+        self.forget(fd)  # a number freed and reused: the old entry is stale
+        self.waiting[fd] = (sock, time.monotonic(), gate)
+        gate.open += 1
+
+    def forget(self, fd: int) -> None:
+        entry = self.waiting.pop(fd, None) or self.busy.pop(fd, None)
+        if entry is not None:
+            entry[-1].open -= 1
+
+    def mark_busy(self, fd: int) -> None:
+        entry = self.waiting.pop(fd, None)
+        if entry is not None:
+            self.busy[fd] = (entry[0], entry[2])
+
+    def mark_waiting(self, fd: int) -> None:
+        entry = self.busy.pop(fd, None)
+        if entry is not None:
+            self.waiting[fd] = (entry[0], time.monotonic(), entry[1])
+
+    def shed(self, of: _Gate | None = None) -> bool:
+        """Shut down the longest-waiting connection (``of`` one gate, or of any); False if none."""
+        for fd, (sock, _, gate) in list(self.waiting.items()):
+            if sock.fileno() == -1:
+                self.forget(fd)
+            elif of is None or gate is of:
+                self.forget(fd)
+                _shut(sock)
+                gate.shed += 1
+                return True
+        return False
+
+    def sweep(self) -> None:
+        """Shut down connections whose request head is overdue; forget closed ones that never
+        said goodbye (a WebSocket hands its connection to another protocol)."""
+        for fd in [fd for fd, (sock, _) in self.busy.items() if sock.fileno() == -1]:
+            self.forget(fd)
+        now = time.monotonic()
+        for fd, (sock, since, gate) in list(self.waiting.items()):
+            if sock.fileno() == -1:
+                self.forget(fd)
+            elif since < now - gate.limits.head_timeout:
+                self.forget(fd)
+                _shut(sock)
+                gate.timed_out += 1
+            else:
+                return  # the rest waited less (one head timeout per process in practice)
+
+
+_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Connections] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _connections_of(loop: asyncio.AbstractEventLoop) -> _Connections:
+    if loop not in _BY_LOOP:
+        _BY_LOOP[loop] = _Connections()
+    return _BY_LOOP[loop]
+
+
 class _Gate:
-    """Which accepted connections may live (see the module doc); all calls run on the loop."""
+    """Which connections one server admits (see the module doc); all calls run on the loop."""
 
     def __init__(self, limits: ServingLimits, name: str) -> None:
         self.limits = limits
         self.name = name
         self.fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        # Connections waiting for a request head, the longest-waiting first: fd -> (socket,
-        # since when). A closed socket (fileno() == -1) is a leftover, skipped when met.
-        self._waiting: OrderedDict[int, tuple[socket.socket, float]] = OrderedDict()
-        self._busy: dict[int, socket.socket] = {}
+        self.connections = _Connections()  # the loop's own, once the server starts
+        self.open = 0
         self.refused = 0
         self.shed = 0  # waiting connections shut down to make room
         self.timed_out = 0
@@ -126,67 +198,29 @@ class _Gate:
     def admit(self, conn: socket.socket) -> bool:
         """Register a just-accepted connection, or say it must be closed."""
         fd = conn.fileno()
-        self._busy.pop(fd, None)  # a number freed and reused: the old entry is stale
-        self._waiting.pop(fd, None)
-        crowded = (
-            fd >= self.fd_limit - self.limits.fd_reserve
-            or len(self._waiting) + len(self._busy) >= self.limits.max_connections
-        )
-        if crowded and (fd >= self.fd_limit - self.limits.fd_reserve // 2 or not self._shed()):
+        self.connections.forget(fd)
+        reserve = self.limits.fd_reserve
+        if fd >= self.fd_limit - reserve:  # the table is full: make room, any app's
+            room = fd < self.fd_limit - reserve // 2 and self.connections.shed()
+        elif self.open >= self.limits.max_connections:  # this app is full: make room in it
+            room = self.connections.shed(of=self)
+        else:
+            room = True
+        if not room:
             self.refused += 1
             self._report(
                 "%s: refusing connections: %d open, fd %d of %d (fd_reserve %d, "
                 "max_connections %d)",
                 self.name,
-                len(self._waiting) + len(self._busy),
+                self.open,
                 fd,
                 self.fd_limit,
-                self.limits.fd_reserve,
+                reserve,
                 self.limits.max_connections,
             )
             return False
-        self._waiting[fd] = (conn, time.monotonic())
+        self.connections.add(fd, conn, self)
         return True
-
-    def busy(self, fd: int) -> None:
-        """A request head arrived: the connection is being served, not to be shed."""
-        entry = self._waiting.pop(fd, None)
-        if entry is not None:
-            self._busy[fd] = entry[0]
-
-    def waiting(self, fd: int) -> None:
-        """The response is done; the head timeout runs again for the next request."""
-        sock = self._busy.pop(fd, None)
-        if sock is not None:
-            self._waiting[fd] = (sock, time.monotonic())
-
-    def forget(self, fd: int) -> None:
-        self._waiting.pop(fd, None)
-        self._busy.pop(fd, None)
-
-    def sweep(self) -> None:
-        """Shut down every connection whose request head is overdue; forget closed ones that
-        never said goodbye (a WebSocket hands its connection to another protocol)."""
-        for fd in [fd for fd, sock in self._busy.items() if sock.fileno() == -1]:
-            del self._busy[fd]
-        deadline = time.monotonic() - self.limits.head_timeout
-        while self._waiting:
-            fd, (sock, since) = next(iter(self._waiting.items()))
-            if sock.fileno() != -1:
-                if since > deadline:
-                    return
-                _shut(sock)
-                self.timed_out += 1
-            del self._waiting[fd]
-
-    def _shed(self) -> bool:
-        while self._waiting:
-            _, (sock, _) = self._waiting.popitem(last=False)
-            if sock.fileno() != -1:
-                _shut(sock)
-                self.shed += 1
-                return True
-        return False
 
 
 def _shut(sock: socket.socket) -> None:
@@ -228,7 +262,7 @@ class _GatedH11Protocol(H11Protocol):
         self._fd = sock.fileno() if sock is not None else -1
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.gate.forget(self._fd)
+        self.gate.connections.forget(self._fd)
         super().connection_lost(exc)
 
     def handle_events(self) -> None:
@@ -241,9 +275,9 @@ class _GatedH11Protocol(H11Protocol):
 
     def _tell_gate(self) -> None:
         if self.conn.their_state is h11.IDLE:
-            self.gate.waiting(self._fd)
+            self.gate.connections.mark_waiting(self._fd)
         else:
-            self.gate.busy(self._fd)
+            self.gate.connections.mark_busy(self._fd)
 
 
 class _EndStreamsAtStop:
@@ -346,6 +380,7 @@ class Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(_accept_errors_throttled(loop, self.limits.log_interval))
+        self.gate.connections = _connections_of(loop)
         await super().startup(sockets)
         self._sweeper = asyncio.create_task(self._sweep())
 
@@ -367,7 +402,7 @@ class Server(uvicorn.Server):
         every = min(1.0, self.limits.head_timeout / 4)
         while True:
             await asyncio.sleep(every)
-            self.gate.sweep()
+            self.gate.connections.sweep()
 
 
 def _accept_errors_throttled(
