@@ -85,7 +85,7 @@ def box(tmp_path: Path) -> Iterator[dict[str, Any]]:
             "archive_port": archive_port,
             "password": password.group(1),
             "cert": str(data / "tls" / "cert.pem"),
-            "token": (data / "cam" / "archive-token").read_text().strip(),
+            "token": (data / "cam" / "archive-tokens" / "yard").read_text().strip(),
         }
     finally:
         proc.send_signal(signal.SIGINT)
