@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import resource
 import signal
 import socket
@@ -76,14 +75,14 @@ def box(tmp_path: Path) -> Iterator[dict[str, Any]]:
             assert proc.poll() is None, f"yardcam run exited:\n{text}"
             assert time.monotonic() < deadline, f"no banner:\n{text}"
             time.sleep(0.05)
-        password = re.search(r"login\s+owner / (\S+)", text)
-        assert password, text
+        user, password = (data / "first-login.txt").read_text().split()
         yield {
             "proc": proc,
             "log": log,
             "port": port,
             "archive_port": archive_port,
-            "password": password.group(1),
+            "user": user,
+            "password": password,
             "cert": str(data / "tls" / "cert.pem"),
             "token": (data / "cam" / "archive-tokens" / "yard").read_text().strip(),
         }
@@ -127,7 +126,7 @@ def test_slow_connections_cannot_starve_the_box(box: dict[str, Any]) -> None:
     archive = f"https://127.0.0.1:{box['archive_port']}/frames"
     with requests.Session() as s:
         s.verify = box["cert"]
-        s.auth = ("owner", box["password"])
+        s.auth = (box["user"], box["password"])
         deadline = time.monotonic() + 60
         while _status(s, url)["frames"] < 20:  # the detector is up and running
             assert time.monotonic() < deadline
