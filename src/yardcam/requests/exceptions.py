@@ -31,6 +31,10 @@ also exported from ``yardcam.requests`` itself. The tree (all of it derives from
             ├── CookieConflictError (+RuntimeError)   session.cookies[name] matches several
             └── UnrewindableBodyError      a retry or 307/308 needs a body that cannot be replayed
 
+Of requests' documented exceptions only these are absent: ``URLRequired`` (requests itself no
+longer raises it; a URL without a scheme is MissingSchema) and its warnings (``FileModeWarning``:
+a file opened in text mode is refused with InvalidBody instead of sent with a wrong length).
+
 "The request failed" (ConnectionError, Timeout, HTTPError...) is kept apart from "the API was
 misused" (InvalidRequest). Socket, ssl and h11 errors are translated into this tree in exactly one
 place, at the transport edge, and chained with ``from exc``.
