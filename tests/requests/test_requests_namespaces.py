@@ -47,6 +47,20 @@ def test_exceptions_is_a_real_submodule_with_every_exception() -> None:
         assert issubclass(getattr(requests.exceptions, name), requests.exceptions.RequestException)
 
 
+def test_every_exception_of_cpython_requests_but_the_absent_ones() -> None:
+    import requests.exceptions as theirs  # installed as a benchmark peer
+
+    names = {
+        name
+        for name, obj in vars(theirs).items()
+        if isinstance(obj, type)
+        and obj.__module__ == theirs.__name__  # not what it imports (urllib3's, json's)
+        and issubclass(obj, Exception)
+        and not issubclass(obj, Warning)
+    }
+    assert names - set(requests.exceptions.__all__) == {"URLRequired"}  # see the module doc
+
+
 def test_failures_caught_through_requests_exceptions(
     echo_server: EchoServer, refused_port: int
 ) -> None:
