@@ -198,7 +198,7 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
         accounts=accounts,
         data_dir=data,
         name="yardcam" if len(cameras) > 1 else f"yardcam · {first.name}",
-        gallery_url=f"https://localhost:{config.archive_port}/" if embedded else None,
+        gallery_url=f"https://localhost:{config.archive_port}/gallery" if embedded else None,
     )
     cam_app = create_app(
         [CameraFeed(c.name, c.hub, c.detector, uploader.stats) for c in cameras], cam_settings

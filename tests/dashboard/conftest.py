@@ -15,6 +15,7 @@ from web.websupport import PASSWORD, form_token
 from yardcam.camera import FrameHub
 from yardcam.dashboard import CameraFeed, create_app
 from yardcam.motion import MotionDetector
+from yardcam.requests import Backoff
 
 PANEL = "https://panel.example"
 
@@ -22,7 +23,7 @@ PANEL = "https://panel.example"
 @pytest.fixture
 def cam_server(serve_app: Callable[..., Running], tls_files: TLSFiles, tmp_path: Path) -> CamServer:
     source = SteerableSource()
-    hub = FrameHub()
+    hub = FrameHub(backoff=Backoff(base=0.05, cap=0.2))  # a revived source is seen at once
     detector = MotionDetector(threshold=12.0)
     settings = cam_settings(tmp_path, origins=(PANEL,), state_interval=0.2, keepalive=0.3)
     app = create_app(

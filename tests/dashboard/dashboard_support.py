@@ -32,6 +32,7 @@ class SteerableSource:
     def __init__(self, fps: float = 20.0) -> None:
         self.fps = fps
         self.moving = threading.Event()
+        self.dead = threading.Event()  # set: the camera is unplugged (frames() fails)
         rng = np.random.default_rng(7)
         self.still = (rng.integers(60, 120, (HEIGHT, WIDTH, 1)) * np.ones((1, 1, 3))).astype(
             np.uint8
@@ -48,6 +49,8 @@ class SteerableSource:
     async def frames(self) -> AsyncIterator[Frame]:
         index = 0
         while True:
+            if self.dead.is_set():
+                raise OSError("camera unplugged")
             jpeg = self.render(index)
             yield Frame(jpeg, ts=index / self.fps, seq=index, width=WIDTH, height=HEIGHT)
             index += 1

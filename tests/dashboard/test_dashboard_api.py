@@ -163,6 +163,12 @@ def test_events_push_motion_with_ids(cam_server: CamServer, client: httpx.Client
         assert motion["data"]["count"] == 1 and motion["data"]["change"] > 12.0
         assert all(m["id"].isdigit() for m in seen if "event" in m)  # an id on each
         assert {"comment": "keepalive"} in seen  # every 0.3 s here, 15 s by default
+        event = next(m["data"] for m in seen if m.get("event") == "event")
+        assert event["phase"] == "start" and event["camera"] == "backyard"
+    recent = client.get("/status").json()["events"][0]
+    assert recent["id"] == event["id"] and recent["peak_change"] >= event["peak_change"]
+    thumb = client.get(f"/motion/{event['id']}.jpg")
+    assert simplejpeg.decode_jpeg_header(thumb.content)[:2] == (HEIGHT, WIDTH)
     trigger = client.get("/motion.jpg")
     assert simplejpeg.decode_jpeg_header(trigger.content)[:2] == (HEIGHT, WIDTH)
 
@@ -177,8 +183,8 @@ def test_events_replay_what_a_reconnecting_client_missed(
     wait_for(lambda: client.get("/status").json()["triggers"] >= 3, "3 triggers")
     with client.stream("GET", "/events", headers={"last-event-id": last_id}) as response:
         events = sse_events(response.iter_lines())
-        replayed = [data["count"] for kind, data in itertools.islice(events, 3)]
-        assert replayed == [1, 2, 3]  # from the first trigger on: nothing missed
+        motion = (data["count"] for kind, data in events if kind == "motion")
+        assert list(itertools.islice(motion, 3)) == [1, 2, 3]  # from the first on: none missed
 
 
 def test_control_websocket(

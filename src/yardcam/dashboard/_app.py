@@ -100,6 +100,7 @@ def create_app(
             Route(f"{prefix}/stream.jpg", cam.read(cam.stream)),
             Route(f"{prefix}/stream.mjpg", cam.read(cam.stream)),
             Route(f"{prefix}/motion.jpg", cam.read(cam.last_motion_frame)),
+            Route(f"{prefix}/motion/{{event_id}}.jpg", cam.read(cam.event_frame)),
             Route(f"{prefix}/events", cam.read(cam.events)),
             Route(f"{prefix}/config", cam.read(cam.get_config), methods=["GET"]),
             Route(f"{prefix}/config", cam.control(cam.set_config), methods=["POST"]),
@@ -136,6 +137,7 @@ class _Cam:
             if isinstance(saved, int | float) and 0 <= saved <= 100:
                 feed.detector.threshold = saved
             feed.detector.subscribe(self.broadcaster.motion_callback(feed.name))
+            feed.detector.subscribe_events(self.broadcaster.event_callback(feed.name))
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -213,8 +215,12 @@ class _Cam:
             "last_change": round(d.last_change, 2),
         }
 
-    def status_of(self, feed: CameraFeed) -> dict[str, Any]:
+    def status_of(self, feed: CameraFeed, *, events: bool = False) -> dict[str, Any]:
+        """``events``: with the recent motion events (first load, ``/status``), not in the
+        state ticks, which only need the counters."""
+        extra = {"events": self.broadcaster.recent_events(feed.name)} if events else {}
         return {
+            **extra,
             "name": self.settings.name,
             **self.camera_status(feed),
             "history": list(self.watches[feed.name].changes)[-8:],
@@ -233,7 +239,12 @@ class _Cam:
             "cameras": list(self.feeds),
             "prefix": "" if feed is self.first else f"/cameras/{quote(feed.name)}",
             "initial": json.dumps(
-                {**self.status_of(feed), "history": list(self.watches[feed.name].changes)}
+                {
+                    **self.status_of(feed, events=True),
+                    "history": list(self.watches[feed.name].changes),
+                    "prefix": "" if feed is self.first else f"/cameras/{quote(feed.name)}",
+                },
+                default=str,
             ),
         }
         return self.templates.TemplateResponse(request, "dashboard.html", context)
@@ -248,7 +259,7 @@ class _Cam:
         return Response(render(self.metrics_registry), media_type=CONTENT_TYPE)
 
     async def status(self, request: Request) -> Response:
-        return JSONResponse(self.status_of(self.feed(request)))
+        return JSONResponse(self.status_of(self.feed(request), events=True))
 
     async def snapshot(self, request: Request) -> Response:
         feed = self.feed(request)
@@ -274,6 +285,15 @@ class _Cam:
         if event is None:
             return JSONResponse({"error": "no motion since the cam started"}, status_code=404)
         return Response(event.frame.jpeg, media_type="image/jpeg", headers=_NO_STORE)
+
+    async def event_frame(self, request: Request) -> Response:
+        """The best frame of a recent motion event (the dashboard's thumbnails)."""
+        feed = self.feed(request)
+        event = self.broadcaster.recent.get(feed.name, {}).get(request.path_params["event_id"])
+        if event is None:
+            return JSONResponse({"error": "not a recent event; see the archive"}, 404)
+        headers = {"cache-control": "private, max-age=3600"}
+        return Response(event.best.jpeg, media_type="image/jpeg", headers=headers)
 
     async def events(self, request: Request) -> Response:
         feed = self.feed(request)

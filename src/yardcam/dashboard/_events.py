@@ -17,15 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ..motion import MotionEvent
+from ..motion import Event, MotionEvent
 
 _QUEUE_SIZE = 64
 RING_SIZE = 1024
+RECENT_EVENTS = 20  # per camera, for a freshly opened dashboard and the thumbnails it shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class Broadcaster:
         self._ring: deque[_Message] = deque(maxlen=ring_size)
         self.last_id = 0
         self.last_motion: dict[str, MotionEvent] = {}  # per camera: the frame /motion.jpg shows
+        self.recent: dict[str, OrderedDict[str, Event]] = {}  # per camera, oldest first
 
     def __len__(self) -> int:
         return len(self._queues)
@@ -54,6 +56,25 @@ class Broadcaster:
             self.publish("motion", {**payload, "camera": camera, "seq": event.frame.seq}, camera)
 
         return on_motion
+
+    def event_callback(self, camera: str) -> Callable[[Event], None]:
+        """A :meth:`MotionDetector.subscribe_events` callback: each notice of a motion event
+        (start, updates, end) goes out as an ``event`` message and is kept among the recent."""
+        recent = self.recent.setdefault(camera, OrderedDict())
+
+        def on_event(event: Event) -> None:
+            recent[event.id] = event
+            recent.move_to_end(event.id)
+            while len(recent) > RECENT_EVENTS:
+                recent.popitem(last=False)
+            self.publish("event", {"camera": camera, **event.to_dict()}, camera)
+
+        return on_event
+
+    def recent_events(self, camera: str) -> list[dict[str, Any]]:
+        """The camera's recent motion events as JSON, newest first."""
+        events = self.recent.get(camera, {})
+        return [{"camera": camera, **e.to_dict()} for e in reversed(events.values())]
 
     def publish(self, event: str, data: dict[str, Any], camera: str | None = None) -> int:
         """Send to every connected client and keep for replay; returns the event's id."""
