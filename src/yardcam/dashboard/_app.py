@@ -289,7 +289,8 @@ class _Cam:
     async def event_frame(self, request: Request) -> Response:
         """The best frame of a recent motion event (the dashboard's thumbnails)."""
         feed = self.feed(request)
-        event = self.broadcaster.recent.get(feed.name, {}).get(request.path_params["event_id"])
+        recent = self.broadcaster.recent.get(feed.name)
+        event = recent.get(request.path_params["event_id"]) if recent else None
         if event is None:
             return JSONResponse({"error": "not a recent event; see the archive"}, 404)
         headers = {"cache-control": "private, max-age=3600"}

@@ -73,7 +73,9 @@ class Broadcaster:
 
     def recent_events(self, camera: str) -> list[dict[str, Any]]:
         """The camera's recent motion events as JSON, newest first."""
-        events = self.recent.get(camera, {})
+        events = self.recent.get(camera)
+        if events is None:
+            return []
         return [{"camera": camera, **e.to_dict()} for e in reversed(events.values())]
 
     def publish(self, event: str, data: dict[str, Any], camera: str | None = None) -> int:
