@@ -210,6 +210,11 @@ def test_two_cameras_detect_archive_apart_and_survive_sigterm(tmp_path: Path) ->
                 assert proc.poll() is None and time.monotonic() < deadline, status
                 time.sleep(0.2)
             assert set(triggers) == {"front", "back"}
+        token_file = tmp_path / "api-token"
+        token_file.write_text(api)
+        shown = _yardcam("status", "--config", str(config), "--token-file", str(token_file))
+        assert "camera front: streaming" in shown and "camera back: streaming" in shown
+        assert re.search(r"archive ok: \d+ sent", shown), shown
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)  # the bound: stop_timeout, and then some

@@ -126,12 +126,12 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
     data = config.data_dir.resolve()
     raise_open_file_limit()  # web clients, frames and the index share one descriptor table
     try:  # before the first-run login is made: it is shown once, in the banner
-        _lock_data_dir(data)
+        lock_data_dir(data)
         cam_socket = _listen(config.host, config.port, "port")
         archive_socket = (
             _listen(config.host, config.archive_port, "archive_port") if embedded else None
         )
-    except _CannotStart as exc:
+    except CannotStart as exc:
         print(f"yardcam run: {exc}", file=sys.stderr)
         return 2
     cam_dir = data / "cam"
@@ -281,14 +281,17 @@ def _retention(config: CamConfig) -> dict[str, Any]:
     return {"retention": {"*": Retention(max_age=max_age, max_bytes=r.max_bytes)}}
 
 
-class _CannotStart(OSError):
+class CannotStart(OSError):
     """Something else holds what this run needs; the message says what to do."""
 
 
-def _lock_data_dir(data: Path) -> None:
+def lock_data_dir(
+    data: Path, hint: str = "stop that one first, or give this one its own --data-dir"
+) -> None:
     """Hold ``DATA/yardcam.lock`` until the process exits (the kernel lets go even on kill -9).
 
-    Two runs on one data directory would send every queued frame twice and race to delete it.
+    Two runs on one data directory would send every queued frame twice and race to delete it;
+    the outbox commands take it too, so they never change an outbox a running cam holds.
     """
     data.mkdir(parents=True, exist_ok=True)
     fd = os.open(data / "yardcam.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -297,9 +300,8 @@ def _lock_data_dir(data: Path) -> None:
     except BlockingIOError:
         holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
         os.close(fd)
-        raise _CannotStart(
-            f"{data} is in use by another yardcam run (pid {holder}); stop that one first, "
-            "or give this one its own --data-dir"
+        raise CannotStart(
+            f"{data} is in use by another yardcam run (pid {holder}); {hint}"
         ) from None
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
@@ -311,7 +313,7 @@ def _listen(host: str, port: int, key: str) -> socket.socket:
         return socket.create_server((host, port))
     except OSError as exc:
         flag = "--" + key.replace("_", "-")
-        raise _CannotStart(
+        raise CannotStart(
             f"cannot listen on {host}:{port} ({os.strerror(exc.errno or 0)}); is another "
             f"yardcam running? Stop it, or pick another port ({flag}, or {key} in the "
             "configuration file)."

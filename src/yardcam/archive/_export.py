@@ -15,44 +15,18 @@ import time
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Protocol
 
 from ._archive import Archive
 
 _PAGE = 500
 
 
-class Progress:
-    """A one-line bar on a terminal stream; redraws at most 10 times a second."""
+class ProgressLike(Protocol):
+    """What export needs of a progress bar (a ``tqdm`` bar fits; the CLI passes one)."""
 
-    def __init__(self, total: int, stream: TextIO, width: int = 30) -> None:
-        self.total = total
-        self.done = 0
-        self.bytes = 0
-        self._stream = stream
-        self._width = width
-        self._drawn = 0.0
-
-    def advance(self, size: int) -> None:
-        self.done += 1
-        self.bytes += size
-        now = time.monotonic()
-        if now - self._drawn >= 0.1 or self.done == self.total:
-            self._drawn = now
-            self.draw()
-
-    def draw(self) -> None:
-        fraction = self.done / self.total if self.total else 1.0
-        filled = int(self._width * min(fraction, 1.0))
-        bar = "#" * filled + "-" * (self._width - filled)
-        mb = self.bytes / 1e6
-        self._stream.write(f"\r[{bar}] {self.done}/{self.total} frames {mb:.1f} MB")
-        self._stream.flush()
-
-    def finish(self) -> None:
-        self.draw()
-        self._stream.write("\n")
-        self._stream.flush()
+    def reset(self, total: float | None = None) -> None: ...
+    def update(self, n: float = 1) -> bool | None: ...
 
 
 def _copy_into(zf: zipfile.ZipFile, name: str, source: BinaryIO) -> None:
@@ -67,14 +41,15 @@ async def export_zip(
     *,
     since: float | None = None,
     until: float | None = None,
-    progress_stream: TextIO | None = None,
+    progress: ProgressLike | None = None,
 ) -> int:
     """Write the cam's frames with ``since <= ts < until`` to ``out``; returns the count.
 
-    ``progress_stream`` (e.g. ``sys.stderr``) gets a progress bar.
+    ``progress`` is told the number of frames (``reset(total=)``), then each one (``update()``).
     """
     hours = await archive.index.counts_per_hour(cam, since or 0.0, until or float(2**33))
-    progress = Progress(sum(c for _, c in hours), progress_stream) if progress_stream else None
+    if progress is not None:
+        progress.reset(total=sum(c for _, c in hours))
     count, cursor = 0, None
     temp = out.with_name(out.name + ".part")
     zf = await asyncio.to_thread(zipfile.ZipFile, temp, "w", zipfile.ZIP_STORED, True)
@@ -95,8 +70,8 @@ async def export_zip(
                     await asyncio.to_thread(member.close)
                 manifest.write(json.dumps(asdict(frame)).encode() + b"\n")
                 count += 1
-                if progress:
-                    progress.advance(frame.size)
+                if progress is not None:
+                    progress.update()
             cursor = page.next_cursor
             if cursor is None:
                 break
@@ -110,6 +85,4 @@ async def export_zip(
         manifest.close()
     await asyncio.to_thread(zf.close)
     temp.replace(out)
-    if progress:
-        progress.finish()
     return count

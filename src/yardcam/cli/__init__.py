@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from yardcam.config import ConfigError, load_cam_config, render
+from yardcam.config import CamConfig, ConfigError, load_cam_config, render
 
-from . import _archive, _tokens, _users
+from . import _archive, _outbox, _status, _tokens, _users
 
 _EXAMPLES = """\
 examples:
@@ -26,6 +26,8 @@ examples:
   yardcam run --config /etc/yardcam/yardcam.toml
   yardcam config show                           every setting, where it came from
   yardcam user passwd owner                     change the dashboard login
+  yardcam status --token-file ~/.yardcam-token  what the running cam is doing
+  yardcam outbox list                           frames waiting for the archive
   yardcam archive serve --data-dir /srv/yardcam an archive node on its own box
 
 Configuration: a TOML file (--config, default DATA/yardcam.toml), then YARDCAM_* variables,
@@ -109,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     _tokens.register(sub, _cam_data_dir, prog=invoked_as(), parents=[common])
+    _status.register(sub, _cam_config, prog=invoked_as(), parents=[common])
+    _outbox.register(sub, _cam_config, prog=invoked_as(), parents=[common])
     _archive.register(sub)
     return parser
 
@@ -160,10 +164,15 @@ def _run_flags(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _cam_config(args: argparse.Namespace) -> CamConfig:
+    """The cam's configuration, for commands beside ``run`` (only --data-dir/--config flags)."""
+    config: CamConfig = load_cam_config({"data_dir": args.data_dir}, config_file=args.config).config
+    return config
+
+
 def _cam_data_dir(args: argparse.Namespace) -> Path:
     """The data directory the cam's configuration names (flag, env, or the file's)."""
-    loaded = load_cam_config({"data_dir": args.data_dir}, config_file=args.config)
-    return Path(loaded.config.data_dir)
+    return _cam_config(args).data_dir
 
 
 def _run(args: argparse.Namespace) -> int:

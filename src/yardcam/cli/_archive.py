@@ -31,6 +31,7 @@ from yardcam.logs import configure_logging
 from yardcam.names import is_valid_cam
 
 from . import _users
+from ._progress import progress_bar
 
 log = logging.getLogger("yardcam.archive")
 
@@ -264,14 +265,10 @@ def _purge(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     async def work(archive: Archive) -> int:
-        count = await export_zip(
-            archive,
-            args.cam,
-            args.out,
-            since=args.since,
-            until=args.until,
-            progress_stream=sys.stderr,
-        )
+        with progress_bar("frames") as bar:
+            count = await export_zip(
+                archive, args.cam, args.out, since=args.since, until=args.until, progress=bar
+            )
         print(f"exported {count} frames to {args.out}")
         return 0
 

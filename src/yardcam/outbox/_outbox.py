@@ -46,6 +46,7 @@ All methods block on disk I/O and are thread-safe; async callers run them in a t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -280,6 +281,40 @@ class Outbox:
             del self._entries[entry_id]
             self._bytes -= entry.size
             return letter
+
+    def revive(self, entry_id: str) -> Entry | None:
+        """Move a dead letter back to pending, as if just enqueued (``yardcam outbox retry``);
+        None if there is no such dead letter, or its metadata is unreadable.
+
+        Crash-safe by the open rules: the JPEG moves back first and the pending metadata is
+        written, and only then is the dead metadata (which makes an entry dead) removed; a crash
+        before that leaves the frame dead, as it was.
+        """
+        with self._lock:
+            dead_meta = self._dead / f"{entry_id}.json"
+            try:
+                letter = _read_dead_letter(dead_meta)
+            except FileNotFoundError:
+                return None
+            if letter.entry is None or entry_id in self._entries:
+                return None
+            if not (self._dead / f"{entry_id}.jpg").exists():
+                return None  # its JPEG is gone (a corrupt entry): nothing to send
+            jpg, meta = self._paths(entry_id)
+            entry = dataclasses.replace(
+                letter.entry, attempts=0, next_attempt=0.0, last_error=None, enqueued=self._clock()
+            )
+            victims = self._victims(1, entry.size)
+            os.replace(self._dead / f"{entry_id}.jpg", jpg)
+            write_atomic(meta, entry.to_json(), sync_dir=False)
+            fsync_dir(self._pending)
+            dead_meta.unlink()
+            fsync_dir(self._dead)
+            self.dead_count -= 1
+            self._evict(victims)
+            self._entries[entry_id] = entry
+            self._bytes += entry.size
+            return entry
 
     # -- internals -------------------------------------------------------------------------
 
