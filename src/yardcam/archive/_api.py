@@ -33,6 +33,7 @@ from .storage import (
     StorageError,
     TokenRecord,
     blob_key,
+    is_frame_id,
     new_frame_id,
 )
 
@@ -249,7 +250,7 @@ class ArchiveApi:
 
     async def _readable_frame(self, request: Request) -> FrameRecord:
         token = await self._authenticate(request, "read")
-        record = await self.archive.index.get_frame(request.path_params["frame_id"])
+        record = await self.archive.index.get_frame(_frame_id(request))
         if record is None:
             raise ApiError(404, "no such frame")
         check_cam_access(token, record.cam)
@@ -330,7 +331,7 @@ class ArchiveApi:
     async def delete_frame(self, request: Request) -> Response:
         await self._authenticate(request, "admin")
         # Row first: once it is gone the frame is never listed, then the blob can go.
-        record = await self.archive.index.delete_frame(request.path_params["frame_id"])
+        record = await self.archive.index.delete_frame(_frame_id(request))
         if record is None:
             raise ApiError(404, "no such frame")
         await self.archive.blobs.delete(record.blob_key)
@@ -360,3 +361,12 @@ class ArchiveApi:
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_document())
+
+
+def _frame_id(request: Request) -> str:
+    """The path's frame id, or 404 before it reaches the index: no frame has any other shape,
+    and PostgreSQL refuses some text outright (a NUL byte), which would read as a 503."""
+    frame_id: str = request.path_params["frame_id"]
+    if not is_frame_id(frame_id):
+        raise ApiError(404, "no such frame")
+    return frame_id
