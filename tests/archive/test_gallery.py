@@ -138,7 +138,9 @@ def test_cameras_page(serve_app: Serve, seeded: Seeded) -> None:
     assert f'src="/gallery/frames/{yard_last.id}/thumb.jpg"' in html
     assert f'src="/gallery/frames/{porch_last.id}/thumb.jpg"' in html
     assert "5 frames" in html and "1 frame " in html
-    assert "last 2026-11-20 13:06:00 UTC" in html
+    # time.js shows it in the browser's zone; without JavaScript, the gallery's zone
+    moment = '<time datetime="2026-11-20T13:06:00+00:00" data-part="datetime">'
+    assert f"last {moment}2026-11-20 13:06:00 UTC</time>" in html
 
 
 def test_day_timeline_and_hourly_plot(serve_app: Serve, seeded: Seeded) -> None:

@@ -23,6 +23,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
@@ -81,12 +82,12 @@ class Access:
                 return Refusal(401, "unknown or revoked API token")
             return Principal(f"token:{token.name}", token.scope, "token")
         if scheme == "bearer":
-            return self._jwt(credential)
+            return self.jwt_principal(credential)
         if scheme == "basic":
             return await self._basic(connection, header)
         return Refusal(401, "unsupported Authorization scheme: use Bearer or Basic")
 
-    def _jwt(self, credential: str) -> Principal | Refusal:
+    def jwt_principal(self, credential: str) -> Principal | Refusal:
         claims = self.jwt.verify(credential)
         if claims is None:
             return Refusal(401, "invalid or expired token: POST /api/login for a new one")
@@ -141,7 +142,7 @@ class Access:
         async def guarded(request: Request) -> Response:
             if self.auth.user(request) is None:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return RedirectResponse(f"/login?next={target}", status_code=303)
+                return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
             response = await endpoint(request)
             response.headers.setdefault("cache-control", "no-store")
             return response

@@ -191,7 +191,7 @@ class _Cam:
             return lambda: self.access.tokens.check(token) is not None
         if principal.via == "jwt":
             token = request.headers.get("authorization", "").partition(" ")[2].strip()
-            return lambda: self.access._jwt(token) == principal
+            return lambda: self.access.jwt_principal(token) == principal
         return lambda: self.auth.accounts.session_tag(principal.name) is not None
 
     # -- what each camera shows ---------------------------------------------------------------
