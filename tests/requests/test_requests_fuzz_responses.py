@@ -13,10 +13,10 @@ import zlib
 from collections.abc import Callable, Iterator
 
 import pytest
+from echo_servers import RawServer, raw_server, read_request_head
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from echo_servers import RawServer, raw_server, read_request_head
 from yardcam import requests
 
 #: (connect, read) for every request here; the read timeout is what a "hang" answer meets.
