@@ -292,11 +292,10 @@ async def test_another_yardcam_pulls_the_stream_with_a_token_and_a_ca_bundle(
     from yardcam.camera import MjpegSource
     from yardcam.dashboard import create_api_token
 
-    token = create_api_token(cam_server.data_dir, "other-cam", "read")
+    token_file = cam_server.data_dir / "other-cam-token"
+    token_file.write_text(create_api_token(cam_server.data_dir, "other-cam", "read") + "\n")
     source = MjpegSource(
-        cam_server.url + "/stream.mjpg",
-        headers={"Authorization": f"Bearer {token}"},
-        verify=str(tls_files.ca_pem),
+        cam_server.url + "/stream.mjpg", token_file=token_file, ca_bundle=tls_files.ca_pem
     )
     frames = source.frames()
     frame = await anext(frames)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import simplejpeg
@@ -120,19 +121,40 @@ class MjpegSource:
     """Frames from an MJPEG URL (an IP camera, or another yardcam's stream).
 
     ``options`` go to ``AsyncSession.get`` (``verify``, ``timeout``, ``auth``, ``headers``...).
-    A live stream never ends on its own, so an end of stream is a failure for the hub to retry.
+    Another yardcam's stream needs a read token and, for its self-signed certificate, its CA:
+    ``token_file`` (re-read at every reconnect, so a rotated token is picked up) is sent as
+    ``Authorization: Bearer``, and ``ca_bundle`` verifies the server. A live stream never ends
+    on its own, so an end of stream is a failure for the hub to retry.
     """
 
-    def __init__(self, url: str, **options: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        token_file: Path | None = None,
+        ca_bundle: Path | None = None,
+        **options: Any,
+    ) -> None:
         self.url = url
+        self.token_file = token_file
         self.options = options
+        if ca_bundle is not None:
+            self.options["verify"] = str(ca_bundle)
 
     async def frames(self) -> AsyncIterator[Frame]:
         from yardcam import requests  # imported late: the camera works without a network stack
 
         seq = 0
         async with requests.AsyncSession() as session:
-            response = await session.get(self.url, stream=True, **self.options)
+            options = dict(self.options)
+            if self.token_file is not None:
+                try:
+                    token = self.token_file.read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise SourceError(f"cannot read the stream's token: {exc}") from exc
+                headers = {**options.get("headers", {}), "Authorization": f"Bearer {token}"}
+                options["headers"] = headers
+            response = await session.get(self.url, stream=True, **options)
             try:
                 if response.status_code != 200:
                     raise SourceError(
