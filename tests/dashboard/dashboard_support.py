@@ -66,6 +66,7 @@ def archive_stats() -> dict[str, Any]:
         "sent": 3,
         "dead_lettered": 0,
         "last_error": None,
+        "last_upload_seconds": 0.25,
     }
 
 

@@ -279,6 +279,7 @@ def test_healthz_and_metrics(
         'yardcam_outbox_pending{camera="backyard"} 0.0',
         'yardcam_outbox_sent_total{camera="backyard"} 3.0',
         'yardcam_outbox_dead{camera="backyard"} 0.0',
+        'yardcam_upload_latency_seconds{camera="backyard"} 0.25',
     ):
         assert line in text, line
 

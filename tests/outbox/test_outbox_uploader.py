@@ -128,6 +128,7 @@ async def test_frames_arrive_once_with_the_contract_wire_format(
     stats = uploader.stats()
     assert stats["sent"] == 6 and stats["pending"] == 0 and stats["in_flight"] == 0
     assert stats["state"] == "ok" and stats["last_success"] is not None
+    assert stats["last_upload_seconds"] > 0  # the cam's /metrics shows it
 
 
 async def test_server_errors_are_retried_until_accepted(

@@ -172,6 +172,7 @@ class Uploader:
         self._last_error: str | None = None
         self._error_kind: str | None = None  # "store" or "upload": what clears it
         self._last_success: float | None = None
+        self._last_upload_seconds: float | None = None
 
     # -- the detector's side ---------------------------------------------------------------
 
@@ -343,6 +344,7 @@ class Uploader:
             "max_bytes": self.outbox.max_bytes,
             "last_error": self._last_error,
             "last_success": self._last_success,
+            "last_upload_seconds": self._last_upload_seconds,
             "state": self._state.value,
             "outbox_state": self.outbox.state.value,
         }
@@ -489,6 +491,7 @@ class Uploader:
         if token is None:
             return Verdict(Outcome.TOKEN_REJECTED, self._last_error or "no upload token")
         ts = f"{entry.ts:.3f}"
+        started = time.perf_counter()
         try:
             response = await session.post(
                 self.url,
@@ -505,6 +508,7 @@ class Uploader:
             )
         except OSError as exc:  # every yardcam.requests failure is an OSError
             return classify_error(exc)
+        self._last_upload_seconds = time.perf_counter() - started  # the cam's /metrics
         return classify_response(
             response.status_code, response.reason, response.headers, response.content
         )
