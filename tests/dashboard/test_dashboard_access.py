@@ -7,6 +7,7 @@ caller needs to act on: 401 (who are you?), 403 (not allowed, or a CSRF/Origin r
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import ssl
 from collections.abc import Callable
@@ -273,3 +274,33 @@ def test_api_tokens_from_the_browser_need_a_fresh_login(
     assert client.get("/status", headers=token).status_code == 200
     bad = client.post("/api/tokens", json={"name": "x", "scope": "admin"}, headers=csrf)
     assert bad.status_code == 400 and "scope" in bad.json()["error"]
+
+
+@pytest.mark.parametrize("how", ["session", "Basic", "JWT", "token"])
+def test_open_streams_end_when_their_credential_does(
+    cam_server: CamServer, client: httpx.Client, client_ssl_context: ssl.SSLContext, how: str
+) -> None:
+    """A password change (or a revoked token) must not leave an open stream watching."""
+    headers: dict[str, str] = {}
+    if how == "Basic":
+        headers = _basic("owner", PASSWORD)
+    elif how == "JWT":
+        with httpx.Client(base_url=cam_server.url, verify=client_ssl_context) as script:
+            reply = script.post("/api/login", json={"user": "owner", "pass": PASSWORD})
+        headers = _bearer(reply.json()["token"])
+    elif how == "token":
+        headers = _bearer(create_api_token(cam_server.data_dir, "ha", "read"))
+    with (
+        client.stream("GET", "/events", headers=headers) as events,
+        client.stream("GET", "/stream.jpg", headers=headers) as mjpeg,
+    ):
+        lines, chunks = events.iter_lines(), mjpeg.iter_raw()
+        assert next(lines).startswith("retry:") and next(chunks)
+        if how == "token":
+            revoke_api_token(cam_server.data_dir, "ha")
+        else:
+            cam_server.accounts.set_password("owner", "a new password")
+        # Both end by themselves: SSE at the next 0.2 s tick, MJPEG within about a second
+        # (20 fps, 3 chunks a frame). Streams that went on would fill the slices instead.
+        assert len(list(itertools.islice(lines, 1000))) < 100
+        assert len(list(itertools.islice(chunks, 5000))) < 1000

@@ -192,7 +192,8 @@ class _Cam:
         if principal.via == "jwt":
             token = request.headers.get("authorization", "").partition(" ")[2].strip()
             return lambda: self.access.jwt_principal(token) == principal
-        return lambda: self.auth.accounts.session_tag(principal.name) is not None
+        tag = self.auth.accounts.session_tag(principal.name)  # Basic: until the password changes
+        return lambda: tag is not None and self.auth.accounts.session_tag(principal.name) == tag
 
     # -- what each camera shows ---------------------------------------------------------------
 
