@@ -26,7 +26,8 @@
     dash.querySelector(".preview").classList.toggle("is-offline", !online);
     if (!online) {
       text("offline-since", when(source.since));
-      const retry = source.retrying ? `${source.state} (failed ${source.failures}×; retrying)` : source.state;
+      const reason = source.state.replace(/^retrying: /, "");
+      const retry = source.retrying ? `${reason} · ${source.failures} failed attempts, retrying` : source.state;
       text("offline-state", `· ${retry}`);
     }
     showLive();
