@@ -253,3 +253,18 @@ def test_two_cameras_detect_archive_apart_and_survive_sigterm(tmp_path: Path) ->
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
+
+
+def test_a_second_signal_forces_the_stop(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    config = tmp_path / "yardcam.toml"
+    config.write_text(
+        f'data_dir = "{data}"\nport = {_free_port()}\narchive_port = {_free_port()}\n'
+        '[[camera]]\nsource = "synthetic:width=320,height=180"\n'
+    )
+    log = tmp_path / "run.log"
+    proc = _start(data, config, log)
+    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 1
+    assert "forced stop: exiting now" in log.read_text()

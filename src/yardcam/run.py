@@ -136,10 +136,12 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
         return 2
     cam_dir = data / "cam"
     cam_dir.mkdir(parents=True, exist_ok=True)
+    # The embedded archive always serves the self-signed certificate, which the uploader trusts
+    # explicitly on 127.0.0.1; the dashboard serves the configured one when there is one.
+    own_cert, own_key = ensure_self_signed_cert(data / "tls")
+    cert, key = own_cert, own_key
     if config.tls_cert is not None and config.tls_key is not None:
         cert, key = config.tls_cert, config.tls_key
-    else:
-        cert, key = ensure_self_signed_cert(data / "tls")
     users_file = data / "users.json"
     accounts = Accounts(users_file)
     password = create_first_user(accounts)
@@ -158,9 +160,9 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
                 log.info("created the embedded archive's upload token for cam %r", camera.name)
             tokens[camera.name] = TokenSource(token_file)
         archive_url = f"https://127.0.0.1:{config.archive_port}/frames"
-        verify: bool | str = str(cert)
+        verify: bool | str = str(own_cert)
         archive_app = create_archive_app(archive_settings)
-        servers.append((_server(archive_app, "archive", cert, key), archive_socket))
+        servers.append((_server(archive_app, "archive", own_cert, own_key), archive_socket))
     else:
         assert config.archive_url and config.token_file  # checked when the config was loaded
         archive_url = config.archive_url

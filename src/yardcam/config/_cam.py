@@ -178,7 +178,7 @@ class CamConfig:
     )
     tls_cert: Path | None = setting(
         None,
-        help="certificate to serve with (none: self-signed in the data dir)",
+        help="the dashboard's certificate (none: self-signed in the data dir)",
         check=existing_file,
         example="/etc/yardcam/cert.pem",
     )

@@ -1,4 +1,4 @@
-"""Reading a new password on the command line, for every ``... user set`` command."""
+"""Reading a new password on the command line, for every ``user add`` and ``user passwd``."""
 
 from __future__ import annotations
 
