@@ -256,15 +256,30 @@ def test_two_cameras_detect_archive_apart_and_survive_sigterm(tmp_path: Path) ->
 
 
 def test_a_second_signal_forces_the_stop(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    config = tmp_path / "yardcam.toml"
+    # An archive that takes connections and never answers: uploads stay in flight, so the
+    # clean stop waits for them (up to stop_timeout) and there is time for a second signal.
+    silent = socket.create_server(("127.0.0.1", 0))
+    token = tmp_path / "token"
+    token.write_text("yc_000000000000_never-checked")
+    data, config = tmp_path / "data", tmp_path / "yardcam.toml"
     config.write_text(
-        f'data_dir = "{data}"\nport = {_free_port()}\narchive_port = {_free_port()}\n'
-        '[[camera]]\nsource = "synthetic:width=320,height=180"\n'
+        f'data_dir = "{data}"\nport = {_free_port()}\nstop_timeout = 60\n'
+        f'archive_url = "https://127.0.0.1:{silent.getsockname()[1]}/frames"\n'
+        f'token_file = "{token}"\n'
+        '[[camera]]\nsource = "synthetic:width=320,height=180"\nfps = 30\nthreshold = 0.5\n'
+        "archive_every_frame = true\n"
     )
     log = tmp_path / "run.log"
-    proc = _start(data, config, log)
-    proc.send_signal(signal.SIGTERM)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=30) == 1
+    with silent:
+        proc = _start(data, config, log)
+        deadline = time.monotonic() + 90
+        while not list((data / "cam" / "outbox" / "pending").glob("*.json")):
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        while "stopping:" not in log.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 1, log.read_text()
     assert "forced stop: exiting now" in log.read_text()
