@@ -139,3 +139,17 @@ def test_parse_basic() -> None:
     assert parse_basic("Basic !!!") is None
     assert parse_basic("Basic " + base64.b64encode(b"nocolon").decode()) is None
     assert parse_basic("Bearer x") is None
+
+
+def test_without_a_registry_sessions_still_expire_and_end_on_password_change(
+    serve_app: Serve, accounts: Accounts
+) -> None:
+    """Apps whose nodes share no session store (the scaled archive's gallery)."""
+    server = serve_app(build_app(accounts, secure=False, server_side=False))
+    with httpx.Client(base_url=server.url) as client, httpx.Client(base_url=server.url) as copy:
+        login(client)
+        copy.cookies.update(client.cookies)
+        assert copy.get("/").text == "hello alice"  # nothing on the server to revoke it
+        assert client.get("/account/password").status_code == 200  # fresh, from the cookie
+        accounts.set_password("alice", "another password")
+        assert client.get("/").status_code == 401 and copy.get("/").status_code == 401

@@ -32,7 +32,11 @@ def build_app(
     secure: bool,
     origins: tuple[str, ...] = (),
     registry: SessionRegistry | None = None,
+    server_side: bool = True,
 ) -> Starlette:
+    """``server_side=False``: no session registry (sessions valid by signature and expiry)."""
+    if server_side and registry is None:
+        registry = SessionRegistry()
     auth = Auth(accounts, throttle=LoginThrottle(max_failures=3, lockout=60), registry=registry)
 
     async def secret(request: Request) -> Response:

@@ -4,13 +4,16 @@ A session holds the username, a fingerprint of the user's password hash (so a pa
 removal made anywhere, the CLI included, ends every session at once), the id under which the
 :class:`SessionRegistry` knows it (so logout ends it on the server, copied cookies included) and
 the CSRF token, which is replaced at login so a token planted before login is worthless after it.
-Changing the password asks for a fresh login (within 10 minutes): a borrowed, unlocked browser
-must not be enough to lock the owner out.
+Without a registry (an app served by several nodes that share no session store, like a scaled
+archive's gallery) a session is valid by its signature, its tag and its expiry alone: logout
+then only clears the browser's cookie. Changing the password asks for a fresh login (within 10
+minutes): a borrowed, unlocked browser must not be enough to lock the owner out.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl, quote
 
@@ -23,7 +26,7 @@ from starlette.templating import Jinja2Templates
 
 from ._accounts import Accounts
 from ._csrf import rotate_csrf_token, token_matches
-from ._sessions import SessionRegistry
+from ._sessions import FRESH_SECONDS, REMEMBER_SECONDS, SessionRegistry
 from ._templates import STATIC_DIR, STATIC_PATH, make_templates
 from ._throttle import LoginThrottle
 
@@ -32,7 +35,12 @@ _MAX_FORM = 8 * 1024
 
 
 class Auth:
-    """Session login for one app; ``routes()`` go into the app, ``required`` guards endpoints."""
+    """Session login for one app; ``routes()`` go into the app, ``required`` guards endpoints.
+
+    ``registry``: where logged-in sessions are known on the server (revocable: logout, password
+    change); None for apps whose nodes share no store (see the module doc).
+    ``session_max_age``: seconds a login without "remember me" lasts (with it: 30 days).
+    """
 
     def __init__(
         self,
@@ -42,12 +50,14 @@ class Auth:
         throttle: LoginThrottle | None = None,
         home: str = "/",
         registry: SessionRegistry | None = None,
+        session_max_age: int = 12 * 3600,
     ) -> None:
         self.accounts = accounts
         self.templates = templates or make_templates(home=home)
         self.throttle = throttle or LoginThrottle()
         self.home = home
-        self.registry = registry or SessionRegistry()
+        self.registry = registry
+        self.session_max_age = session_max_age
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -67,20 +77,26 @@ class Auth:
         username = session.get("user")
         if not isinstance(username, str):
             return None
-        live = self.registry.get(session.get("sid"))
-        if (
-            live is None
-            or live.user != username
-            or session.get("tag") != self.accounts.session_tag(username)
-        ):
+        expires = session.get("expires")
+        if self.registry is not None:
+            live = self.registry.get(session.get("sid"))
+            ended = live is None or live.user != username
+        else:
+            ended = not isinstance(expires, int | float) or expires <= time.time()
+        if ended or session.get("tag") != self.accounts.session_tag(username):
             session.clear()
             return None
         return username
 
     def is_fresh(self, connection: HTTPConnection) -> bool:
         """Was the password typed in this session within the last 10 minutes?"""
-        return self.user(connection) is not None and self.registry.is_fresh(
-            connection.session.get("sid")
+        if self.user(connection) is None:
+            return False
+        if self.registry is not None:
+            return self.registry.is_fresh(connection.session.get("sid"))
+        authenticated = connection.session.get("authenticated")
+        return isinstance(authenticated, int | float) and (
+            time.time() - authenticated < FRESH_SECONDS
         )
 
     def fresh_login_url(self, next_url: str) -> str:
@@ -158,18 +174,24 @@ class Auth:
         return RedirectResponse(next_url, status_code=303)
 
     def _start_session(self, request: Request, username: str, *, remember: bool) -> None:
+        if self.registry is not None:  # a re-login replaces the session it came from
+            self.registry.revoke(request.session.get("sid"))
         session = request.session
-        self.registry.revoke(session.get("sid"))  # a re-login replaces the session it came from
+        now = time.time()
         session.clear()
         session["user"] = username
         session["tag"] = self.accounts.session_tag(username)
-        session["sid"] = self.registry.start(username, remember=remember)
+        session["authenticated"] = now
+        session["expires"] = now + (REMEMBER_SECONDS if remember else self.session_max_age)
+        if self.registry is not None:
+            session["sid"] = self.registry.start(username, remember=remember)
         if remember:
             session["remember"] = True
         rotate_csrf_token(session)
 
     async def _logout(self, request: Request) -> Response:
-        self.registry.revoke(request.session.get("sid"))
+        if self.registry is not None:
+            self.registry.revoke(request.session.get("sid"))
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
@@ -199,7 +221,8 @@ class Auth:
             await run_in_threadpool(self.accounts.set_password, user, new)
         except ValueError as exc:
             return self._render_password(request, f"{str(exc).capitalize()}.", status=400)
-        self.registry.revoke_user(user)
+        if self.registry is not None:
+            self.registry.revoke_user(user)
         self._start_session(request, user, remember=bool(request.session.get("remember")))
         return self._render_password(request, done=True)
 
