@@ -78,7 +78,12 @@ class Camera:
         """Build the camera's parts; a bad source names its config key and where it was set."""
         key = f"camera[{index}]"
         try:
-            source = open_source(config.source, fps=config.fps)
+            options: dict[str, Any] = {}
+            if config.source_token_file is not None:
+                options["token_file"] = config.source_token_file
+            if config.source_ca_bundle is not None:
+                options["ca_bundle"] = config.source_ca_bundle
+            source = open_source(config.source, fps=config.fps, **options)
         except InvalidSource as exc:
             raise ConfigError(
                 f"{key}.source",

@@ -155,3 +155,19 @@ def test_a_bad_value_never_shows_a_secret(tmp_path: Path) -> None:
     message = _cam_error(tmp_path, 'archive_url = "ftp://u:hunter2@archive/frames"\n')
     assert "hunter2" not in message
     assert "ftp://u:***@archive/frames" in message
+
+
+def test_source_credentials_need_an_http_source(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("ycam_x")
+    message = _cam_error(
+        tmp_path, f'[[camera]]\nsource = "device:0"\nsource_token_file = "{token}"\n'
+    )
+    assert f'camera[0].source_token_file = "{token}"' in message
+    assert "only an http(s) source uses it; fix: remove it, or set source" in message
+    config = tmp_path / "ok.toml"
+    config.write_text(
+        f'[[camera]]\nsource = "https://other:8443/stream.jpg"\nsource_token_file = "{token}"\n'
+    )
+    loaded = load_cam_config({"data_dir": tmp_path}, config_file=config, environ={})
+    assert loaded.config.cameras[0].source_token_file == token

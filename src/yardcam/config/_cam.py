@@ -86,6 +86,18 @@ class CameraConfig:
     source: str = setting(
         "synthetic", help="synthetic[:seed=N], dir:PATH, http(s)://MJPEG, device:N, rtsp://..."
     )
+    source_token_file: Path | None = setting(
+        None,
+        help="for an http(s) source: a read token sent as a bearer (another yardcam's stream)",
+        check=existing_file,
+        example="/etc/yardcam/front-cam-token",
+    )
+    source_ca_bundle: Path | None = setting(
+        None,
+        help="for an https source: the CA (or self-signed certificate) to verify it with",
+        check=existing_file,
+        example="/etc/yardcam/front-cam-cert.pem",
+    )
     fps: float = setting(
         10.0, help="frames per second to take from the source", check=within(0.1, 120)
     )
@@ -302,7 +314,17 @@ def _cameras(
         if "threshold" in saved:  # what the dashboard saved (only the threshold, today)
             layers = dataclasses.replace(layers, state={"threshold": saved["threshold"]})
             values, camera_sources = resolve(CameraConfig, layers, key_prefix=key_prefix)
-        cameras.append(CameraConfig(**values))
+        camera = CameraConfig(**values)
+        for name in ("source_token_file", "source_ca_bundle"):
+            if getattr(camera, name) is not None and not camera.source.startswith("http"):
+                raise ConfigError(
+                    f"{key_prefix}{name}",
+                    str(getattr(camera, name)),
+                    camera_sources[key_prefix + name],
+                    "only an http(s) source uses it",
+                    "remove it, or set source to the stream's https:// URL",
+                )
+        cameras.append(camera)
         sources.update(camera_sources)
     names = [c.name for c in cameras]
     for i, name in enumerate(names):
