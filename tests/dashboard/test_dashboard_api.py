@@ -302,3 +302,23 @@ async def test_another_yardcam_pulls_the_stream_with_a_token_and_a_ca_bundle(
     frame = await anext(frames)
     await frames.aclose()  # type: ignore[attr-defined]
     assert (frame.width, frame.height) == (WIDTH, HEIGHT)
+
+
+def test_control_over_wsproto(
+    serve_app: Callable[..., Running],
+    tls_files: TLSFiles,
+    client_ssl_context: ssl.SSLContext,
+    tmp_path: Path,
+) -> None:
+    """The WebSocket library a base install has (the tests' venv also has ``websockets``)."""
+    feed = CameraFeed("yard", FrameHub(), MotionDetector())
+    server = serve_app(create_app([feed], cam_settings(tmp_path)), tls=tls_files, ws="wsproto")
+    with httpx.Client(base_url=server.url, verify=client_ssl_context) as client:
+        log_in(client)
+        cookie = f"yardcam_cam={client.cookies['yardcam_cam']}"
+    with control_socket(server.url, client_ssl_context, cookie=cookie) as ws:
+        ws.send(json.dumps({"cmd": "set_threshold", "threshold": 9}))
+        assert json.loads(ws.recv(timeout=10))["threshold"] == 9
+    with pytest.raises(InvalidStatus) as refused:
+        control_socket(server.url, client_ssl_context)
+    assert refused.value.response.status_code == 401
