@@ -36,7 +36,7 @@ def test_min_frames_holds_back_the_start_but_not_frames_inside_an_event() -> Non
 async def test_subscribers_get_the_untouched_frame_and_one_bad_subscriber_harms_none(
     caplog,
 ) -> None:
-    detector = MotionDetector()
+    detector = MotionDetector(min_frames=1)
     got: list[MotionEvent] = []
 
     def broken(event: MotionEvent) -> None:

@@ -15,7 +15,10 @@ def frame(seq: int, fps: float = 10.0) -> Frame:
 def run(
     detector: MotionDetector, changes: list[float], fps: float = 10.0
 ) -> tuple[list[MotionEvent], list[Event]]:
-    """Feed ``changes`` as frames 0, 1, 2... at ``fps``; the triggers and notices published."""
+    """Feed ``changes`` as frames 0, 1, 2... at ``fps``; the triggers and notices published.
+
+    The detectors given are made with ``min_frames=1`` unless the test is about it, so that the
+    frame numbers in the expectations are the ones the changes were fed with."""
     triggers: list[MotionEvent] = []
     notices: list[Event] = []
     detector.subscribe(triggers.append)
@@ -32,7 +35,7 @@ def ends(notices: list[Event]) -> list[Event]:
 def test_a_gap_shorter_than_the_tolerance_keeps_one_event() -> None:
     # 0.2 s of quiet inside the motion, then 3.1 s of quiet: one event, closed by frame 38.
     changes = [0] * 2 + [30] * 5 + [0] * 2 + [40] * 3 + [0] * 31
-    triggers, notices = run(MotionDetector(gap=3.0), changes)
+    triggers, notices = run(MotionDetector(min_frames=1, gap=3.0), changes)
     assert [n.phase for n in notices] == [EventPhase.START, EventPhase.END]  # < 1 s: no update
     (end,) = ends(notices)
     assert end.id == "200-2" and end.start == 0.2 and end.end == pytest.approx(1.1)
@@ -47,14 +50,14 @@ def test_a_gap_shorter_than_the_tolerance_keeps_one_event() -> None:
 
 def test_a_gap_longer_than_the_tolerance_starts_a_new_event() -> None:
     changes = [30] * 3 + [0] * 6 + [30] * 3 + [0] * 20
-    _, notices = run(MotionDetector(gap=0.5), changes)
+    _, notices = run(MotionDetector(min_frames=1, gap=0.5), changes)
     assert [(n.id, n.frames) for n in ends(notices)] == [("0-0", 3), ("900-9", 3)]
     # The second event's first frame closed nothing: the first ended 0.6 s after its last frame.
     assert [n.phase.value for n in notices] == ["start", "end", "start", "end"]
 
 
 def test_the_event_stays_open_until_a_frame_past_the_gap_or_end_event() -> None:
-    detector = MotionDetector(gap=3.0)
+    detector = MotionDetector(min_frames=1, gap=3.0)
     _, notices = run(detector, [30, 30, 0, 0])
     assert detector.current_event is not None and detector.current_event.frames == 2
     assert not ends(notices)
@@ -68,10 +71,10 @@ def test_cooldown_keeps_a_new_event_from_starting_right_after_one_ended() -> Non
     # The first event is closed at frame 7 (0.5 s after frame 2); cooldown 1 s: frames 8..16
     # cannot start one, frame 17 can.
     changes = [30] * 3 + [0] * 5 + [30] * 12
-    _, notices = run(MotionDetector(gap=0.45, cooldown=1.0), changes)
+    _, notices = run(MotionDetector(min_frames=1, gap=0.45, cooldown=1.0), changes)
     starts = [n for n in notices if n.phase is EventPhase.START]
     assert [s.id for s in starts] == ["0-0", "1700-17"]
-    _, without = run(MotionDetector(gap=0.45), changes)
+    _, without = run(MotionDetector(min_frames=1, gap=0.45), changes)
     assert [n.id for n in without if n.phase is EventPhase.START] == ["0-0", "800-8"]
 
 
@@ -84,7 +87,7 @@ def test_min_frames_needs_that_many_frames_in_a_row_to_start() -> None:
 
 
 def test_updates_come_at_most_once_a_second_with_the_whole_story() -> None:
-    detector = MotionDetector()
+    detector = MotionDetector(min_frames=1)
     _, notices = run(detector, [20 + i for i in range(35)])  # 3.5 s of rising motion
     updates = [n for n in notices if n.phase is EventPhase.UPDATE]
     assert [u.frames for u in updates] == [11, 21, 31]
@@ -104,7 +107,7 @@ def test_the_policy_picks_what_a_5_s_crossing_archives(
     policy: ArchivePolicy, archived: list[int]
 ) -> None:
     peak_at_25 = [50 - abs(25 - i) for i in range(50)]  # 5 s at 10 fps, the peak mid-way
-    detector = MotionDetector(policy=policy)
+    detector = MotionDetector(min_frames=1, policy=policy)
     triggers, notices = run(detector, peak_at_25 + [0] * 40)
     assert [t.frame.seq for t in triggers] == archived
     assert {t.event for t in triggers} == {"0-0"}
@@ -114,7 +117,7 @@ def test_the_policy_picks_what_a_5_s_crossing_archives(
 
 
 def test_the_policy_can_change_while_an_event_runs() -> None:
-    detector = MotionDetector()
+    detector = MotionDetector(min_frames=1)
     triggers, _ = run(detector, [30] * 5)
     detector.policy = ArchivePolicy(every_frame=True)
     detector.decide(frame(5), 30)

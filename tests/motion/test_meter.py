@@ -10,7 +10,6 @@ from yardcam.motion import ChangeMeter, MotionDetector
     [
         ({"scale": 1}, "never full size"),
         ({"scale": 2}, "never full size"),
-        ({"min_fill": 0}, "min_fill"),
         ({"learn": 0.01, "learn_changed": 0.1}, "learn_changed <= learn"),
     ],
 )

@@ -8,6 +8,15 @@ multiply by the light, add a slice of noise) plus one libjpeg-turbo encode.
 Everything is a function of ``(seed, frame index)``: the same seed renders the same bytes, and the
 crossing schedule is known in advance, which is what lets tests score the motion detector.
 
+People: ``near`` walkers fill 15-25 % of the frame (someone close to the camera), ``far`` ones
+0.5-2 % (someone across the yard, in clothes of any colour, some with little contrast against
+the lawn); ``both`` mixes them. Nuisances, each switchable: sensor ``noise``, ``drift`` (passing
+clouds), the ``bush`` swaying, and, off by default, ``gusts`` (the bush swaying up to three times
+as far, in bursts), ``dusk`` (the light falling to 15 % over a minute, the sensor noise rising as
+the camera's gain goes up), ``night`` (dim light, heavy noise and a flickering level), ``switch``
+(a floodlight pool on the lawn switched on and off every 8-20 s) and ``requality`` (the camera
+changing its JPEG quality between 40 and 95 every 5-15 s).
+
 Ground truth: a crossing object is *in view* from the first frame it is wholly inside the picture
 up to (excluding) the first frame it is not; the frames in which it is only partly visible, while
 entering or leaving, are neither motion nor quiet and are left out of scoring (``unscored``).
@@ -24,6 +33,10 @@ import numpy as np
 import simplejpeg
 
 _FIRST_CROSSING_S = 6.0  # quiet time at the start, so a detector can learn the background
+_HORIZON = 0.38  # where the lawn begins, as a part of the frame's height
+_DUSK_S = 60.0  # seconds from daylight to 15 % of it
+_PEOPLE = ("near", "far", "both")
+_QUALITIES = (40, 50, 60, 75, 85, 95)
 _NOISE_PAD = 32  # the noise bank is this much larger than a frame, to pick a fresh offset per frame
 
 
@@ -39,6 +52,7 @@ class Crossing:
     top: int
     width: int  # of the walker, in pixels
     leftward: bool
+    area: float = 0.0  # the part of the frame the walker covers (0.01: 1 %)
 
     def left(self, index: int, frame_width: int) -> int:
         """The walker's left edge in frame ``index`` (in ``[enters, exits)``)."""
@@ -67,14 +81,24 @@ class SyntheticScene:
         bush: bool = True,
         objects: bool = True,
         quality: int = 85,
+        people: str = "near",
+        gusts: bool = False,
+        dusk: bool = False,
+        night: bool = False,
+        switch: bool = False,
+        requality: bool = False,
     ) -> None:
         if width < 64 or height < 64 or width > 8192 or height > 8192:
             raise ValueError(f"scene size {width}x{height} is outside 64..8192")
         if not fps > 0:
             raise ValueError(f"fps must be positive, not {fps!r}")
+        if people not in _PEOPLE:
+            raise ValueError(f"people must be one of {', '.join(_PEOPLE)}, not {people!r}")
         self.seed, self.width, self.height, self.fps = seed, width, height, fps
         self.noise, self.drift, self.bush, self.objects = noise, drift, bush, objects
-        self.quality = quality
+        self.quality, self.people = quality, people
+        self.gusts, self.dusk, self.night = gusts, dusk, night
+        self.switch, self.requality = switch, requality
         rng = np.random.default_rng([seed, 0])
         self._base = _backdrop(rng, width, height)
         self._bush_at, self._bush, self._bush_mask = _bush(rng, width, height)
@@ -84,6 +108,13 @@ class SyntheticScene:
         self._noise_bank = rng.normal(0, 3.0, (height + _NOISE_PAD, width + _NOISE_PAD, 3)).astype(
             np.int16
         )
+        self._gust_phases = rng.uniform(0, 2 * math.pi, 3)
+        self._pool = _light_pool(rng, width, height)
+        events = np.random.default_rng([seed, 6])
+        # Toggle times of the floodlight and of the JPEG quality, far enough ahead for any test.
+        self._switches = np.cumsum(events.uniform(8, 20, 4096))
+        self._requalities = np.cumsum(events.uniform(5, 15, 4096))
+        self._qualities = events.choice(_QUALITIES, 4096)
         # The schedule is kept (small, and what ground truth is made of); walker sprites are
         # big, so only the current one is, or a camera left running for days would fill memory.
         self._crossings: list[Crossing] = []
@@ -122,17 +153,22 @@ class SyntheticScene:
         previous = self._crossings[-1].exits if self._crossings else 0
         gap = _FIRST_CROSSING_S if k == 0 else rng.uniform(6, 16)
         enters = previous + max(1, round(gap * self.fps))
-        frames = max(8, round(rng.uniform(3.0, 6.0) * self.fps))
+        far = self._is_far(k)
+        seconds = rng.uniform(4.0, 8.0) if far else rng.uniform(3.0, 6.0)
+        frames = max(8, round(seconds * self.fps))
         walker_width, walker_height = self._walker_size(k)
+        lawn = round(h * _HORIZON) + walker_height // 4  # far people walk on the lawn
+        feet = rng.uniform(lawn, h) if far else h - round(h * rng.uniform(0.0, 0.08))
         crossing = Crossing(
             enters=enters,
             inside=enters,
             leaves=enters,
             exits=enters + frames,
             number=k,
-            top=h - walker_height - round(h * rng.uniform(0.0, 0.08)),
+            top=min(h - walker_height, round(feet) - walker_height),
             width=walker_width,
             leftward=rng.random() < 0.5,
+            area=float(_walker_mask(walker_width, walker_height).sum()) / (w * h),
         )
         inside = [
             i
@@ -141,17 +177,27 @@ class SyntheticScene:
         ]
         return dataclasses.replace(crossing, inside=inside[0], leaves=inside[-1] + 1)
 
+    def _is_far(self, k: int) -> bool:
+        if self.people == "both":
+            return bool(np.random.default_rng([self.seed, 5, k]).random() < 0.5)
+        return self.people == "far"
+
     def _walker_size(self, k: int) -> tuple[int, int]:
         rng = np.random.default_rng([self.seed, 3, k])
-        return round(self.width * rng.uniform(0.32, 0.42)), round(
-            self.height * rng.uniform(0.7, 0.88)
-        )
+        if not self._is_far(k):
+            return round(self.width * rng.uniform(0.32, 0.42)), round(
+                self.height * rng.uniform(0.7, 0.88)
+            )
+        # An upright figure 0.38 times as wide as tall; the mask fills ~0.66 of its box.
+        area = math.exp(rng.uniform(math.log(0.005), math.log(0.02))) * self.width * self.height
+        height = math.sqrt(area / (0.38 * 0.66))
+        return max(2, round(0.38 * height)), min(self.height, max(4, round(height)))
 
     def _walker_of(self, k: int) -> tuple[int, np.ndarray, np.ndarray]:
         """Crossing ``k``'s walker ``(k, sprite, mask)``; only the latest one is kept."""
         if self._walker is None or self._walker[0] != k:
             rng = np.random.default_rng([self.seed, 4, k])
-            self._walker = (k, *_walker(rng, *self._walker_size(k)))
+            self._walker = (k, *_walker(rng, *self._walker_size(k), far=self._is_far(k)))
         return self._walker
 
     # -- rendering ------------------------------------------------------------------------------
@@ -159,8 +205,17 @@ class SyntheticScene:
     def jpeg(self, index: int) -> bytes:
         """Frame ``index`` as a JPEG (4:2:0, like most cameras)."""
         return simplejpeg.encode_jpeg(
-            self.render(index), quality=self.quality, colorsubsampling="420", fastdct=True
+            self.render(index),
+            quality=self.quality_at(index / self.fps),
+            colorsubsampling="420",
+            fastdct=True,
         )
+
+    def quality_at(self, t: float) -> int:
+        """The JPEG quality at ``t`` seconds: ``quality``, or the camera's current pick."""
+        if not self.requality:
+            return self.quality
+        return int(self._qualities[np.searchsorted(self._requalities, t)])
 
     def render(self, index: int) -> np.ndarray:
         """Frame ``index`` as an RGB ``uint8`` array of shape ``(height, width, 3)``."""
@@ -174,36 +229,73 @@ class SyntheticScene:
         if c is not None and index < c.exits:  # crossings never overlap
             _, sprite, mask = self._walker_of(c.number)
             _paste(work, sprite, mask, c.left(index, self.width), c.top)
-        if self.drift:
-            gain = self._gain_q7(t)
+        level = self._level(t, index)
+        if self.drift or level != 1.0 or self._switched_on(t):
+            gain = self._gain_q7(t, level, self._exposure(index))
             for channel in range(3):  # 2.5x faster than broadcasting gain over the colour axis
                 np.multiply(work[..., channel], gain, out=work[..., channel])
             np.right_shift(work, 7, out=work)
         if self.noise:
             rng = np.random.default_rng([self.seed, 2, index])
             dy, dx = rng.integers(0, _NOISE_PAD, 2)
-            work += self._noise_bank[dy : dy + self.height, dx : dx + self.width]
+            noise = self._noise_bank[dy : dy + self.height, dx : dx + self.width]
+            # A camera turns its gain up in the dark: the noise grows as the light falls.
+            boost = round(min(4.0, level**-0.5)) if level < 1.0 else 1
+            work += noise if boost == 1 else noise * np.int16(boost)
         np.clip(work, 0, 255, out=work)
         return work.astype(np.uint8)
 
-    def _gain_q7(self, t: float) -> np.ndarray:
-        """Light level per pixel in 1/128ths: passing clouds dim the whole yard (down to ~60 %) and
-        their shadows drift slowly across it (a few percent)."""
-        dim = sum(math.sin(2 * math.pi * t / p + ph) for p, ph in self._light) / len(self._light)
-        level = 1.0 - 0.2 * (1.0 + dim)
-        shift = round(t * self.width / 40) % self.width
-        shadow = self._clouds[:, shift : shift + self.width]
-        return (shadow * (128 * level)).astype(np.int16)
+    def _level(self, t: float, index: int) -> float:
+        """The overall light: clouds (down to ~60 %), dusk, and night with the camera's gain
+        hunting (+-13 % from frame to frame, on everything it sees, floodlight included)."""
+        level = 1.0
+        if self.drift:
+            dim = sum(math.sin(2 * math.pi * t / p + ph) for p, ph in self._light) / 3
+            level -= 0.2 * (1.0 + dim)
+        if self.dusk:
+            level *= max(0.15, 1.0 - 0.85 * t / _DUSK_S)
+        if self.night:
+            level *= 0.3
+        return level
+
+    def _exposure(self, index: int) -> float:
+        if not self.night:
+            return 1.0
+        return 1.0 + np.random.default_rng([self.seed, 7, index]).uniform(-0.13, 0.13)
+
+    def _switched_on(self, t: float) -> bool:
+        return self.switch and int(np.searchsorted(self._switches, t)) % 2 == 1
+
+    def _gain_q7(self, t: float, level: float, exposure: float) -> np.ndarray:
+        """Light per pixel in 1/128ths: the overall ``level``, the clouds' shadows drifting
+        slowly across the yard (a few percent), and the floodlight's pool when it is on."""
+        if self.drift:
+            shift = round(t * self.width / 40) % self.width
+            gain = self._clouds[:, shift : shift + self.width] * np.float32(128 * level)
+        else:
+            gain = np.full((self.height, self.width), 128 * level, np.float32)
+        if self._switched_on(t):
+            gain += self._pool
+        if exposure != 1.0:
+            gain *= np.float32(exposure)
+        return gain.astype(np.int16)
 
     def _paste_bush(self, work: np.ndarray, t: float) -> None:
         x0, y0 = self._bush_at
         rows = self._bush.shape[0]
         sway = math.sin(2 * math.pi * t / 1.7 + self._sway_phase) * (0.7 + 0.3 * math.sin(t / 3.1))
-        amplitude = self.width * 0.02
+        amplitude = self.width * 0.02 * (self._gust(t) if self.gusts else 1.0)
         for r0 in range(0, rows, 8):  # the top of the bush moves most
             lean = round(amplitude * sway * (1.0 - r0 / rows))
             band = slice(r0, r0 + 8)
             _paste(work, self._bush[band], self._bush_mask[band], x0 + lean, y0 + r0)
+
+    def _gust(self, t: float) -> float:
+        """How far the wind pushes the bush, as a multiple of the calm sway (0.6..3): a burst
+        every 11 s or so, of uneven strength."""
+        p0, p1, _ = self._gust_phases
+        burst = max(0.0, math.sin(2 * math.pi * t / 11 + p0))
+        return 0.6 + 2.4 * burst * (0.5 + 0.5 * math.sin(2 * math.pi * t / 4.3 + p1))
 
 
 def _paste(work: np.ndarray, sprite: np.ndarray, mask: np.ndarray, x: int, y: int) -> None:
@@ -223,7 +315,7 @@ def _paste(work: np.ndarray, sprite: np.ndarray, mask: np.ndarray, x: int, y: in
 
 def _backdrop(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     """Sky gradient, a tree line with a ragged top, and a textured, mown lawn (int16 RGB)."""
-    horizon = int(h * 0.38)
+    horizon = int(h * _HORIZON)
     base = np.empty((h, w, 3), np.int16)
     fade = np.linspace(0.0, 1.0, horizon)[:, None]
     sky = np.array([95, 150, 225]) * (1 - fade) + np.array([200, 220, 240]) * fade
@@ -265,17 +357,48 @@ def _bush(
     return (round(w * 0.64), round(h * 0.40)), sprite, np.repeat(mask[..., None], 3, axis=2)
 
 
-def _walker(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
-    """Someone close to the camera: a body and a head, in clothes that contrast with the lawn."""
+def _walker_mask(w: int, h: int) -> np.ndarray:
+    """A person's outline in a ``w`` x ``h`` box."""
+    body, head = _walker_parts(w, h)
+    return body | head
+
+
+def _walker_parts(w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """A person in a ``w`` x ``h`` box: a body and a head."""
     ys, xs = np.mgrid[0:h, 0:w]
     body = ((xs - w / 2) / (w / 2)) ** 2 + ((ys - h * 0.61) / (h * 0.39)) ** 2 <= 1.0
     head = ((xs - w / 2) / (w * 0.22)) ** 2 + ((ys - h * 0.13) / (h * 0.13)) ** 2 <= 1.0
-    dark = rng.random() < 0.5
-    colour = rng.uniform(15, 60, 3) if dark else rng.uniform(170, 240, 3)
+    return body, head
+
+
+def _walker(
+    rng: np.random.Generator, w: int, h: int, *, far: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """A person in clothes that contrast with the lawn: strongly when near the camera, anything
+    from strongly to barely (30 grey levels) when far."""
+    body, head = _walker_parts(w, h)
+    if far:
+        while True:  # any colour whose brightness is at least 30 levels off the lawn's (~109)
+            colour = rng.uniform(0, 255, 3)
+            if abs(colour @ (0.299, 0.587, 0.114) - 109) >= 30:
+                break
+    else:
+        dark = rng.random() < 0.5
+        colour = rng.uniform(15, 60, 3) if dark else rng.uniform(170, 240, 3)
     shade = rng.normal(1.0, 0.08, (h, w))[..., None]
     sprite = (colour * shade).clip(0, 255).astype(np.int16)
     sprite[head] = (200, 160, 130)
     return sprite, np.repeat((body | head)[..., None], 3, axis=2)
+
+
+def _light_pool(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+    """A floodlight's pool on the lawn, in 1/128ths of light added (up to +60 %)."""
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = rng.uniform(0.3, 0.7) * w, rng.uniform(0.55, 0.85) * h
+    radius = rng.uniform(0.25, 0.4) * w
+    pool = 128 * 0.6 * np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / radius**2)
+    pool[: int(h * _HORIZON)] = 0  # it lights the lawn, not the sky or the trees behind
+    return pool.astype(np.float32)
 
 
 def _cloud_map(rng: np.random.Generator, w: int, h: int) -> np.ndarray:

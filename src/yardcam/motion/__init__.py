@@ -22,6 +22,7 @@ called on the event loop, in order, with callbacks that must not block:
 
 An event from changes fed by hand (``decide`` takes a measured change):
 
+>>> detector = MotionDetector(min_frames=1)
 >>> notices = []
 >>> detector.subscribe_events(notices.append)
 >>> for i, change in enumerate([50, 60, 0, 0]):

@@ -36,12 +36,13 @@ class MotionDetector:
 
     ``zones``/``masks``: where to look and where not (``Rect``/``Polygon``, frame pixels).
     ``min_frames``: an event starts only once the change has been above the threshold for that
-    many consecutive frames (1: at once); inside an event every frame above it counts.
+    many consecutive frames (default 2, so a one-frame flash never starts one; 1: at once);
+    inside an event every frame above it counts.
     ``gap``: seconds of capture time without a firing frame that end an event. ``cooldown``:
     seconds after an event ends before another may start. ``policy``: which frames of an event
     to hand on (:class:`ArchivePolicy`; default: the first, the best and one a second).
     ``offload``: measure in a worker thread (the default; inline, a 1080p decode stalls the loop
-    for ~5 ms). Other keywords (``scale``, ``min_fill``, ``floor``, ``sensitivity``, ``learn``,
+    for ~5 ms). Other keywords (``scale``, ``floor``, ``sensitivity``, ``learn``,
     ``learn_changed``) tune the change measure; ``yardcam.motion._meter`` defines ``change``.
 
     >>> detector = MotionDetector(threshold=20)
@@ -54,7 +55,7 @@ class MotionDetector:
         threshold: float = 12.0,
         zones: Sequence[Zone] = (),
         masks: Sequence[Zone] = (),
-        min_frames: int = 1,
+        min_frames: int = 2,
         gap: float = 3.0,
         cooldown: float = 0.0,
         policy: ArchivePolicy | None = None,
