@@ -87,12 +87,17 @@ def box(tmp_path: Path) -> Iterator[dict[str, Any]]:
             "token": (data / "cam" / "archive-tokens" / "yard").read_text().strip(),
         }
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            assert proc.wait(timeout=30) == 0, log.read_text()[-3000:]
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
+        if proc.poll() is None:
+            stop(proc, log)
+
+
+def stop(proc: subprocess.Popen[bytes], log: Path) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        assert proc.wait(timeout=30) == 0, log.read_text()[-3000:]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
 
 
 @contextlib.contextmanager
@@ -155,7 +160,7 @@ def test_slow_connections_cannot_starve_the_box(box: dict[str, Any]) -> None:
             during = _status(s, url)
 
         # Detection kept its pace (a ratio in the same run: the machine is shared and noisy).
-        assert attacked >= 0.6 * calm, (calm, attacked)
+        assert attacked >= 0.5 * calm, (calm, attacked)
         assert during["archive"]["dropped"] == 0, during["archive"]
         # Frames triggered during the attack reach the archive afterwards.
         deadline = time.monotonic() + 60
@@ -163,6 +168,18 @@ def test_slow_connections_cannot_starve_the_box(box: dict[str, Any]) -> None:
             assert time.monotonic() < deadline, after
             time.sleep(0.2)
         assert after["dropped"] == 0 and after["evicted"] == 0, after
+        # Nothing outside the app's own files is served, however the path is spelled.
+        for path in ("/static/..%2f..%2fsecret", "/static/../../secret", "/static/%2e%2e/x"):
+            assert s.get(url + path, timeout=CLIENT_TIMEOUT).status_code == 404, path
+
+        # A graceful stop with a viewer still watching ends the stream and exits at once; it
+        # used to wait out uvicorn's grace period and log "timeout graceful shutdown exceeded".
+        with s.get(f"{url}/events", stream=True, timeout=CLIENT_TIMEOUT) as viewer:
+            assert viewer.status_code == 200
+            next(viewer.iter_content(1024))
+            stop(box["proc"], box["log"])
+    text = box["log"].read_text()
+    assert "graceful shutdown exceeded" not in text, text[-3000:]
     # Refused connections and failed accept() calls are reported once per interval, not per
     # attempt (the probe logged 330 MB in a minute).
-    assert box["log"].stat().st_size < 200_000, box["log"].read_text()[-3000:]
+    assert len(text) < 200_000, text[-3000:]

@@ -5,15 +5,17 @@ held forever, every accepted connection costs a file descriptor, and at the open
 cam's outbox fails with ``EMFILE`` while asyncio logs one accept() traceback per attempt. The
 rules kept here:
 
-* **A gate on the listening socket** decides at accept() time, before any TLS handshake:
-  web connections never hold the top ``fd_reserve`` descriptors (Linux hands out the lowest free
-  number, so an accepted fd numbered at or above ``limit - fd_reserve`` means the table is that
-  full) and never number more than ``max_connections``. Over either line the oldest connection
-  still *waiting for a request head* is shut down to make room (an attacker's idle or dripping
-  connection, never a request being served): of any server on the loop when the table is full
-  (``yardcam run`` serves the dashboard and the archive from one process), of this server when
-  it is at ``max_connections``. If none is waiting, or the table is within half the reserve of
-  its limit, the new connection is closed at once.
+* **A gate on the listening socket** decides at accept() time, before any TLS handshake. The
+  servers of one event loop (``yardcam run`` serves the dashboard and the archive from one
+  process) share one budget of connections: the descriptor table's limit, less what was open
+  when the first one started, less ``fd_reserve`` kept for frames, uploads and the index. Each
+  server also holds at most ``max_connections``. Over either line the oldest connection still
+  *waiting for a request head* is shut down to make room (an attacker's idle or dripping
+  connection, never a request being served): of any server when the budget is spent, of this
+  one at its own bound. If none is waiting, the new connection is closed at once; while shed
+  connections have not yet given their descriptors back, new ones wait in the kernel's
+  backlog. An accepted descriptor numbered within half the reserve of the limit means the table
+  is full whatever the count says (Linux hands out the lowest free number): refused.
 * **A request head must arrive whole within ``head_timeout``** of the accept (TLS handshake
   included) or of the previous response; then the connection is shut down.
 * **The soft open-file limit is raised to the hard one** at start (:func:`raise_open_file_limit`).
@@ -29,7 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import os
 import resource
 import socket
 import time
@@ -115,11 +119,19 @@ class _Connections:
     one process share its descriptor table, so room for one app may have to be made by
     shedding a connection another app holds. All calls run on the loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: int) -> None:
+        #: How many connections the descriptor table has room for (see ``_connections_of``).
+        self.budget = budget
         # Waiting for a request head, the longest-waiting first: fd -> (socket, since, gate).
         # A closed socket (fileno() == -1) is a leftover, dropped when met.
         self.waiting: OrderedDict[int, tuple[socket.socket, float, _Gate]] = OrderedDict()
         self.busy: dict[int, tuple[socket.socket, _Gate]] = {}
+        # Shut down to make room but not yet closed by their transports (with when): their
+        # descriptors come back within a loop iteration or two.
+        self.closing: list[tuple[socket.socket, float]] = []
+
+    def __len__(self) -> int:
+        return len(self.waiting) + len(self.busy)
 
     def add(self, fd: int, sock: socket.socket, gate: _Gate) -> None:
         self.forget(fd)  # a number freed and reused: the old entry is stale
@@ -148,10 +160,21 @@ class _Connections:
                 self.forget(fd)
             elif of is None or gate is of:
                 self.forget(fd)
-                _shut(sock)
+                self._shut(sock)
                 gate.shed += 1
                 return True
         return False
+
+    def still_closing(self) -> bool:
+        """Whether connections shut down to make room still hold their descriptors."""
+        # One that has not closed in a second never will soon: stop waiting for it.
+        recent = time.monotonic() - 1.0
+        self.closing = [(s, t) for s, t in self.closing if s.fileno() != -1 and t > recent]
+        return bool(self.closing)
+
+    def _shut(self, sock: socket.socket) -> None:
+        _shut(sock)
+        self.closing.append((sock, time.monotonic()))
 
     def sweep(self) -> None:
         """Shut down connections whose request head is overdue; forget closed ones that never
@@ -164,7 +187,7 @@ class _Connections:
                 self.forget(fd)
             elif since < now - gate.limits.head_timeout:
                 self.forget(fd)
-                _shut(sock)
+                self._shut(sock)
                 gate.timed_out += 1
             else:
                 return  # the rest waited less (one head timeout per process in practice)
@@ -175,10 +198,20 @@ _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Connections] = (
 )
 
 
-def _connections_of(loop: asyncio.AbstractEventLoop) -> _Connections:
+def _connections_of(loop: asyncio.AbstractEventLoop, fd_reserve: int) -> _Connections:
+    """The loop's record, made by its first server: web connections may then take what the
+    descriptor table has left, less ``fd_reserve`` for frames, uploads and the index."""
     if loop not in _BY_LOOP:
-        _BY_LOOP[loop] = _Connections()
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        _BY_LOOP[loop] = _Connections(max(limit - fd_reserve - _open_descriptors(), 1))
     return _BY_LOOP[loop]
+
+
+def _open_descriptors() -> int:
+    for listing in ("/proc/self/fd", "/dev/fd"):
+        with contextlib.suppress(OSError):
+            return len(os.listdir(listing))
+    return 0
 
 
 class _Gate:
@@ -188,34 +221,47 @@ class _Gate:
         self.limits = limits
         self.name = name
         self.fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        self.connections = _Connections()  # the loop's own, once the server starts
+        self.connections = _Connections(limits.max_connections)  # the loop's, once started
         self.open = 0
         self.refused = 0
         self.shed = 0  # waiting connections shut down to make room
         self.timed_out = 0
         self._report = _Throttled(limits.log_interval)
 
+    def must_wait(self) -> bool:
+        """Leave new connections in the kernel's backlog for now: the table is full counting
+        the connections shut down to make room that have not closed yet (asyncio accepts a
+        whole backlog in one go, faster than shed connections give their descriptors back)."""
+        table = self.connections
+        return len(table) >= table.budget and table.still_closing()
+
     def admit(self, conn: socket.socket) -> bool:
         """Register a just-accepted connection, or say it must be closed."""
         fd = conn.fileno()
-        self.connections.forget(fd)
-        reserve = self.limits.fd_reserve
-        if fd >= self.fd_limit - reserve:  # the table is full: make room, any app's
-            room = fd < self.fd_limit - reserve // 2 and self.connections.shed()
+        table = self.connections
+        table.forget(fd)
+        if fd >= self.fd_limit - self.limits.fd_reserve // 2:
+            # Linux hands out the lowest free number: everything below this one is taken.
+            room = False
+            table.shed()
+        elif len(table) >= table.budget:  # the table is full: make room, any app's
+            room = table.shed()
         elif self.open >= self.limits.max_connections:  # this app is full: make room in it
-            room = self.connections.shed(of=self)
+            room = table.shed(of=self)
         else:
             room = True
         if not room:
             self.refused += 1
             self._report(
-                "%s: refusing connections: %d open, fd %d of %d (fd_reserve %d, "
-                "max_connections %d)",
+                "%s: refusing connections: %d open here, %d of room for %d in all, fd %d of %d "
+                "(fd_reserve %d, max_connections %d)",
                 self.name,
                 self.open,
+                len(table),
+                table.budget,
                 fd,
                 self.fd_limit,
-                reserve,
+                self.limits.fd_reserve,
                 self.limits.max_connections,
             )
             return False
@@ -244,6 +290,8 @@ class _GatedListener(socket.socket):
         # asyncio calls this in a loop until BlockingIOError; refused connections are closed
         # here and the next one in the backlog is tried.
         while True:
+            if self.gate.must_wait():
+                raise BlockingIOError(errno.EAGAIN, "waiting for shed connections to close")
             conn, addr = super().accept()
             if self.gate.admit(conn):
                 return conn, addr
@@ -380,7 +428,7 @@ class Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(_accept_errors_throttled(loop, self.limits.log_interval))
-        self.gate.connections = _connections_of(loop)
+        self.gate.connections = _connections_of(loop, self.limits.fd_reserve)
         await super().startup(sockets)
         self._sweeper = asyncio.create_task(self._sweep())
 
