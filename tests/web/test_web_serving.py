@@ -9,6 +9,7 @@ import contextlib
 import errno
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
+from serving import TLSFiles
 from yardcam.web import Server, ServingLimits
 from yardcam.web._serving import _accept_errors_throttled
 
@@ -43,11 +45,12 @@ APP = Starlette(routes=[Route("/", _hello), Route("/stream", _forever)])
 
 
 @contextlib.contextmanager
-def running(limits: ServingLimits) -> Iterator[tuple[Server, int]]:
+def running(limits: ServingLimits, tls: TLSFiles | None = None) -> Iterator[tuple[Server, int]]:
     """The app served by yardcam.web.Server on 127.0.0.1, port 0, in a thread."""
     sock = socket.create_server(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = Server(APP, name="test", limits=limits, handle_signals=False)
+    pem = None if tls is None else (tls.cert_pem, tls.key_pem)
+    server = Server(APP, name="test", tls=pem, limits=limits, handle_signals=False)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -90,6 +93,21 @@ def test_an_unfinished_request_head_is_cut_off() -> None:
 def test_a_connection_that_sends_nothing_is_cut_off() -> None:
     with running(ServingLimits(head_timeout=0.3)) as (_, port), _connect(port) as conn:
         assert _read_all(conn) == b""
+
+
+def test_over_tls_the_head_timeout_counts_from_the_accept(
+    tls_files: TLSFiles, client_ssl_context: ssl.SSLContext
+) -> None:
+    limits = ServingLimits(head_timeout=0.3)
+    with running(limits, tls_files) as (_, port):
+        with _connect(port) as idle:  # never starts its handshake
+            assert _read_all(idle) == b""
+        with client_ssl_context.wrap_socket(_connect(port), server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # handshake done, head unfinished
+            assert _read_all(tls) == b""
+        with client_ssl_context.wrap_socket(_connect(port), server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert _read_all(tls).endswith(b"hello")  # a whole head in time is served
 
 
 def test_over_the_connection_bound_the_oldest_waiting_connection_makes_room() -> None:
