@@ -22,6 +22,7 @@ def test_public_names_are_pinned() -> None:
         "create_app",
         "create_token",
         "create_user",
+        "export_zip",
         "issue_token",
         "purge",
     }
