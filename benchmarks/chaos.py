@@ -161,7 +161,7 @@ class Chaos:
             fast = ("--timeout", "2", "5")  # the read default (30 s) would only slow the drain
             cam = Cam(self.work, name, proxy.url, new_token(settings, name), *fast, *cam_args)
             yield running, proxy, cam, settings
-            cam.stop()
+            cam.stop(signal.SIGTERM)  # a clean stop writes the cam's final evicted count
             proxy.set("forward")
             for node in running:
                 if not node.running:
