@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from yardcam.archive import ArchiveSettings
-from yardcam.archive.storage import open_blob_store, open_frame_index
-from yardcam.outbox import Outbox
+from yardcam.archive.storage import FrameRecord, open_blob_store, open_frame_index
+from yardcam.outbox import Outbox, frame_id
 
 
 @dataclass
@@ -80,7 +80,7 @@ async def archived_frames(settings: ArchiveSettings, cam: str) -> list[ArchivedF
                 data = await blobs.read(record.blob_key)
                 found.append(
                     ArchivedFrame(
-                        record.idempotency_key or f"<no key: {record.id}>",
+                        record.idempotency_key or _frame_id_of(record),
                         record.sha256,
                         hashlib.sha256(data).hexdigest(),
                     )
@@ -91,6 +91,14 @@ async def archived_frames(settings: ArchiveSettings, cam: str) -> list[ArchivedF
     finally:
         await blobs.close()
         await index.close()
+
+
+def _frame_id_of(record: FrameRecord) -> str:
+    """The cam's id for a row stored without a key (an archive that dropped it): its capture
+    time and seq, so a resend stored twice counts as a duplicate, not as a stranger."""
+    if record.seq is None:
+        return f"<no key, no seq: {record.id}>"
+    return frame_id(record.cam, record.ts, record.seq)
 
 
 @dataclass(frozen=True)
