@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from yardcam import requests
+from yardcam.config import OutboxConfig
+from yardcam.run import open_outbox
 
 
 def _free_port() -> int:
@@ -283,3 +285,12 @@ def test_a_second_signal_forces_the_stop(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 1, log.read_text()
     assert "forced stop: exiting now" in log.read_text()
+
+
+def test_the_outbox_is_bounded_by_the_disk_unless_configured(tmp_path: Path) -> None:
+    # An outage must not fill the disk: with no max_bytes in the config, yardcam run's outbox
+    # takes a byte bound from the free space (it used to pass None: no byte bound at all).
+    derived = open_outbox(tmp_path / "auto", OutboxConfig())
+    assert derived.max_bytes is not None and derived.keep_free is not None
+    configured = open_outbox(tmp_path / "set", OutboxConfig(max_bytes=5_000_000))
+    assert configured.max_bytes == 5_000_000

@@ -39,12 +39,12 @@ from typing import Any
 from yardcam.archive import ArchiveSettings, Retention, create_token
 from yardcam.archive import create_app as create_archive_app
 from yardcam.camera import FrameHub, FrameSource, InvalidSource, open_source
-from yardcam.config import CamConfig, CameraConfig, ConfigError, redact_url
+from yardcam.config import CamConfig, CameraConfig, ConfigError, OutboxConfig, redact_url
 from yardcam.dashboard import CameraFeed, DashboardSettings, create_app
 from yardcam.durable import write_atomic
 from yardcam.logs import configure_logging
 from yardcam.motion import ArchivePolicy, MotionDetector, parse_zone
-from yardcam.outbox import FullPolicy, Outbox, TokenSource, Uploader
+from yardcam.outbox import AUTO, FullPolicy, Outbox, TokenSource, Uploader
 from yardcam.web import (
     Accounts,
     Server,
@@ -177,14 +177,7 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
     first = cameras[0]
     outbox = config.outbox
     uploader = Uploader(
-        Outbox(
-            cam_dir / "outbox",
-            max_entries=outbox.max_entries,
-            max_bytes=outbox.max_bytes,
-            policy=FullPolicy.REJECT_NEW
-            if outbox.policy == "reject-new"
-            else FullPolicy.EVICT_OLDEST,
-        ),
+        open_outbox(cam_dir / "outbox", outbox),
         archive_url,
         cam=first.name,
         token=tokens[first.name],
@@ -392,3 +385,14 @@ def _announce(
     lines.append("  The certificate is self-signed: your browser will ask you to accept it once.")
     lines.append("  Ctrl-C stops everything; triggered frames not yet archived wait in the outbox.")
     print("\n".join(lines), flush=True)
+
+
+def open_outbox(path: Path, config: OutboxConfig) -> Outbox:
+    """The outbox as configured; with no ``max_bytes`` set, bounded by the free space at start
+    (``AUTO``), never unbounded: an outage must not fill the disk."""
+    return Outbox(
+        path,
+        max_entries=config.max_entries,
+        max_bytes=AUTO if config.max_bytes is None else config.max_bytes,
+        policy=FullPolicy.REJECT_NEW if config.policy == "reject-new" else FullPolicy.EVICT_OLDEST,
+    )

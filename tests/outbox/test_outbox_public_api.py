@@ -12,6 +12,7 @@ from yardcam.outbox import _token
 
 def test_exported_names() -> None:
     assert yardcam.outbox.__all__ == [
+        "AUTO",
         "CorruptEntry",
         "DeadLetter",
         "DiskFull",

@@ -143,7 +143,7 @@ class OutboxConfig:
     )
     max_bytes: int | None = setting(
         None,
-        help="bytes kept at most (none: no byte bound)",
+        help="bytes kept at most (unset: half the space the outbox could use when it starts)",
         check=at_least(1),
         example=2_000_000_000,
     )

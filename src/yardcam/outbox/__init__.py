@@ -9,6 +9,7 @@ environment. The motion detector only calls :meth:`Uploader.submit`, which never
 from yardcam.outbox._classify import Outcome, Verdict, classify_error, classify_response
 from yardcam.outbox._entry import Entry, frame_id
 from yardcam.outbox._outbox import (
+    AUTO,
     CorruptEntry,
     DeadLetter,
     DiskFull,
@@ -22,6 +23,7 @@ from yardcam.outbox._token import TokenSource, TokenUnavailable
 from yardcam.outbox._uploader import FrameLike, MotionLike, Uploader, UploadState
 
 __all__ = [
+    "AUTO",
     "CorruptEntry",
     "DeadLetter",
     "DiskFull",
