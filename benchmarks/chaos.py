@@ -214,6 +214,19 @@ class Chaos:
             self.during(self.pace.seconds, step)
         return self.judge(cam, settings)
 
+    def archive_refuses_some_for_good(self) -> Verdict:
+        with self.setup("refused-413") as (_, proxy, cam, settings):
+            cam.start(self.pace.fps)
+
+            def step() -> None:
+                proxy.set("forward")
+                time.sleep(self.rng.uniform(0.5, 2.0))
+                proxy.set("413")  # every upload meanwhile is dead-lettered with its reason
+                time.sleep(self.rng.uniform(0.1, 0.4))
+
+            self.during(self.pace.seconds, step)
+        return self.judge(cam, settings)
+
     def archive_never_answers(self) -> Verdict:
         with self.setup("hung-archive") as (_, proxy, cam, settings):
             cam.start(self.pace.fps)
@@ -324,6 +337,7 @@ class Chaos:
     SCENARIOS: ClassVar[dict[str, Callable[[Chaos], Verdict]]] = {
         "archive killed + restarted": archive_killed_and_restarted,
         "bursts of 5xx and 429": bursts_of_5xx_and_429,
+        "413 bursts: refused for good": archive_refuses_some_for_good,
         "archive accepts, never answers": archive_never_answers,
         "token revoked, then rotated": token_revoked_then_restored,
         "cam SIGKILLed mid-upload": cam_killed_mid_upload,

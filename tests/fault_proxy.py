@@ -8,8 +8,8 @@ dodge the new mode):
 - ``forward``: bytes both ways to the first upstream that accepts (round robin over several
   nodes, as a load balancer would), optionally throttled to ``rate`` bytes/s per direction,
   and with probability ``loss`` a connection is cut (RST) after a random number of bytes;
-- ``503`` / ``429``: reads the request (head and Content-Length body) and answers that status
-  (429 with ``Retry-After: 1``), then closes;
+- ``503`` / ``429`` / ``413``: reads the request (head and Content-Length body) and answers
+  that status (429 with ``Retry-After: 1``; 413, a refusal for good, with an error reason);
 - ``hang``: accepts, reads everything, never answers.
 """
 
@@ -85,7 +85,7 @@ class FaultProxy:
             if self.mode == "hang":
                 while await reader.read(_CHUNK):
                     pass
-            elif self.mode in ("503", "429"):
+            elif self.mode in ("503", "429", "413"):
                 await self._refuse(reader, writer, self.mode)
             else:
                 await self._forward(reader, writer)
@@ -107,7 +107,7 @@ class FaultProxy:
                     length = int(value)
             await reader.readexactly(length)
             extra = b"Retry-After: 1\r\n" if status == "429" else b""
-            body = b'{"error": "chaos"}'
+            body = b'{"error": "chaos: refused by the fault proxy"}'
             writer.write(
                 f"HTTP/1.1 {status} Chaos\r\nContent-Type: application/json\r\n".encode()
                 + extra
