@@ -17,6 +17,7 @@ from yardcam.config import (
     CameraConfig,
     OutboxConfig,
     RetentionConfig,
+    ServingConfig,
     load_archive_config,
     load_cam_config,
 )
@@ -25,7 +26,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def _keys(*models: type) -> set[str]:
-    nested = {"outbox", "retention", "cameras"}
+    nested = {"outbox", "retention", "serving", "cameras"}
     return {f.name for m in models for f in dataclasses.fields(m) if f.name not in nested}
 
 
@@ -38,7 +39,9 @@ def test_the_cam_example_loads_and_names_every_key() -> None:
     path = DOCS / "yardcam.example.toml"
     loaded = load_cam_config({}, config_file=path, environ={})
     assert loaded.config == CamConfig(data_dir=Path("/var/lib/yardcam"))
-    missing = _keys(CamConfig, OutboxConfig, RetentionConfig, CameraConfig) - _written(path)
+    missing = _keys(
+        CamConfig, OutboxConfig, RetentionConfig, ServingConfig, CameraConfig
+    ) - _written(path)
     assert not missing, f"keys without a line in {path.name}: {missing}"
 
 
@@ -46,7 +49,7 @@ def test_the_archive_example_loads_and_names_every_key() -> None:
     path = DOCS / "archive.example.toml"
     loaded = load_archive_config({}, config_file=path, environ={})
     assert loaded.config == ArchiveConfig(data_dir=Path("/srv/yardcam"))
-    missing = _keys(ArchiveConfig, RetentionConfig) - _written(path)
+    missing = _keys(ArchiveConfig, RetentionConfig, ServingConfig) - _written(path)
     assert not missing, f"keys without a line in {path.name}: {missing}"
 
 

@@ -39,7 +39,14 @@ from typing import Any
 from yardcam.archive import ArchiveSettings, Retention, create_token
 from yardcam.archive import create_app as create_archive_app
 from yardcam.camera import FrameHub, FrameSource, InvalidSource, open_source
-from yardcam.config import CamConfig, CameraConfig, ConfigError, OutboxConfig, redact_url
+from yardcam.config import (
+    CamConfig,
+    CameraConfig,
+    ConfigError,
+    OutboxConfig,
+    ServingConfig,
+    redact_url,
+)
 from yardcam.dashboard import CameraFeed, DashboardSettings, create_app
 from yardcam.durable import write_atomic
 from yardcam.logs import configure_logging
@@ -167,7 +174,9 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
         archive_url = f"https://127.0.0.1:{config.archive_port}/frames"
         verify: bool | str = str(own_cert)
         archive_app = create_archive_app(archive_settings)
-        servers.append((_server(archive_app, "archive", own_cert, own_key), archive_socket))
+        servers.append(
+            (_server(archive_app, "archive", own_cert, own_key, config.serving), archive_socket)
+        )
     else:
         assert config.archive_url and config.token_file  # checked when the config was loaded
         archive_url = config.archive_url
@@ -203,7 +212,7 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
     cam_app = create_app(
         [CameraFeed(c.name, c.hub, c.detector, uploader.stats) for c in cameras], cam_settings
     )
-    servers.insert(0, (_server(cam_app, "dashboard", cert, key), cam_socket))
+    servers.insert(0, (_server(cam_app, "dashboard", cert, key, config.serving), cam_socket))
 
     intake = [
         *(_task(functools.partial(c.hub.run, c.source), f"source {c.name}") for c in cameras),
@@ -343,10 +352,10 @@ async def _report(cameras: list[Camera], uploader: Uploader, every: float = 30.0
         )
 
 
-def _server(app: object, name: str, cert: Path, key: Path) -> Server:
+def _server(app: object, name: str, cert: Path, key: Path, serving: ServingConfig) -> Server:
     """A server for a socket bound beforehand (see :func:`_listen`); :func:`run` handles the
     signals and stops all servers together."""
-    return Server(app, name=name, tls=(cert, key), handle_signals=False)
+    return Server(app, name=name, tls=(cert, key), limits=serving.limits(), handle_signals=False)
 
 
 def _announce(
@@ -388,11 +397,12 @@ def _announce(
 
 
 def open_outbox(path: Path, config: OutboxConfig) -> Outbox:
-    """The outbox as configured; with no ``max_bytes`` set, bounded by the free space at start
-    (``AUTO``), never unbounded: an outage must not fill the disk."""
+    """The outbox as configured; with no ``max_bytes``/``keep_free`` set, both derived from the
+    filesystem (``AUTO``), never unbounded: an outage must not fill the disk."""
     return Outbox(
         path,
         max_entries=config.max_entries,
         max_bytes=AUTO if config.max_bytes is None else config.max_bytes,
+        keep_free=AUTO if config.keep_free is None else config.keep_free,
         policy=FullPolicy.REJECT_NEW if config.policy == "reject-new" else FullPolicy.EVICT_OLDEST,
     )

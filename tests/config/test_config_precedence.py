@@ -104,3 +104,24 @@ def test_archive_node_file_env_flag(tmp_path: Path) -> None:
     assert settings.index == "postgresql://archive@db/yc"
     assert settings.blobs == (tmp_path / "blobs").resolve().as_uri()
     assert settings.retention_for("any").max_age == 2 * 86400
+
+
+def test_serving_limits_from_file_and_env_for_both_apps(tmp_path: Path) -> None:
+    # The connection limits a user tunes (with LimitNOFILE) live in [serving], for both apps.
+    cam_file = _write(tmp_path / "yardcam.toml", "[serving]\nhead_timeout = 4.0\n")
+    env = {"YARDCAM_SERVING_MAX_CONNECTIONS": "200"}
+    cam = load_cam_config({"data_dir": tmp_path}, config_file=cam_file, environ=env)
+    limits = cam.config.serving.limits()
+    assert (limits.head_timeout, limits.max_connections) == (4.0, 200)
+    assert cam.sources["serving.max_connections"] == "env YARDCAM_SERVING_MAX_CONNECTIONS"
+    node_file = _write(
+        tmp_path / "archive.toml", "orphan_min_age = 120\n[serving]\nfd_reserve = 99\n"
+    )
+    node = load_archive_config(
+        {"data_dir": tmp_path},
+        config_file=node_file,
+        environ={"YARDCAM_ARCHIVE_SERVING_KEEP_ALIVE": "9"},
+    )
+    assert node.config.serving.limits().fd_reserve == 99
+    assert node.config.serving.keep_alive == 9
+    assert node.config.settings().orphan_min_age == 120.0

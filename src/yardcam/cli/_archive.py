@@ -191,7 +191,9 @@ def _serve(args: argparse.Namespace) -> int:
         redact_url(settings.blobs),
         redact_url(settings.index),
     )
-    Server(create_app(settings), name="archive", tls=tls).run(sockets=[sock])
+    Server(create_app(settings), name="archive", tls=tls, limits=config.serving.limits()).run(
+        sockets=[sock]
+    )
     return 0
 
 

@@ -16,7 +16,7 @@ secrets masked (``yardcam config show``).
 
 from ._archive import ArchiveConfig, load_archive_config
 from ._cam import CamConfig, CameraConfig, OutboxConfig, default_data_dir, load_cam_config
-from ._common import RetentionConfig
+from ._common import RetentionConfig, ServingConfig
 from ._fields import ConfigError, Loaded
 from ._redact import redact_text, redact_url
 from ._show import render
@@ -29,6 +29,7 @@ __all__ = [
     "Loaded",
     "OutboxConfig",
     "RetentionConfig",
+    "ServingConfig",
     "default_data_dir",
     "load_archive_config",
     "load_cam_config",

@@ -10,7 +10,7 @@ from typing import Any
 
 from yardcam.archive import ArchiveSettings, Retention
 
-from ._common import LogFormat, LogLevel, RetentionConfig
+from ._common import LogFormat, LogLevel, RetentionConfig, ServingConfig
 from ._fields import (
     ConfigError,
     Layers,
@@ -84,9 +84,16 @@ class ArchiveConfig:
         help="seconds between sweeps for blobs never indexed (a node killed mid-upload); 0: never",
         check=at_least(0),
     )
+    orphan_min_age: float = setting(
+        900.0,
+        help="seconds before a blob with no index row counts as an orphan (an upload in flight "
+        "is younger)",
+        check=at_least(60),
+    )
     log_format: LogFormat = setting("text", help="text (people) or json (journald, Loki)")
     log_level: LogLevel = setting("info", help="debug, info, warning or error")
     retention: RetentionConfig = setting(help="[retention] table", factory=RetentionConfig)
+    serving: ServingConfig = setting(help="[serving] table", factory=ServingConfig)
 
     def settings(self) -> ArchiveSettings:
         """The archive service's own settings for this configuration."""
@@ -97,6 +104,7 @@ class ArchiveConfig:
             "token_ttl": self.token_ttl,
             "purge_interval": self.purge_interval,
             "orphan_sweep_interval": self.orphan_sweep_interval,
+            "orphan_min_age": self.orphan_min_age,
         }
         r = self.retention
         if r.max_age_days is not None or r.max_bytes is not None:
@@ -127,26 +135,31 @@ def load_archive_config(
     found = doc is not None
     doc = doc or {}
     file_name = f"file {path}"
-    top_flags = {k: v for k, v in flags.items() if k != "retention"}
+    tables: tuple[tuple[str, type], ...] = (
+        ("retention", RetentionConfig),
+        ("serving", ServingConfig),
+    )
+    top_flags = {k: v for k, v in flags.items() if k not in dict(tables)}
     values, sources = resolve(
         ArchiveConfig,
         Layers(file=doc, file_name=file_name, env=env, env_prefix=_ENV_PREFIX, flags=top_flags),
-        skip=frozenset({"retention"}),
+        skip=frozenset(dict(tables)),
     )
     values["data_dir"] = Path(values["data_dir"]).resolve()
-    retention, retention_sources = resolve(
-        RetentionConfig,
-        Layers(
-            file=section_table(doc, "retention", file_name),
-            file_name=file_name,
-            env=env,
-            env_prefix=_ENV_PREFIX + "RETENTION_",
-            flags=flags.get("retention") or {},
-        ),
-        key_prefix="retention.",
-    )
-    values["retention"] = RetentionConfig(**retention)
-    sources.update(retention_sources)
+    for section, cls in tables:
+        table, table_sources = resolve(
+            cls,
+            Layers(
+                file=section_table(doc, section, file_name),
+                file_name=file_name,
+                env=env,
+                env_prefix=f"{_ENV_PREFIX}{section.upper()}_",
+                flags=flags.get(section) or {},
+            ),
+            key_prefix=f"{section}.",
+        )
+        values[section] = cls(**table)
+        sources.update(table_sources)
     config = ArchiveConfig(**values)
     if (config.tls_cert is None) != (config.tls_key is None):
         key = "tls_key" if config.tls_key is None else "tls_cert"

@@ -13,7 +13,7 @@ from yardcam.dashboard import load_camera_state
 from yardcam.motion import parse_zone
 from yardcam.names import is_valid_cam
 
-from ._common import LogFormat, LogLevel, RetentionConfig
+from ._common import LogFormat, LogLevel, RetentionConfig, ServingConfig
 from ._fields import (
     ConfigError,
     Layers,
@@ -147,6 +147,13 @@ class OutboxConfig:
         check=at_least(1),
         example=2_000_000_000,
     )
+    keep_free: int | None = setting(
+        None,
+        help="bytes always left free on the outbox's filesystem, evicting the oldest frames "
+        "first (unset: 5 % of the filesystem, at most 256 MiB)",
+        check=at_least(0),
+        example=1_000_000_000,
+    )
     policy: Literal["evict-oldest", "reject-new"] = setting(
         "evict-oldest", help="when full: drop the oldest frames, or refuse new ones"
     )
@@ -213,12 +220,13 @@ class CamConfig:
     )
     outbox: OutboxConfig = setting(help="[outbox] table", factory=OutboxConfig)
     retention: RetentionConfig = setting(help="[retention] table", factory=RetentionConfig)
+    serving: ServingConfig = setting(help="[serving] table", factory=ServingConfig)
     cameras: tuple[CameraConfig, ...] = setting(
         help="[[camera]] tables", factory=lambda: (CameraConfig(),)
     )
 
 
-_SECTIONS = frozenset({"outbox", "retention", "camera", "cameras"})
+_SECTIONS = frozenset({"outbox", "retention", "serving", "camera", "cameras"})
 
 
 def load_cam_config(
@@ -241,7 +249,7 @@ def load_cam_config(
     found = doc is not None
     doc = doc or {}
     file_name = f"file {path}"
-    top_flags = {k: v for k, v in flags.items() if k not in ("camera", "outbox", "retention")}
+    top_flags = {k: v for k, v in flags.items() if k not in _SECTIONS}
     values, sources = resolve(
         CamConfig,
         Layers(
@@ -254,7 +262,12 @@ def load_cam_config(
         skip=_SECTIONS,
     )
     values["data_dir"] = Path(values["data_dir"]).resolve()
-    for section, cls in (("outbox", OutboxConfig), ("retention", RetentionConfig)):
+    tables: tuple[tuple[str, type], ...] = (
+        ("outbox", OutboxConfig),
+        ("retention", RetentionConfig),
+        ("serving", ServingConfig),
+    )
+    for section, cls in tables:
         table = section_table(doc, section, file_name)
         section_values, section_sources = resolve(
             cls,

@@ -1,11 +1,13 @@
-"""What the cam and the archive node configure alike: logging and retention."""
+"""What the cam and the archive node configure alike: logging, retention, serving limits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-from ._fields import at_least, setting
+from yardcam.web import ServingLimits
+
+from ._fields import at_least, setting, within
 
 LogFormat = Literal["text", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -24,3 +26,43 @@ class RetentionConfig:
         check=at_least(1),
         example=50_000_000_000,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ServingConfig:
+    """``[serving]``: what web clients may take from the process (``yardcam.web.Server``).
+
+    The defaults keep a slowloris from starving the frame path of file descriptors; raise
+    ``max_connections`` only with the open-file limit (``LimitNOFILE=``) to match.
+    """
+
+    head_timeout: float = setting(
+        10.0,
+        help="seconds for a request head to arrive, TLS handshake included",
+        check=within(1, 300),
+    )
+    keep_alive: int = setting(
+        5, help="seconds an idle keep-alive connection is kept", check=within(1, 300)
+    )
+    max_connections: int = setting(
+        1000, help="open web connections at most, per app", check=within(1, 100_000)
+    )
+    fd_reserve: int = setting(
+        64,
+        help="file descriptors kept for frames, uploads and the index, never for web clients",
+        check=within(2, 10_000),
+    )
+    max_head_bytes: int = setting(
+        16 * 1024,
+        help="bytes of request line + headers (more: 400)",
+        check=within(1024, 1024 * 1024),
+    )
+
+    def limits(self) -> ServingLimits:
+        return ServingLimits(
+            head_timeout=self.head_timeout,
+            keep_alive=self.keep_alive,
+            max_connections=self.max_connections,
+            fd_reserve=self.fd_reserve,
+            max_head_bytes=self.max_head_bytes,
+        )
