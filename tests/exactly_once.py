@@ -153,7 +153,9 @@ def judge(ledger: Ledger, archived: list[ArchivedFrame], outbox: Path) -> Verdic
         archived=len(by_key.keys() & ledger.stored),
         duplicates=duplicates,
         lost=lost,
-        dead_lettered=len(dead.keys() & ledger.stored),
+        # A frame stored by the archive whose answer was lost, then refused on its resend (a
+        # fault proxy's 413 here) is archived: counted once, there.
+        dead_lettered=len((dead.keys() & ledger.stored) - by_key.keys()),
         evicted=ledger.evicted,
         dropped=ledger.dropped,
         longest_stall_ms=ledger.longest_stall_ms,
