@@ -45,6 +45,14 @@ def test_user_add_refuses_a_weak_password_and_says_why(tmp_path: Path) -> None:
     assert not (tmp_path / "users.json").exists()
 
 
+def test_user_add_without_a_terminal_says_to_pipe_the_password(tmp_path: Path) -> None:
+    for command in (["user"], ["archive", "user"]):
+        done = _yardcam(*command, "add", "alice", "--data-dir", str(tmp_path))  # stdin: a pipe
+        assert done.returncode == 2, done.stderr
+        assert "--password-stdin" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "users.json").exists()
+
+
 def test_user_passwd_list_remove(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path)]
     stdin = "--password-stdin"
