@@ -1,9 +1,9 @@
 """The change measure: one small grayscale decode, one background model, one number per frame.
 
 Definition of ``change`` (0..100), per frame: **the share, in percent, of the busiest window
-1/6 of the picture wide and 1/6 high that holds something new and moving**. A person covering
-1 % of the frame fills about a third of such a window (``change`` ~25-35 once measured), a
-person at 0.5 % about half that, someone close to the camera fills it (100). How:
+1/6 of the picture wide and 1/6 high that holds something new and moving**. Measured over
+crossings of the synthetic yard (median per crossing): ~50 for a person covering 2 % of the
+frame, ~30-35 at 1 %, ~20-25 at 0.5 %; someone close to the camera fills it (100). How:
 
 1. Decode the JPEG as grayscale at 1/``scale`` size with libjpeg-turbo's DCT scaling (default
    1/8: each analysis pixel is the mean of an 8x8 block, which also averages sensor noise away).
@@ -33,10 +33,10 @@ The background follows the scene at ``learn`` per frame where nothing changed an
 slower ``learn_changed`` where something did. The first 40 frames (and a change of frame size,
 which restarts the model) only learn, and measure 0.
 
-Choosing a threshold: the default 12 fires for a person covering about 0.5 % of the frame and
-more (a small child or a dog across the yard); raise it to 25 for adult-sized people at 1 % and
-more only, lower it towards 5 to catch cats, at the price of more foliage and noise getting
-through. The detector also needs ``min_frames`` (default 2) consecutive frames above it.
+Choosing a threshold (the README says more): the default 12 sits below a 1 % person's dips and
+above the nuisances; raise it to ignore smaller things, lower it for cats, at the price of more
+foliage and noise getting through. The detector also needs ``min_frames`` (default 2)
+consecutive frames above it to start an event.
 
 Not thread-safe: one caller at a time (the detector awaits each measurement before the next).
 """
@@ -129,7 +129,8 @@ class ChangeMeter:
         np.subtract(cur, diff, out=diff)
         np.abs(diff, out=diff)
         changed = np.greater(diff, self._limit, out=self._changed)
-        changed &= self._watched
+        if self._partial:  # outside the picture the arrays are 0 and never change
+            changed &= self._watched
         total = int(np.count_nonzero(changed))
         share = total / self._watched_count
         jump, self._share = share - self._share, share
@@ -161,13 +162,11 @@ class ChangeMeter:
             np.greater(self._calm, lit, out=self._zone)
             _grow(self._zone, self._reach)
         self._frames += 1
-        restless = self._restless_now
-        np.copyto(restless, self._zone)
+        restless = np.logical_and(self._zone, changed, out=self._restless_now)
         if self._settling:  # everything is learnt, nothing counts
             self._settling -= 1
-            restless[...] = True
+            np.copyto(restless, changed)
             fresh[...] = False
-        restless &= changed
         area = _busiest_window(fresh, self._window, self._sums) if total else 0
         # Learn the background: slowly where something changed, normally elsewhere.
         np.multiply(fresh.view(np.uint8), self._learn_step, out=rate)
@@ -185,19 +184,21 @@ class ChangeMeter:
         np.subtract(diff, noise, out=tmp)
         tmp *= rate
         # Noise rises at once but falls slowly: a bush that sways hard now and then stays
-        # known as restless between the gusts.
-        np.multiply(tmp, _DECAY, out=tmp, where=np.less(tmp, 0, out=self._falling))
+        # known as restless between the gusts. (For a step below 0, DECAY * step is the larger.)
+        np.multiply(tmp, _DECAY, out=self._spare)
+        np.maximum(tmp, self._spare, out=tmp)
         noise += tmp
         np.multiply(noise, self._sensitivity, out=self._limit)
         np.maximum(self._limit, self._floor, out=self._limit)
-        # The calm noise learns slower: only what keeps moving every frame (leaves) builds it up,
-        # not the edge of a passer-by that brushes a pixel for a frame or two.
+        # The calm noise learns slower: only what keeps moving (leaves) builds it up, not the
+        # edge of a passer-by that brushes a pixel for a frame or two.
         calm = self._calm
         np.subtract(diff, calm, out=tmp)
         np.multiply(changed.view(np.uint8), -_CALM_LEARN, out=rate)
         rate += _CALM_LEARN
         tmp *= rate
-        np.multiply(tmp, _DECAY, out=tmp, where=np.less(tmp, 0, out=self._falling))
+        np.multiply(tmp, _DECAY, out=self._spare)
+        np.maximum(tmp, self._spare, out=tmp)
         calm += tmp
         return 100.0 * area / self._window_area
 
@@ -210,10 +211,13 @@ class ChangeMeter:
         if count == 0:
             raise ValueError("the zones and masks leave nothing to watch")
         self._watched, self._watched_count = watched, count
+        self._partial = bool(self.zones or self.masks)
         self._cur = np.zeros(padded, np.float32)
         self._cur[:rows, :cols] = small
         self._bg = self._cur.copy()
-        self._diff, self._tmp, self._rate = (np.zeros(padded, np.float32) for _ in range(3))
+        self._diff, self._tmp, self._rate, self._spare = (
+            np.zeros(padded, np.float32) for _ in range(4)
+        )
         self._changed = np.zeros(padded, bool)
         self._noise = np.full(padded, self._floor / self._sensitivity, np.float32)
         self._limit = np.full(padded, self._floor, np.float32)
@@ -224,7 +228,6 @@ class ChangeMeter:
         self._reach = max(1, round(cols * _REACH))
         self._restless_now = np.zeros(padded, bool)
         self._age = np.zeros(padded, np.uint8)
-        self._falling = np.zeros(padded, bool)
         self._fresh = np.zeros(padded, bool)
         self._share = 0.0
         self._settling = _SETTLE
