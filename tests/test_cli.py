@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -51,6 +52,22 @@ def test_user_add_without_a_terminal_says_to_pipe_the_password(tmp_path: Path) -
         assert done.returncode == 2, done.stderr
         assert "--password-stdin" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "users.json").exists()
+
+
+def test_status_of_a_cam_that_is_not_there_names_the_url_option(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "yardcam.toml").write_text(f"port = {port}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "yardcam", "status", "--data-dir", str(tmp_path)],
+        env={**os.environ, "YARDCAM_API_TOKEN": "ycam_x"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert f"127.0.0.1:{port}" in done.stderr and "--url https://HOST:PORT" in done.stderr
 
 
 def test_user_passwd_list_remove(tmp_path: Path) -> None:

@@ -217,6 +217,12 @@ def test_two_cameras_detect_archive_apart_and_survive_sigterm(tmp_path: Path) ->
         shown = _yardcam("status", "--config", str(config), "--token-file", str(token_file))
         assert "camera front: streaming" in shown and "camera back: streaming" in shown
         assert re.search(r"archive ok: \d+ sent", shown), shown
+        # --url on this box is verified with its self-signed certificate too
+        here = f"https://localhost:{port}"
+        shown = _yardcam(
+            "status", "--config", str(config), "--token-file", str(token_file), "--url", here
+        )
+        assert "camera front: streaming" in shown, shown
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)  # the bound: stop_timeout, and then some

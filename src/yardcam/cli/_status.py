@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from yardcam import requests
 from yardcam.config import CamConfig
@@ -34,7 +35,12 @@ def register(subparsers: Any, load: LoadConfig, *, prog: str, parents: list[Any]
     status.add_argument(
         "--token-file", type=Path, help="an API token (default: $YARDCAM_API_TOKEN)"
     )
-    status.add_argument("--ca-bundle", type=Path, help="to verify the cam (default: its own cert)")
+    status.add_argument(
+        "--ca-bundle",
+        type=Path,
+        help="to verify the cam (default: this box's self-signed cert for a cam on this box, "
+        "else the system's CAs)",
+    )
     status.add_argument("--json", action="store_true", help="the /status document as it is")
     status.set_defaults(func=lambda args: _status(args, load(args), prog))
 
@@ -55,16 +61,20 @@ def _status(args: argparse.Namespace, config: CamConfig, prog: str) -> int:
     verify: bool | str = True
     if args.ca_bundle is not None:
         verify = str(args.ca_bundle)
-    elif args.url is None and config.tls_cert is None:
-        verify = str(config.data_dir / "tls" / "cert.pem")  # its self-signed certificate
+    elif config.tls_cert is None and (args.url is None or _on_this_box(url)):
+        # Its self-signed certificate: also for --url https://localhost:PORT (another port
+        # than the config's, as 'yardcam run --port' gives), which no system CA vouches for.
+        verify = str(config.data_dir / "tls" / "cert.pem")
     try:
         r = requests.get(
             f"{url}/status", headers={"Authorization": f"Bearer {token}"}, verify=verify
         )
     except OSError as exc:
-        print(
-            f"{prog} status: cannot reach the cam at {url}: {exc}; is it running?", file=sys.stderr
-        )
+        if isinstance(exc, requests.exceptions.SSLError):
+            hint = "pass the cam's certificate or CA with --ca-bundle FILE"
+        else:
+            hint = "is it running? (on another address or port: --url https://HOST:PORT)"
+        print(f"{prog} status: cannot reach the cam at {url}: {exc}; {hint}", file=sys.stderr)
         return 1
     if r.status_code != 200:
         print(f"{prog} status: {url} answered {r.status_code}: {r.text[:200]}", file=sys.stderr)
@@ -90,3 +100,7 @@ def _status(args: argparse.Namespace, config: CamConfig, prog: str) -> int:
             f"{archive['outbox_state']}{error}"
         )
     return 0
+
+
+def _on_this_box(url: str) -> bool:
+    return urlsplit(url).hostname in ("localhost", "127.0.0.1", "::1")
