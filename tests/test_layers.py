@@ -3,8 +3,9 @@
 camera -> motion -> outbox -> (network) -> archive; ``dashboard`` reads camera/motion state; ``web``
 is shared by the two web apps; ``requests`` imports nothing else of yardcam; the cam side and the
 archive service never import each other (they meet only over HTTP). ``durable`` (crash-safe file
-writes) and ``names`` (the cam names both sides accept) are the lowest layer, open to all but
-``requests``. ``cli``/``run`` wire all.
+writes), ``names`` (the cam names both sides accept) and ``log_throttle`` (one line per interval
+for a repeating failure) are the lowest layer, open to all but ``requests``. ``cli``/``run`` wire
+all.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "yardcam"
 
-LOWEST = {"durable", "names"}
+LOWEST = {"durable", "log_throttle", "names"}
 ALLOWED: dict[str, set[str]] = {
     "durable": set(),
     "names": set(),
+    "log_throttle": set(),
     "requests": set(),
     "web": LOWEST,
     "camera": {"requests"} | LOWEST,

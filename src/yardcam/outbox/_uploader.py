@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 from typing import Any, NamedTuple, Protocol, TypeVar
 
+from yardcam.log_throttle import LogThrottle
 from yardcam.names import check_cam_name
 from yardcam.outbox._classify import Outcome, Verdict, classify_error, classify_response
 from yardcam.outbox._entry import Entry
@@ -57,6 +58,7 @@ T = TypeVar("T")
 _OUT_OF_FDS = frozenset({errno.EMFILE, errno.ENFILE})
 #: How long a frame waits for file descriptors: 10 ms, doubled up to 0.5 s while they stay short.
 _FD_WAIT = Backoff(base=0.01, cap=0.5)
+_DROP_LOG_INTERVAL = 30.0  # seconds; every drop is still counted in stats()["dropped"]
 
 
 class FrameLike(Protocol):
@@ -164,6 +166,7 @@ class Uploader:
         self._sent = 0
         self._retried = 0
         self._dropped = 0
+        self._drop_log = LogThrottle(log, _DROP_LOG_INTERVAL, level=logging.ERROR)
         self._fd_waits = 0
         self._fd_short = False
         self._backoff_resets = 0
@@ -201,7 +204,7 @@ class Uploader:
     def _drop(self, submitted: _Submitted, why: str) -> None:
         self._dropped += 1
         self._set_error("store", f"{submitted.cam} frame {submitted.frame.seq} dropped: {why}")
-        log.error("uploader: %s", self._last_error)
+        self._drop_log("uploader: %s", self._last_error)  # a full disk drops every frame
 
     async def enqueue(
         self,

@@ -48,6 +48,8 @@ import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from yardcam.log_throttle import LogThrottle
+
 log = logging.getLogger("yardcam.web")
 
 Message = MutableMapping[str, Any]
@@ -94,24 +96,6 @@ def raise_open_file_limit() -> int:
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
             soft = target
     return soft
-
-
-class _Throttled:
-    """Log a recurring problem at most once per interval, saying how many were folded in."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._next = 0.0
-        self._folded = 0
-
-    def __call__(self, message: str, *args: object) -> None:
-        now = time.monotonic()
-        if now < self._next:
-            self._folded += 1
-            return
-        suffix = f" ({self._folded} more like it since the last report)" if self._folded else ""
-        log.warning(message + suffix, *args)
-        self._next, self._folded = now + self.interval, 0
 
 
 class _Connections:
@@ -226,7 +210,7 @@ class _Gate:
         self.refused = 0
         self.shed = 0  # waiting connections shut down to make room
         self.timed_out = 0
-        self._report = _Throttled(limits.log_interval)
+        self._report = LogThrottle(log, limits.log_interval)
 
     def must_wait(self) -> bool:
         """Leave new connections in the kernel's backlog for now: the table is full counting
@@ -459,7 +443,7 @@ def _accept_errors_throttled(
     """The loop's exception handler, with asyncio's accept() failures (EMFILE, ENFILE, ENOBUFS:
     one traceback per attempt otherwise) folded into one line per interval."""
     previous = loop.get_exception_handler()
-    report = _Throttled(interval)
+    report = LogThrottle(log, interval)
 
     def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         if str(context.get("message", "")).startswith("socket.accept() out of system resource"):
