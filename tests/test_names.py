@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from yardcam.names import check_cam_name, is_valid_cam
+from yardcam.names import cam_of_frame_key, check_cam_name, is_valid_cam
 
 
 @pytest.mark.parametrize("name", ["yard", "Front_Door-2", "a", "x" * 64])
@@ -20,3 +20,17 @@ def test_names_that_could_escape_a_path_or_url_are_refused(name: str) -> None:
     assert not is_valid_cam(name)
     with pytest.raises(ValueError, match="1-64 letters, digits"):
         check_cam_name(name)
+
+
+@pytest.mark.parametrize(
+    ("key", "cam"),
+    [("yard-1796502901301-5602", "yard"), ("front-door-1-0", "front-door"), ("01a2b3", None)],
+)
+def test_the_cam_of_a_frame_key(key: str, cam: str | None) -> None:
+    assert cam_of_frame_key(key) == cam
+
+
+def test_a_frame_key_is_what_the_outbox_makes() -> None:
+    from yardcam.outbox._entry import frame_id
+
+    assert cam_of_frame_key(frame_id("front-door", 1796502901.301, 5602)) == "front-door"

@@ -1,4 +1,5 @@
-"""The names the cam side and the archive agree on without importing each other: cam names.
+"""The names the cam side and the archive agree on without importing each other: cam names,
+and the cam's key of a frame.
 
 A cam name travels from the cam's config to its outbox file names (``<cam>-<ms>-<seq>``), the
 upload's ``cam`` field, the archive's blob keys (``<cam>/YYYY/MM/DD/<id>.jpg``) and its URLs, so
@@ -14,6 +15,11 @@ import re
 
 CAM_PATTERN = r"[A-Za-z0-9_-]{1,64}"
 _CAM = re.compile(CAM_PATTERN)
+# The cam's key of a frame, ``<cam>-<capture ms>-<seq>`` (yardcam.outbox's ``frame_id``): its
+# outbox file name and its Idempotency-Key, which the archive stores beside its own frame id,
+# so a link made on the cam (the dashboard's motion events) finds the frame in the gallery.
+FRAME_KEY_PATTERN = rf"({CAM_PATTERN})-\d{{1,16}}-\d{{1,19}}"
+_FRAME_KEY = re.compile(FRAME_KEY_PATTERN)
 
 
 def is_valid_cam(name: str) -> bool:
@@ -26,3 +32,9 @@ def check_cam_name(cam: str) -> str:
     if not is_valid_cam(cam):
         raise ValueError(f"cam name {cam!r} is not allowed: use 1-64 letters, digits, '_' or '-'")
     return cam
+
+
+def cam_of_frame_key(key: str) -> str | None:
+    """The cam part of a frame key ``<cam>-<capture ms>-<seq>``, or None for any other string."""
+    match = _FRAME_KEY.fullmatch(key)
+    return match.group(1) if match else None

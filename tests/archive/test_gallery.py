@@ -300,6 +300,7 @@ def test_uploaded_frame_appears_in_the_archive_gallery(
     create_user(settings, "owner", PASSWORD)
     server = serve_app(create_app(settings), tls=tls_files)
     body = jpeg(90)
+    key = f"yard-{round(at(10, 0) * 1000)}-1"  # the cam's key of the frame (yardcam.outbox)
     with httpx.Client(base_url=server.url, verify=client_ssl_context) as client:
         token_form = form_token(client.get("/login").text)
         data = {"username": "owner", "password": PASSWORD, "csrf_token": token_form}
@@ -309,10 +310,17 @@ def test_uploaded_frame_appears_in_the_archive_gallery(
             "/frames",
             files={"image": ("frame-1.jpg", body, "image/jpeg")},
             data={"cam": "yard", "ts": str(at(10, 0)), "seq": "1", "change": "31.5"},
-            headers={"authorization": f"Bearer {token}", "idempotency-key": "k1"},
+            headers={"authorization": f"Bearer {token}", "idempotency-key": key},
         )
         assert upload.status_code == 201, upload.text
         frame_id = upload.json()["id"]
+        # The cam's dashboard links a motion event by the key it made: the same frame's page.
+        by_key = client.get(f"/gallery/frames/{key}")
+        assert by_key.status_code == 200 and f'src="/gallery/frames/{frame_id}/image.jpg"' in (
+            by_key.text
+        )
+        other = client.get(f"/gallery/frames/porch-{round(at(10, 0) * 1000)}-1")
+        assert other.status_code == 404  # the key is looked up under its own cam
         cams = client.get("/gallery/", headers={"accept": "text/html"}).text
         assert f'src="/gallery/frames/{frame_id}/thumb.jpg"' in cams
         assert client.get(f"/gallery/frames/{frame_id}/image.jpg").content == body

@@ -20,7 +20,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from ...names import is_valid_cam
+from ...names import cam_of_frame_key, is_valid_cam
 from ...web import Accounts, Auth, LoginThrottle, make_templates
 from .._etag import etag_matches
 from ..storage import (
@@ -223,10 +223,15 @@ class _Views:
         return Response(body, media_type="image/jpeg", headers={"cache-control": _IMAGE_CACHE})
 
     async def _record(self, request: Request) -> FrameRecord | None:
+        """The frame by the archive's id, or by the cam's key (``<cam>-<ms>-<seq>``, sent as its
+        Idempotency-Key): the cam's dashboard links its motion events with the key it made."""
         frame_id = request.path_params["frame_id"]
-        if not is_frame_id(frame_id):
+        if is_frame_id(frame_id):
+            return await self.archive.index.get_frame(frame_id)
+        cam = cam_of_frame_key(frame_id)
+        if cam is None:
             return None
-        return await self.archive.index.get_frame(frame_id)
+        return await self.archive.index.get_by_idempotency_key(cam, frame_id)
 
     async def _neighbours(
         self, record: FrameRecord
