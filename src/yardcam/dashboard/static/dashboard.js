@@ -147,7 +147,7 @@
     const detail = document.createElement("span");
     detail.className = "muted";
     const running = e.phase === "end" ? "" : " · ongoing";
-    detail.textContent = `${e.duration.toFixed(1)} s · peak ${e.peak_change.toFixed(1)} · ${e.frames} frames${running}`;
+    detail.textContent = `${e.duration.toFixed(1)} s · peak ${e.peak_change.toFixed(1)} · ${e.frames} frame${e.frames === 1 ? "" : "s"}${running}`;
     what.append(head, detail);
   }
 
