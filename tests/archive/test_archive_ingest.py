@@ -64,6 +64,16 @@ def test_upload_stores_frame(node: Node, jpeg: bytes) -> None:
     assert [f["id"] for f in listed(node)] == [body["id"]]
 
 
+def test_the_motion_event_id_is_kept(node: Node, jpeg: bytes) -> None:
+    r = upload(node, jpeg, key="e-1", fields={"event": "1700000000400-3"})
+    assert r.status_code == 201, r.text
+    assert r.json()["event"] == "1700000000400-3"
+    assert listed(node)[0]["event"] == "1700000000400-3"
+    assert upload(node, jpeg, key="e-2").json()["event"] is None  # sent without one
+    bad = upload(node, jpeg, key="e-3", fields={"event": "../x"})
+    assert bad.status_code == 400 and "motion event id" in bad.text
+
+
 def test_repeat_idempotency_key_returns_same_id(node: Node, jpeg: bytes) -> None:
     first = upload(node, jpeg, key="same")
     again = upload(node, make_jpeg(seed=9), key="same")

@@ -74,6 +74,7 @@ def frame_json(record: FrameRecord, request: Request) -> dict[str, Any]:
         "ts": record.ts,
         "seq": record.seq,
         "change": record.change,
+        "event": record.event,
         "size": record.size,
         "sha256": record.sha256,
         "received": record.received,
@@ -239,6 +240,7 @@ class ArchiveApi:
             blob_key=upload.blob.key,
             received=received,
             idempotency_key=idem,
+            event=_event_id(upload.fields),
         )
 
     async def _discard(self, key: str) -> None:
@@ -370,3 +372,16 @@ def _frame_id(request: Request) -> str:
     if not is_frame_id(frame_id):
         raise ApiError(404, "no such frame")
     return frame_id
+
+
+_EVENT_ID = re.compile(r"\d{1,16}-\d{1,19}")  # yardcam.motion.Event.id
+
+
+def _event_id(fields: dict[str, str]) -> str | None:
+    """The upload's ``event`` field: the id of the cam's motion event the frame belongs to."""
+    event = fields.get("event")
+    if event is None or event == "":
+        return None
+    if not _EVENT_ID.fullmatch(event):
+        raise ApiError(400, "field 'event' must be a motion event id: <start ms>-<first seq>")
+    return event

@@ -72,6 +72,7 @@ def openapi_document() -> dict[str, Any]:
             "ts": {"type": "number"},
             "seq": {"type": "integer", "nullable": True},
             "change": {"type": "number", "nullable": True},
+            "event": {"type": "string", "nullable": True},
             "size": {"type": "integer"},
             "sha256": {"type": "string"},
             "received": {"type": "number"},
@@ -145,6 +146,10 @@ def openapi_document() -> dict[str, Any]:
                                         "ts": {"type": "number"},
                                         "seq": {"type": "integer"},
                                         "change": {"type": "number"},
+                                        "event": {
+                                            "type": "string",
+                                            "pattern": "^[0-9]{1,16}-[0-9]{1,19}$",
+                                        },
                                     },
                                 },
                                 "encoding": {"image": {"contentType": "image/jpeg"}},

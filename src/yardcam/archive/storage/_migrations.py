@@ -84,6 +84,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(2, "token expiry", ("ALTER TABLE tokens ADD COLUMN expires DOUBLE PRECISION",)),
+    # The cam's motion event (yardcam.motion.Event.id) of each frame; NULL for frames archived
+    # before events existed, or sent without one.
+    Migration(
+        3,
+        "frames' motion event",
+        (
+            "ALTER TABLE frames ADD COLUMN event TEXT",
+            "CREATE INDEX frames_cam_event ON frames (cam, event, ts)",
+        ),
+    ),
 )
 
 CREATE_VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"

@@ -15,7 +15,7 @@ from ._types import CamSummary, FramePage, FrameRecord, TokenRecord
 
 MAX_LIMIT = 1000
 
-FRAME_COLUMNS = "id, cam, ts, seq, change, size, sha256, blob_key, received, idempotency_key"
+FRAME_COLUMNS = "id, cam, ts, seq, change, size, sha256, blob_key, received, idempotency_key, event"
 TOKEN_COLUMNS = "id, token_hash, cam, scope, created, revoked, expires"
 
 
@@ -37,7 +37,7 @@ def _q(dialect: Dialect, sql: str, *params: Any) -> Query:
 
 
 def frame_from_row(row: Sequence[Any]) -> FrameRecord:
-    fid, cam, ts, seq, change, size, sha, key, received, idem = row
+    fid, cam, ts, seq, change, size, sha, key, received, idem, event = row
     return FrameRecord(
         id=fid,
         cam=cam,
@@ -49,6 +49,7 @@ def frame_from_row(row: Sequence[Any]) -> FrameRecord:
         blob_key=key,
         received=float(received),
         idempotency_key=idem,
+        event=event,
     )
 
 
@@ -67,7 +68,7 @@ def insert_frame(d: Dialect, r: FrameRecord) -> Query:
     return _q(
         d,
         f"INSERT INTO frames ({FRAME_COLUMNS}) VALUES ({{p}}, {{p}}, {{p}}, {{p}}, {{p}}, {{p}},"
-        " {p}, {p}, {p}, {p}) ON CONFLICT (cam, idempotency_key) DO NOTHING",
+        " {p}, {p}, {p}, {p}, {p}) ON CONFLICT (cam, idempotency_key) DO NOTHING",
         r.id,
         r.cam,
         r.ts,
@@ -78,6 +79,7 @@ def insert_frame(d: Dialect, r: FrameRecord) -> Query:
         r.blob_key,
         r.received,
         r.idempotency_key,
+        r.event,
     )
 
 

@@ -46,6 +46,7 @@ class FrameRecord:
     blob_key: str
     received: float  # server clock when the frame was stored
     idempotency_key: str | None = None
+    event: str | None = None  # the cam's motion event id (``<start ms>-<first seq>``)
 
 
 @dataclass(frozen=True, slots=True)
