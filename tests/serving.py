@@ -6,6 +6,7 @@ Tests import :func:`serve` directly, or use the ``serve_app`` fixture from ``con
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import threading
 import time
@@ -82,3 +83,12 @@ def refusing_socket() -> socket.socket:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     return sock
+
+
+def banner_ports(banner: str) -> tuple[int, int | None]:
+    """The dashboard's and the embedded archive's ports from ``yardcam run``'s banner (started
+    with ``--port 0 --archive-port 0``: the kernel picks, the banner says what was bound)."""
+    dashboard = re.search(r"^  dashboard  https://[^:/]+:(\d+)/", banner, re.M)
+    gallery = re.search(r"^  gallery    https://[^:/]+:(\d+)/", banner, re.M)
+    assert dashboard, f"no dashboard line in the banner:\n{banner}"
+    return int(dashboard.group(1)), int(gallery.group(1)) if gallery else None

@@ -14,20 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from serving import banner_ports
 from yardcam import requests
 from yardcam.config import OutboxConfig
 from yardcam.run import open_outbox
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def running_box(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, str, str]]:
-    port, archive_port = _free_port(), _free_port()
     log = tmp_path / "run.log"
     # Output goes to a file, not a pipe nobody drains, so a chatty process never blocks.
     with log.open("w") as out:
@@ -40,9 +34,9 @@ def running_box(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, 
                 "--data-dir",
                 str(tmp_path / "data"),
                 "--port",
-                str(port),
+                "0",
                 "--archive-port",
-                str(archive_port),
+                "0",
                 "--fps",
                 "30",
                 "--source",
@@ -69,6 +63,7 @@ def running_box(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, 
         user, password = first_login.read_text().split()
         assert user == "owner" and password not in text
         cert = str(tmp_path / "data" / "tls" / "cert.pem")
+        port, _ = banner_ports(text)
         yield proc, f"https://127.0.0.1:{port}", password, cert
     finally:
         proc.send_signal(signal.SIGINT)
@@ -135,7 +130,7 @@ def test_run_serves_dashboard_and_archives_motion(running_box) -> None:
 
 def test_a_second_run_on_the_same_data_dir_is_refused(running_box, tmp_path: Path) -> None:
     proc = running_box[0]
-    ports = ["--port", str(_free_port()), "--archive-port", str(_free_port())]
+    ports = ["--port", "0", "--archive-port", "0"]
     second = subprocess.run(
         [sys.executable, "-m", "yardcam", "run", "--data-dir", str(tmp_path / "data"), *ports],
         capture_output=True,
@@ -156,7 +151,8 @@ def _yardcam(*args: str) -> str:
     return done.stdout.strip()
 
 
-def _start(data: Path, config: Path, log: Path) -> subprocess.Popen[bytes]:
+def _start(data: Path, config: Path, log: Path) -> tuple[subprocess.Popen[bytes], int, int | None]:
+    """``yardcam run --config``, once its banner is out: the process and the ports it bound."""
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "yardcam", "run", "--config", str(config)],
@@ -169,28 +165,26 @@ def _start(data: Path, config: Path, log: Path) -> subprocess.Popen[bytes]:
         assert proc.poll() is None, log.read_text()
         assert time.monotonic() < deadline, log.read_text()
         time.sleep(0.05)
-    return proc
+    port, archive_port = banner_ports(log.read_text())
+    return proc, port, archive_port
 
 
-def _camera_config(data: Path, port: int, archive_port: int, threshold: float) -> str:
+def _camera_config(data: Path, threshold: float) -> str:
     cameras = "".join(
         f'[[camera]]\nname = "{name}"\nsource = "synthetic:seed={seed},width=320,height=180"\n'
         f"fps = 30\nthreshold = {threshold}\narchive_every_frame = true\n"
         for name, seed in (("front", 1), ("back", 2))
     )
-    return (
-        f'data_dir = "{data}"\nport = {port}\narchive_port = {archive_port}\nstop_timeout = 20\n'
-        + cameras
-    )
+    return f'data_dir = "{data}"\nport = 0\narchive_port = 0\nstop_timeout = 20\n' + cameras
 
 
 def test_two_cameras_detect_archive_apart_and_survive_sigterm(tmp_path: Path) -> None:
-    data, port, archive_port = tmp_path / "data", _free_port(), _free_port()
+    data = tmp_path / "data"
     data.mkdir()
     config = tmp_path / "yardcam.toml"
-    config.write_text(_camera_config(data, port, archive_port, threshold=0.5))
+    config.write_text(_camera_config(data, threshold=0.5))
     log = tmp_path / "run.log"
-    proc = _start(data, config, log)
+    proc, port, _ = _start(data, config, log)
     try:
         cert = str(data / "tls" / "cert.pem")
         api = _yardcam("token", "create", "test", "--data-dir", str(data))
@@ -214,7 +208,10 @@ def test_two_cameras_detect_archive_apart_and_survive_sigterm(tmp_path: Path) ->
             assert set(triggers) == {"front", "back"}
         token_file = tmp_path / "api-token"
         token_file.write_text(api)
-        shown = _yardcam("status", "--config", str(config), "--token-file", str(token_file))
+        # status finds the cam from its config (the box took any free port: name the one bound)
+        bound = tmp_path / "bound.toml"
+        bound.write_text(config.read_text().replace("port = 0\n", f"port = {port}\n", 1))
+        shown = _yardcam("status", "--config", str(bound), "--token-file", str(token_file))
         assert "camera front: streaming" in shown and "camera back: streaming" in shown
         assert re.search(r"archive ok: \d+ sent", shown), shown
         # --url on this box is verified with its self-signed certificate too
@@ -236,8 +233,9 @@ def test_two_cameras_detect_archive_apart_and_survive_sigterm(tmp_path: Path) ->
 
     # The next start (never triggering) sends what was left; each camera's frames are in the
     # archive under its own name, every accepted one exactly once.
-    config.write_text(_camera_config(data, port, archive_port, threshold=100))
-    proc = _start(data, config, tmp_path / "run2.log")
+    config.write_text(_camera_config(data, threshold=100))
+    proc, _, archive_port = _start(data, config, tmp_path / "run2.log")
+    assert archive_port is not None  # the embedded archive: its gallery line is in the banner
     try:
         with requests.Session() as s:
             s.verify = cert
@@ -271,7 +269,7 @@ def test_a_second_signal_forces_the_stop(tmp_path: Path) -> None:
     token.write_text("yc_000000000000_never-checked")
     data, config = tmp_path / "data", tmp_path / "yardcam.toml"
     config.write_text(
-        f'data_dir = "{data}"\nport = {_free_port()}\nstop_timeout = 60\n'
+        f'data_dir = "{data}"\nport = 0\nstop_timeout = 60\n'
         f'archive_url = "https://127.0.0.1:{silent.getsockname()[1]}/frames"\n'
         f'token_file = "{token}"\n'
         '[[camera]]\nsource = "synthetic:width=320,height=180"\nfps = 30\nthreshold = 0.5\n'
@@ -279,7 +277,7 @@ def test_a_second_signal_forces_the_stop(tmp_path: Path) -> None:
     )
     log = tmp_path / "run.log"
     with silent:
-        proc = _start(data, config, log)
+        proc, _, _ = _start(data, config, log)
         deadline = time.monotonic() + 90
         while not list((data / "cam" / "outbox" / "pending").glob("*.json")):
             assert time.monotonic() < deadline and proc.poll() is None, log.read_text()

@@ -24,18 +24,13 @@ from typing import Any
 
 import pytest
 
+from serving import banner_ports
 from yardcam import requests
 
 OPEN_FILES = 1024
 SLOW_PER_PORT = 1100
 #: How long a legitimate client waits before it calls the box unavailable.
 CLIENT_TIMEOUT = (10.0, 15.0)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _limit_open_files() -> None:  # runs in the child, before exec
@@ -45,7 +40,6 @@ def _limit_open_files() -> None:  # runs in the child, before exec
 @pytest.fixture
 def box(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """``yardcam run`` with soft and hard open-file limits of 1,024 (it cannot raise them)."""
-    port, archive_port = _free_port(), _free_port()
     log = tmp_path / "run.log"
     data = tmp_path / "data"
     with log.open("w") as out:
@@ -58,9 +52,9 @@ def box(tmp_path: Path) -> Iterator[dict[str, Any]]:
                 "--data-dir",
                 str(data),
                 "--port",
-                str(port),
+                "0",
                 "--archive-port",
-                str(archive_port),
+                "0",
                 "--fps",
                 "10",
             ],
@@ -76,6 +70,7 @@ def box(tmp_path: Path) -> Iterator[dict[str, Any]]:
             assert time.monotonic() < deadline, f"no banner:\n{text}"
             time.sleep(0.05)
         user, password = (data / "first-login.txt").read_text().split()
+        port, archive_port = banner_ports(text)
         yield {
             "proc": proc,
             "log": log,

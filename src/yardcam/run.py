@@ -23,6 +23,7 @@ lost, and the log says how many).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import fcntl
 import functools
 import logging
@@ -146,6 +147,13 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
     except CannotStart as exc:
         print(f"yardcam run: {exc}", file=sys.stderr)
         return 2
+    # Port 0 asks the kernel for a free port: from here on the config names the ports bound, so
+    # the uploader's URL, the gallery link and the banner are right (tests start boxes this way).
+    config = dataclasses.replace(
+        config,
+        port=cam_socket.getsockname()[1],
+        archive_port=archive_socket.getsockname()[1] if archive_socket else config.archive_port,
+    )
     cam_dir = data / "cam"
     cam_dir.mkdir(parents=True, exist_ok=True)
     # The embedded archive always serves the self-signed certificate, which the uploader trusts
