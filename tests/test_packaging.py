@@ -54,7 +54,7 @@ def _base_closure(distribution: str) -> set[str]:
 
 def test_the_yardcam_command_imports_with_the_base_install_only() -> None:
     base = _base_closure("yardcam")
-    assert "aiobotocore" not in base  # the scale extra really is left out
+    assert "obstore" not in base  # the scale extra really is left out
     done = subprocess.run(
         # packaging is the check's own tool here, not something yardcam imports.
         [sys.executable, "-c", _BASE_ONLY, ",".join(base | {"packaging"})],

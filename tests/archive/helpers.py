@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import obstore
 import psycopg
 import pytest
 import simplejpeg
@@ -154,12 +155,8 @@ async def blob_keys(settings: ArchiveSettings, cam: str) -> list[str]:
         return sorted(str(p.relative_to(root)) for p in (root / cam).rglob("*.jpg"))
     store = await open_blob_store(settings.blobs)
     try:
-        client = store.client  # type: ignore[attr-defined]
-        pages = client.get_paginator("list_objects_v2").paginate(
-            Bucket=store.bucket,  # type: ignore[attr-defined]
-            Prefix=f"{cam}/",
-        )
-        return sorted([obj["Key"] async for page in pages for obj in page.get("Contents", [])])
+        pages = obstore.list(store.client, f"{cam}/")  # type: ignore[attr-defined]
+        return sorted([obj["path"] async for page in pages for obj in page])
     finally:
         await store.close()
 

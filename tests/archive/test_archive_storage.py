@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import os
 import shutil
@@ -18,6 +19,7 @@ from yardcam.archive.storage import (
     BlobNotFound,
     BlobStore,
     FrameRecord,
+    StorageError,
     TokenRecord,
     blob_key,
     is_frame_id,
@@ -121,6 +123,23 @@ async def test_large_blob_streams_in_parts(settings: ArchiveSettings) -> None:
         await store.close()
 
 
+async def test_aborted_large_blob_leaves_nothing(settings: ArchiveSettings) -> None:
+    """Past one S3 part the upload is multipart and already under way: abort must still leave
+    no object (S3 shows one only when its upload is completed) and no warning."""
+    store = await open_blob_store(settings.blobs)
+    try:
+        key = blob_key(unique_cam("bigabort"), new_frame_id(), time.time())
+        writer = await store.open_writer(key)
+        chunk = os.urandom(1024 * 1024)
+        for _ in range(9):
+            await writer.write(chunk)
+        await writer.abort()
+        gc.collect()  # the dropped multipart writer must not complete the upload either
+        assert await absent(store, key)
+    finally:
+        await store.close()
+
+
 def test_stale_temp_files_are_removed_on_open(tmp_path: Path) -> None:
     temps = tmp_path / "blobs" / ".tmp"
     temps.mkdir(parents=True)
@@ -184,6 +203,15 @@ async def test_missing_bucket_is_created(request, tmp_path: Path) -> None:
         await store.check()
     finally:
         await store.close()
+
+
+async def test_unreachable_s3_says_what_to_check_and_hides_the_keys() -> None:
+    url = "s3://frames?endpoint=http://127.0.0.1:1&access_key=AKIDSHOWN&secret_key=SECRETHIDDEN"
+    with pytest.raises(StorageError) as caught:
+        await open_blob_store(url)
+    message = str(caught.value)
+    assert "check the endpoint, bucket and keys of the blobs URL" in message
+    assert "SECRETHIDDEN" not in message and "Debug source" not in message
 
 
 @pytest.mark.parametrize("stack", ["file+sqlite"], indirect=True)  # the S3 server is shared
