@@ -1,5 +1,5 @@
 """The names the cam side and the archive agree on without importing each other: cam names,
-and the cam's key of a frame.
+the cam's key of a frame, and motion event ids.
 
 A cam name travels from the cam's config to its outbox file names (``<cam>-<ms>-<seq>``), the
 upload's ``cam`` field, the archive's blob keys (``<cam>/YYYY/MM/DD/<id>.jpg``) and its URLs, so
@@ -20,6 +20,13 @@ _CAM = re.compile(CAM_PATTERN)
 # so a link made on the cam (the dashboard's motion events) finds the frame in the gallery.
 FRAME_KEY_PATTERN = rf"({CAM_PATTERN})-\d{{1,16}}-\d{{1,19}}"
 _FRAME_KEY = re.compile(FRAME_KEY_PATTERN)
+# A motion event's id as the cam's detector makes it (``yardcam.motion.Event.id``): ``<start
+# ms>-<seq of its first frame>``, unique per cam. The outbox queues it with each frame, the
+# archive stores it in ``frames.event``; ``<cam>-<id>`` names the event archive-wide (its URL),
+# which is also the frame key of the event's first frame.
+EVENT_ID_PATTERN = r"\d{1,16}-\d{1,19}"
+_EVENT_ID = re.compile(EVENT_ID_PATTERN)
+_EVENT_KEY = re.compile(rf"({CAM_PATTERN})-({EVENT_ID_PATTERN})")
 
 
 def is_valid_cam(name: str) -> bool:
@@ -32,6 +39,22 @@ def check_cam_name(cam: str) -> str:
     if not is_valid_cam(cam):
         raise ValueError(f"cam name {cam!r} is not allowed: use 1-64 letters, digits, '_' or '-'")
     return cam
+
+
+def is_event_id(text: str) -> bool:
+    """Whether ``text`` is a motion event id as the cam makes it (``<start ms>-<first seq>``)."""
+    return _EVENT_ID.fullmatch(text) is not None
+
+
+def event_key(cam: str, event: str) -> str:
+    """The archive-wide name of a cam's motion event: ``<cam>-<event id>``."""
+    return f"{cam}-{event}"
+
+
+def split_event_key(key: str) -> tuple[str, str] | None:
+    """``(cam, event id)`` of an :func:`event_key`, or None for any other string."""
+    match = _EVENT_KEY.fullmatch(key)
+    return (match.group(1), match.group(2)) if match else None
 
 
 def cam_of_frame_key(key: str) -> str | None:

@@ -189,6 +189,8 @@ def test_openapi_document_covers_every_route(node: Node) -> None:
         "/frames",
         "/frames/{frame_id}",
         "/frames/{frame_id}/thumb",
+        "/events",
+        "/events/{event_id}",
         "/cams",
         "/healthz",
         "/readyz",

@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ..names import is_valid_cam
+from ..names import event_key, is_event_id, is_valid_cam, split_event_key
 from ._archive import Archive, ThumbnailError
 from ._errors import ApiError
 from ._etag import etag_matches
@@ -29,6 +29,7 @@ from ._tokens import TokenVerifier, check_cam_access
 from .storage import (
     BlobNotFound,
     BlobWriter,
+    EventSummary,
     FrameRecord,
     StorageError,
     TokenRecord,
@@ -81,6 +82,24 @@ def frame_json(record: FrameRecord, request: Request) -> dict[str, Any]:
     }
 
 
+def event_json(event: EventSummary, request: Request) -> dict[str, Any]:
+    """An event's summary; ``id`` (``<cam>-<event>``) names it in ``/events/{id}``, ``event`` is
+    the cam's own id that its frames carry."""
+    key = event_key(event.cam, event.event)
+    return {
+        "id": key,
+        "url": f"{_base_url(request)}/events/{key}",
+        "cam": event.cam,
+        "event": event.event,
+        "start": event.start,
+        "end": event.end,
+        "duration": event.end - event.start,
+        "frames": event.frames,
+        "peak_change": event.peak_change,
+        "best": frame_json(event.best, request),
+    }
+
+
 async def _jpeg_response(
     request: Request, etag: str, load: Callable[[], Awaitable[bytes]]
 ) -> Response:
@@ -127,6 +146,8 @@ class ArchiveApi:
             Route("/frames/{frame_id}", self.get_frame, methods=["GET"]),
             Route("/frames/{frame_id}", self.delete_frame, methods=["DELETE"]),
             Route("/frames/{frame_id}/thumb", self.get_thumb, methods=["GET"]),
+            Route("/events", self.list_events, methods=["GET"]),
+            Route("/events/{event_id}", self.get_event, methods=["GET"]),
             Route("/cams", self.list_cams, methods=["GET"]),
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/readyz", self.readyz, methods=["GET"]),
@@ -266,12 +287,7 @@ class ArchiveApi:
             if not is_valid_cam(cam):
                 raise ApiError(400, "invalid cam name")
             check_cam_access(token, cam)
-        try:
-            limit = int(params.get("limit", "100"))
-        except ValueError:
-            raise ApiError(400, "limit must be an integer") from None
-        if not 1 <= limit <= 1000:
-            raise ApiError(400, "limit must be between 1 and 1000")
+        limit = _parse_limit(params)
         order = params.get("order", "desc")
         if order not in {"asc", "desc"}:
             raise ApiError(400, "order must be 'asc' or 'desc'")
@@ -286,14 +302,57 @@ class ArchiveApi:
             )
         except ValueError:
             raise ApiError(400, "invalid cursor") from None
-        next_url = None
-        if page.next_cursor is not None:
-            next_url = str(request.url.include_query_params(cursor=page.next_cursor))
         return JSONResponse(
             {
                 "frames": [frame_json(f, request) for f in page.frames],
                 "next_cursor": page.next_cursor,
-                "next": next_url,
+                "next": _next_url(request, page.next_cursor),
+            }
+        )
+
+    async def list_events(self, request: Request) -> Response:
+        token = await self._authenticate(request, "read")
+        params = request.query_params
+        cam = params.get("cam") or token.cam
+        if cam is None:
+            raise ApiError(400, "cam is required: events are listed per cam (?cam=NAME)")
+        if not is_valid_cam(cam):
+            raise ApiError(400, "invalid cam name")
+        check_cam_access(token, cam)
+        limit = _parse_limit(params)
+        try:
+            page = await self.archive.index.list_events(
+                cam,
+                since=_parse_time(params, "since"),
+                until=_parse_time(params, "until"),
+                limit=limit,
+                cursor=params.get("cursor") or None,
+            )
+        except ValueError:
+            raise ApiError(400, "invalid cursor") from None
+        return JSONResponse(
+            {
+                "events": [event_json(e, request) for e in page.events],
+                "next_cursor": page.next_cursor,
+                "next": _next_url(request, page.next_cursor),
+            }
+        )
+
+    async def get_event(self, request: Request) -> Response:
+        token = await self._authenticate(request, "read")
+        key: str = request.path_params["event_id"]
+        parts = split_event_key(key)
+        if parts is None:
+            raise ApiError(404, "no such event: an event id is <cam>-<start ms>-<first seq>")
+        check_cam_access(token, parts[0])
+        found = await self.archive.index.get_event(*parts, limit=EVENT_FRAMES_MAX)
+        if found is None:
+            raise ApiError(404, f"no such event: cam {parts[0]!r} has no frame in event {parts[1]}")
+        summary, frames = found
+        return JSONResponse(
+            {
+                "event": event_json(summary, request),
+                "frames": [frame_json(f, request) for f in frames],
             }
         )
 
@@ -365,6 +424,25 @@ class ArchiveApi:
         return JSONResponse(openapi_document())
 
 
+#: Frames listed by ``GET /events/{id}`` (the oldest): a bound on one response; the event's
+#: summary still counts them all, and ``GET /frames`` with its time range pages through the rest.
+EVENT_FRAMES_MAX = 1000
+
+
+def _parse_limit(params: Mapping[str, str]) -> int:
+    try:
+        limit = int(params.get("limit", "100"))
+    except ValueError:
+        raise ApiError(400, "limit must be an integer") from None
+    if not 1 <= limit <= 1000:
+        raise ApiError(400, "limit must be between 1 and 1000")
+    return limit
+
+
+def _next_url(request: Request, cursor: str | None) -> str | None:
+    return None if cursor is None else str(request.url.include_query_params(cursor=cursor))
+
+
 def _frame_id(request: Request) -> str:
     """The path's frame id, or 404 before it reaches the index: no frame has any other shape,
     and PostgreSQL refuses some text outright (a NUL byte), which would read as a 503."""
@@ -374,14 +452,11 @@ def _frame_id(request: Request) -> str:
     return frame_id
 
 
-_EVENT_ID = re.compile(r"\d{1,16}-\d{1,19}")  # yardcam.motion.Event.id
-
-
 def _event_id(fields: dict[str, str]) -> str | None:
     """The upload's ``event`` field: the id of the cam's motion event the frame belongs to."""
     event = fields.get("event")
     if event is None or event == "":
         return None
-    if not _EVENT_ID.fullmatch(event):
+    if not is_event_id(event):
         raise ApiError(400, "field 'event' must be a motion event id: <start ms>-<first seq>")
     return event

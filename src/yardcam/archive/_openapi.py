@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from ..names import CAM_PATTERN
+from ..names import CAM_PATTERN, EVENT_ID_PATTERN
 from ._timestamps import FORMATS
 from .storage import FRAME_ID_PATTERN
 
@@ -106,6 +106,53 @@ def openapi_document() -> dict[str, Any]:
                         "next": {"type": "string", "nullable": True},
                     },
                 },
+                "Event": {
+                    "type": "object",
+                    "required": ["id", "url", "cam", "event", "start", "end", "frames", "best"],
+                    "properties": {
+                        "id": {
+                            "type": "string",
+                            "description": "<cam>-<event>: the event's name in /events/{event_id}",
+                        },
+                        "url": {"type": "string", "format": "uri"},
+                        "cam": {"type": "string", "pattern": f"^{CAM_PATTERN}$"},
+                        "event": {
+                            "type": "string",
+                            "pattern": f"^{EVENT_ID_PATTERN}$",
+                            "description": "The cam's event id, as its frames carry it",
+                        },
+                        "start": {"type": "number", "description": "ts of its first frame"},
+                        "end": {"type": "number", "description": "ts of its last frame"},
+                        "duration": {"type": "number", "description": "end - start, seconds"},
+                        "frames": {"type": "integer", "description": "Frames archived"},
+                        "peak_change": {"type": "number", "nullable": True},
+                        "best": {"$ref": "#/components/schemas/Frame"},
+                    },
+                },
+                "EventPage": {
+                    "type": "object",
+                    "required": ["events", "next_cursor"],
+                    "properties": {
+                        "events": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Event"},
+                        },
+                        "next_cursor": {"type": "string", "nullable": True},
+                        "next": {"type": "string", "nullable": True},
+                    },
+                },
+                "EventFrames": {
+                    "type": "object",
+                    "required": ["event", "frames"],
+                    "properties": {
+                        "event": {"$ref": "#/components/schemas/Event"},
+                        "frames": {
+                            "type": "array",
+                            "description": "Its frames, oldest first (at most 1000)",
+                            "items": {"$ref": "#/components/schemas/Frame"},
+                        },
+                    },
+                },
                 "Cam": {
                     "type": "object",
                     "properties": {
@@ -148,7 +195,7 @@ def openapi_document() -> dict[str, Any]:
                                         "change": {"type": "number"},
                                         "event": {
                                             "type": "string",
-                                            "pattern": "^[0-9]{1,16}-[0-9]{1,19}$",
+                                            "pattern": f"^{EVENT_ID_PATTERN}$",
                                         },
                                     },
                                 },
@@ -226,6 +273,55 @@ def openapi_document() -> dict[str, Any]:
                         "200": _jpeg("Thumbnail"),
                         **_NOT_MODIFIED,
                         "404": _error("No such frame"),
+                        **_AUTH,
+                    },
+                },
+            },
+            "/events": {
+                "get": {
+                    "summary": "A cam's motion events, newest first, with keyset pagination",
+                    "operationId": "listEvents",
+                    "parameters": [
+                        {
+                            "name": "cam",
+                            "in": "query",
+                            "description": "Required unless the token is for one cam",
+                            "schema": {"type": "string"},
+                        },
+                        _time_param("since", "Only events with start >= since"),
+                        _time_param("until", "Only events with start < until"),
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                        },
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": _json("EventPage", "A page of events"),
+                        "400": _error("Invalid parameter, or no cam"),
+                        **_AUTH,
+                    },
+                }
+            },
+            "/events/{event_id}": {
+                "parameters": [
+                    {
+                        "name": "event_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {
+                            "type": "string",
+                            "pattern": f"^{CAM_PATTERN}-{EVENT_ID_PATTERN}$",
+                        },
+                    }
+                ],
+                "get": {
+                    "summary": "One event: its summary and frames, oldest first",
+                    "operationId": "getEvent",
+                    "responses": {
+                        "200": _json("EventFrames", "The event"),
+                        "404": _error("No such event"),
                         **_AUTH,
                     },
                 },

@@ -12,13 +12,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from yardcam.names import FRAME_KEY_PATTERN, check_cam_name
+from yardcam.names import FRAME_KEY_PATTERN, check_cam_name, is_event_id
 
 # The cam's id of a frame (see ``frame_id``), made before any upload and sent as the
 # Idempotency-Key. Not the archive's frame id (``yardcam.archive.storage.FRAME_ID_PATTERN``),
 # the server's own name for what it stored: one frame has both, and they never mix.
 _FRAME_ID = re.compile(FRAME_KEY_PATTERN)
-_EVENT_ID = re.compile(r"\d{1,16}-\d{1,19}")  # yardcam.motion.Event.id: start ms, first seq
 _FORMAT_VERSION = 1
 
 
@@ -39,11 +38,6 @@ def frame_id(cam: str, ts: float, seq: int) -> str:
 
 def is_frame_id(name: str) -> bool:
     return _FRAME_ID.fullmatch(name) is not None
-
-
-def is_event_id(name: str) -> bool:
-    """A motion event's id as the detector makes it (``yardcam.motion.Event.id``)."""
-    return _EVENT_ID.fullmatch(name) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._cursor import decode_cursor, encode_cursor
-from ._types import CamSummary, FramePage, FrameRecord, TokenRecord
+from ._types import CamSummary, EventPage, EventSummary, FramePage, FrameRecord, TokenRecord
 
 MAX_LIMIT = 1000
 
@@ -154,6 +154,93 @@ def page_from_rows(rows: Sequence[Sequence[Any]], limit: int) -> FramePage:
     more = len(rows) > limit
     last = frames[-1] if frames else None
     return FramePage(frames, encode_cursor(last.ts, last.id) if more and last else None)
+
+
+# Events are GROUP BYs over frames (no table of their own to keep in step with ingest, retention
+# and deletes). A page is two queries: :func:`event_page_keys` picks the page's events from the
+# ``frames_cam_event`` index alone (covering: cam, event, ts), then :func:`event_summaries` reads
+# only their frames, each row the event's best frame (highest change, then earliest) with the
+# event's aggregates beside it, by window functions. The same text in both engines.
+_EVENT_ROWS = f"""SELECT {FRAME_COLUMNS}, ev_start, ev_end, ev_frames, ev_peak FROM (
+    SELECT {FRAME_COLUMNS},
+        MIN(ts) OVER (PARTITION BY event) AS ev_start,
+        MAX(ts) OVER (PARTITION BY event) AS ev_end,
+        COUNT(*) OVER (PARTITION BY event) AS ev_frames,
+        MAX(change) OVER (PARTITION BY event) AS ev_peak,
+        ROW_NUMBER() OVER (
+            PARTITION BY event ORDER BY COALESCE(change, -1) DESC, ts ASC, id ASC
+        ) AS ev_rank
+    FROM frames WHERE cam = {{p}} AND event IN ({{events}})
+) AS ranked WHERE ev_rank = 1"""
+
+
+def event_page_keys(
+    d: Dialect,
+    cam: str,
+    *,
+    since: float | None,
+    until: float | None,
+    limit: int,
+    cursor: str | None,
+) -> Query:
+    """The ids of a page of the cam's events: keyset pagination on (start, event id), newest
+    first, as :func:`list_frames` does on (ts, id), with the same cursors. Fetches ``limit + 1``
+    so :func:`event_page` knows whether another page exists."""
+    having: list[str] = []
+    params: list[Any] = [cam]
+    if since is not None:
+        having.append("MIN(ts) >= {p}")
+        params.append(since)
+    if until is not None:
+        having.append("MIN(ts) < {p}")
+        params.append(until)
+    if cursor is not None:
+        start, event = decode_cursor(cursor)
+        having.append("(MIN(ts) < {p} OR (MIN(ts) = {p} AND event < {p}))")
+        params.extend((start, start, event))
+    sql = "SELECT event FROM frames WHERE cam = {p} AND event IS NOT NULL GROUP BY event"
+    if having:
+        sql += " HAVING " + " AND ".join(having)
+    sql += " ORDER BY MIN(ts) DESC, event DESC LIMIT {p}"
+    params.append(clamp_limit(limit) + 1)
+    return _q(d, sql, *params)
+
+
+def event_summaries(d: Dialect, cam: str, events: Sequence[str]) -> Query:
+    """One row per event of ``events`` (that the cam has), for :func:`event_from_row`."""
+    sql = _EVENT_ROWS.replace("{events}", ", ".join(["{p}"] * len(events)))
+    return _q(d, sql, cam, *events)
+
+
+def event_frames(d: Dialect, cam: str, event: str, limit: int) -> Query:
+    return _q(
+        d,
+        f"SELECT {FRAME_COLUMNS} FROM frames WHERE cam = {{p}} AND event = {{p}}"
+        " ORDER BY ts ASC, id ASC LIMIT {p}",
+        cam,
+        event,
+        max(1, int(limit)),
+    )
+
+
+def event_from_row(row: Sequence[Any]) -> EventSummary:
+    best = frame_from_row(row[:-4])
+    start, end, count, peak = row[-4:]
+    assert best.event is not None  # the query selects frames with an event only
+    peak_change = None if peak is None else float(peak)
+    return EventSummary(
+        best.cam, best.event, float(start), float(end), int(count), peak_change, best
+    )
+
+
+def event_page(keys: Sequence[str], rows: Sequence[Sequence[Any]], limit: int) -> EventPage:
+    """The page's summaries in the order of ``keys`` (:func:`event_page_keys`); an event whose
+    frames were all deleted between the two queries is left out."""
+    limit = clamp_limit(limit)
+    found = {event.event: event for event in map(event_from_row, rows)}
+    events = [found[key] for key in keys[:limit] if key in found]
+    last = events[-1] if len(keys) > limit and events else None
+    return EventPage(events, None if last is None else encode_cursor(last.start, last.event))
 
 
 def list_cams(d: Dialect) -> Query:

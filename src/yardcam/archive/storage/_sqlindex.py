@@ -11,7 +11,15 @@ from typing import Any
 
 from . import _sql
 from ._migrations import MIGRATIONS, Migration
-from ._types import CamSummary, FramePage, FrameRecord, StorageError, TokenRecord
+from ._types import (
+    CamSummary,
+    EventPage,
+    EventSummary,
+    FramePage,
+    FrameRecord,
+    StorageError,
+    TokenRecord,
+)
 
 
 class SqlIndex:
@@ -71,6 +79,33 @@ class SqlIndex:
             newest_first=newest_first,
         )
         return _sql.page_from_rows(await self._all(query), limit)
+
+    async def list_events(
+        self,
+        cam: str,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> EventPage:
+        query = _sql.event_page_keys(
+            self.dialect, cam, since=since, until=until, limit=limit, cursor=cursor
+        )
+        keys = [row[0] for row in await self._all(query)]
+        if not keys:
+            return _sql.event_page([], [], limit)
+        rows = await self._all(_sql.event_summaries(self.dialect, cam, keys))
+        return _sql.event_page(keys, rows, limit)
+
+    async def get_event(
+        self, cam: str, event: str, *, limit: int = 1000
+    ) -> tuple[EventSummary, list[FrameRecord]] | None:
+        row = await self._one(_sql.event_summaries(self.dialect, cam, [event]))
+        if row is None:
+            return None
+        rows = await self._all(_sql.event_frames(self.dialect, cam, event, limit))
+        return _sql.event_from_row(row), [_sql.frame_from_row(r) for r in rows]
 
     async def list_cams(self) -> list[CamSummary]:
         return [_sql.cam_from_row(r) for r in await self._all(_sql.list_cams(self.dialect))]

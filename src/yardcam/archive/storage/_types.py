@@ -58,6 +58,29 @@ class FramePage:
 
 
 @dataclass(frozen=True, slots=True)
+class EventSummary:
+    """One motion event of a cam as its archived frames tell it (there is no events table: the
+    frames sharing ``(cam, event)`` are the event). ``start``/``end`` are the capture times of
+    its first and last archived frames; ``best`` is the one with the highest change."""
+
+    cam: str
+    event: str  # the cam's event id, ``<start ms>-<first seq>`` (``FrameRecord.event``)
+    start: float
+    end: float
+    frames: int
+    peak_change: float | None
+    best: FrameRecord
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    """One page of a cam's events, newest first; ``next_cursor`` is None on the last page."""
+
+    events: list[EventSummary]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class CamSummary:
     cam: str
     count: int
@@ -160,6 +183,29 @@ class FrameIndex(Protocol):
 
         Raises ``ValueError`` for a malformed cursor.
         """
+        ...
+
+    async def list_events(
+        self,
+        cam: str,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> EventPage:
+        """The cam's events with ``since <= start < until``, newest first, ordered by (start,
+        event id); ``cursor`` from a prior page. Frames without an event are in none.
+
+        Raises ``ValueError`` for a malformed cursor.
+        """
+        ...
+
+    async def get_event(
+        self, cam: str, event: str, *, limit: int = 1000
+    ) -> tuple[EventSummary, list[FrameRecord]] | None:
+        """The event's summary and its first ``limit`` frames (oldest first); None if the cam
+        has no frame in that event."""
         ...
 
     async def list_cams(self) -> list[CamSummary]: ...
