@@ -48,7 +48,15 @@ class Seeded:
     frames: dict[str, tuple[FrameRecord, bytes]]  # label -> (record, original bytes)
 
 
-async def _store(archive: Archive, cam: str, ts: float, body: bytes) -> FrameRecord:
+async def _store(
+    archive: Archive,
+    cam: str,
+    ts: float,
+    body: bytes,
+    *,
+    change: float = 23.5,
+    event: str | None = None,
+) -> FrameRecord:
     frame_id = new_frame_id()
     key = blob_key(cam, frame_id, ts)
     writer = await archive.blobs.open_writer(key)
@@ -59,11 +67,12 @@ async def _store(archive: Archive, cam: str, ts: float, body: bytes) -> FrameRec
         cam=cam,
         ts=ts,
         seq=int(ts) % 1000,
-        change=23.5,
+        change=change,
         size=stored.size,
         sha256=stored.sha256,
         blob_key=key,
         received=ts,
+        event=event,
     )
     winner, _ = await archive.index.insert_frame(record)
     return winner
@@ -89,6 +98,37 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         for label, (cam, ts, shade) in plan.items():
             body = jpeg(shade)
             frames[label] = (await _store(archive, cam, ts, body), body)
+        return Seeded(archive, frames)
+
+    seeded = asyncio.run(seed())
+    yield seeded
+    asyncio.run(seeded.archive.close())
+
+
+# Two motion events of cam "yard" (the cam's ids: start ms, first seq) and a frame in none.
+EARLY, LATE = f"{round(at(8, 0) * 1000)}-1", f"{round(at(9, 0) * 1000)}-9"
+
+
+@pytest.fixture(scope="module")
+def eventful(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    """Cam ``yard``: event EARLY (e1-e3, 2 s, e2 the peak), a frame in no event (n1), event
+    LATE (l1 alone)."""
+    plan = {
+        "e1": (at(8, 0, 0), 40, 10.0, EARLY),
+        "e2": (at(8, 0, 1), 80, 40.0, EARLY),
+        "e3": (at(8, 0, 2), 120, 20.0, EARLY),
+        "n1": (at(8, 30), 160, 50.0, None),
+        "l1": (at(9, 0), 200, 15.0, LATE),
+    }
+
+    async def seed() -> Seeded:
+        archive = Archive(ArchiveSettings.for_data_dir(tmp_path_factory.mktemp("events")))
+        await archive.open()
+        frames = {}
+        for label, (ts, shade, change, event) in plan.items():
+            body = jpeg(shade)
+            record = await _store(archive, "yard", ts, body, change=change, event=event)
+            frames[label] = (record, body)
         return Seeded(archive, frames)
 
     seeded = asyncio.run(seed())
@@ -126,6 +166,8 @@ def test_everything_needs_a_login(serve_app: Serve, seeded: Seeded) -> None:
         for path in ("image.jpg", "thumb.jpg", ""):
             response = client.get(f"/gallery/frames/{record.id}/{path}".rstrip("/"))
             assert response.status_code == 401 and response.json() == {"error": "login required"}
+        for path in ("/gallery/cams/yard/events", f"/gallery/events/yard-{EARLY}"):
+            assert client.get(path).status_code == 401
         assert "yardcam archive" in client.get("/login").text
 
 
@@ -205,9 +247,61 @@ def test_full_frame_page_and_images(serve_app: Serve, seeded: Seeded) -> None:
     assert (width, height) == (80, 60)  # DCT-scaled from 640x480
 
 
+def test_a_cam_opens_on_its_newest_events(serve_app: Serve, eventful: Seeded) -> None:
+    server = serve_app(gallery_app(eventful.archive))
+    frames = {label: record for label, (record, _) in eventful.frames.items()}
+    with logged_in(server) as client:
+        cams = client.get("/gallery/").text
+        html = client.get("/gallery/cams/yard/events").text
+        day = client.get(f"/gallery/cams/yard?day={DAY}").text
+    assert 'href="/gallery/cams/yard/events"' in cams
+    assert re.findall(r'href="/gallery/events/([^"]+)"', html) == [f"yard-{LATE}", f"yard-{EARLY}"]
+    covers = re.findall(r'src="/gallery/frames/([0-9a-z]+)/thumb.jpg"', html)
+    assert covers == [frames["l1"].id, frames["e2"].id]  # each event's best frame
+    assert "2.0 s · 3 frames · peak 40.0" in html and "0.0 s · 1 frame · peak 15.0" in html
+    assert '<time datetime="2026-11-20T08:00:00+00:00" data-part="datetime">' in html
+    assert frames["n1"].id not in html  # in no event...
+    assert f"/gallery/frames/{frames['n1'].id}/thumb.jpg" in day  # ...but still in its day
+    assert 'href="/gallery/cams/yard"' in html  # the day view stays reachable
+
+
+def test_events_page_in_pages(serve_app: Serve, eventful: Seeded) -> None:
+    server = serve_app(gallery_app(eventful.archive, page_size=1))
+    seen: list[str] = []
+    with logged_in(server) as client:
+        url: str | None = "/gallery/cams/yard/events"
+        while url:
+            html = client.get(url).text
+            seen += re.findall(r'href="/gallery/events/([^"]+)"', html)
+            more = re.search(r'class="more" href="\?([^"]+)"', html)
+            url = "/gallery/cams/yard/events?" + more.group(1) if more else None
+        empty = client.get("/gallery/cams/porch/events").text
+    assert seen == [f"yard-{LATE}", f"yard-{EARLY}"]
+    assert "No motion events archived for porch yet" in empty
+
+
+def test_event_page_and_the_frame_page_link_back(serve_app: Serve, eventful: Seeded) -> None:
+    server = serve_app(gallery_app(eventful.archive))
+    frames = {label: record for label, (record, _) in eventful.frames.items()}
+    with logged_in(server) as client:
+        html = client.get(f"/gallery/events/yard-{EARLY}").text
+        in_event = client.get(f"/gallery/frames/{frames['e3'].id}").text
+        in_none = client.get(f"/gallery/frames/{frames['n1'].id}").text
+    shown = re.findall(r'data-image="/gallery/frames/([0-9a-z]+)/image.jpg"', html)
+    assert shown == [frames[k].id for k in ("e1", "e2", "e3")]  # oldest first
+    assert f'id="flip-image" src="/gallery/frames/{frames["e2"].id}/image.jpg"' in html
+    assert '<script src="/gallery/static/flipbook.js" defer></script>' in html
+    assert f'href="/gallery/events/yard-{EARLY}" rel="up"' in in_event
+    assert "/gallery/events/" not in in_none and "archived without a motion event" in in_none
+
+
 @pytest.mark.parametrize(
     ("path", "status"),
     [
+        ("/gallery/events/yard-1-1", 404),
+        ("/gallery/events/not-an-event", 404),
+        ("/gallery/cams/no%20such/events", 404),
+        ("/gallery/cams/yard/events?cursor=%%%", 400),
         ("/gallery/cams/yard?day=2026-13-01", 400),
         ("/gallery/cams/yard?day=yesterday", 400),
         ("/gallery/cams/yard?hour=24", 400),
@@ -259,7 +353,9 @@ def test_gallery_in_chromium(serve_app: Serve, seeded: Seeded) -> None:
         expect(thumb).to_be_visible()
         # (Polling via expect: page-side eval would be refused by our own CSP, rightly.)
         expect(thumb).to_have_js_property("naturalWidth", 80)  # DCT-scaled 640x480 -> 80x60
-        thumb.click()
+        thumb.click()  # a cam opens on its events: these frames have none
+        expect(page.locator("main")).to_contain_text("No motion events archived for yard yet")
+        page.click("a.daynav")  # frames by day
         expect(page.locator(".plot .bar").first).to_be_attached()
         assert page.locator(".timeline img").count() == 5
         page.click("a[rel=next]")  # the next day: empty
@@ -271,6 +367,45 @@ def test_gallery_in_chromium(serve_app: Serve, seeded: Seeded) -> None:
         expect(page.locator("a[rel=prev]")).to_have_attribute(
             "href", f"/gallery/frames/{seeded.frames['y4'][0].id}"
         )
+        browser.close()
+
+
+@pytest.mark.browser
+def test_event_flipbook_in_chromium(serve_app: Serve, eventful: Seeded) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from web.websupport import launch_chromium
+
+    server = serve_app(gallery_app(eventful.archive))
+    frames = {label: record for label, (record, _) in eventful.frames.items()}
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page()
+        page.goto(server.url + "/gallery/")
+        page.fill("input[name=username]", "owner")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.click(".cam a >> nth=0")  # a cam opens on its events
+        expect(page.locator(".events li")).to_have_count(2)
+        page.locator(".events a").last.click()  # the early event
+        image, counter = page.locator("#flip-image"), page.locator("#flip-counter")
+        expect(counter).to_have_text("2 / 3")  # it opens on its best frame
+        expect(image).to_have_js_property("naturalWidth", 640)
+        page.keyboard.press("ArrowRight")
+        expect(counter).to_have_text("3 / 3")
+        expect(image).to_have_attribute("src", f"/gallery/frames/{frames['e3'].id}/image.jpg")
+        page.click("#flip-prev")
+        expect(counter).to_have_text("2 / 3")
+        page.click("#flip-play")
+        expect(page.locator("#flip-play")).to_have_text("Pause")
+        expect(counter).to_have_text("3 / 3")  # it plays on by itself...
+        expect(counter).to_have_text("1 / 3")  # ...and round again
+        page.keyboard.press(" ")  # pause: the focus is off the button
+        expect(page.locator("#flip-play")).to_have_text("Play")
+        page.click("#flip-link")  # the frame shown, whose page links back to its event
+        expect(page.locator("img.full")).to_have_js_property("naturalWidth", 640)
+        page.click("a.eventlink")
+        expect(counter).to_have_text("2 / 3")
         browser.close()
 
 

@@ -345,7 +345,7 @@ class ArchiveApi:
         if parts is None:
             raise ApiError(404, "no such event: an event id is <cam>-<start ms>-<first seq>")
         check_cam_access(token, parts[0])
-        found = await self.archive.index.get_event(*parts, limit=EVENT_FRAMES_MAX)
+        found = await self.archive.index.get_event(*parts)
         if found is None:
             raise ApiError(404, f"no such event: cam {parts[0]!r} has no frame in event {parts[1]}")
         summary, frames = found
@@ -422,11 +422,6 @@ class ArchiveApi:
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi_document())
-
-
-#: Frames listed by ``GET /events/{id}`` (the oldest): a bound on one response; the event's
-#: summary still counts them all, and ``GET /frames`` with its time range pages through the rest.
-EVENT_FRAMES_MAX = 1000
 
 
 def _parse_limit(params: Mapping[str, str]) -> int:

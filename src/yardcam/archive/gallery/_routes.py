@@ -1,4 +1,5 @@
-"""The gallery pages: cameras, a day's timeline with thumbnails and an hourly plot, one frame.
+"""The gallery pages: cameras, a cam's motion events, one event as a flipbook, a day's timeline
+with thumbnails and an hourly plot, one frame.
 
 Everything sits behind the session login of :mod:`yardcam.web`; the images are served here too
 (not by the bearer-token API) because a browser's ``<img>`` carries the cookie, not a token.
@@ -20,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from ...names import cam_of_frame_key, is_valid_cam
+from ...names import cam_of_frame_key, event_key, is_valid_cam, split_event_key
 from ...web import Accounts, Auth, LoginThrottle, make_templates
 from .._etag import etag_matches
 from ..storage import (
@@ -64,6 +65,8 @@ def gallery_routes(
             routes=[
                 Route("/", guard(views.cams), name="gallery"),
                 Route("/cams/{cam}", guard(views.day), name="gallery-day"),
+                Route("/cams/{cam}/events", guard(views.events), name="gallery-events"),
+                Route("/events/{event_id}", guard(views.event), name="gallery-event"),
                 Route("/frames/{frame_id}", guard(views.frame), name="gallery-frame"),
                 Route("/frames/{frame_id}/image.jpg", guard(views.image)),
                 Route("/frames/{frame_id}/thumb.jpg", guard(views.thumb)),
@@ -82,6 +85,8 @@ def _templates(tz: tzinfo) -> Jinja2Templates:
     filters["day"] = lambda ts: datetime.fromtimestamp(ts, tz).date().isoformat()
     filters["localtime"] = lambda ts, part="datetime": _localtime(ts, tz, part)
     filters["filesize"] = _filesize
+    filters["duration"] = _duration
+    filters["event_key"] = lambda frame: event_key(frame.cam, frame.event)
     return templates
 
 
@@ -182,6 +187,34 @@ class _Views:
         }
         return self._page(request, "gallery_day.html", context)
 
+    async def events(self, request: Request) -> Response:
+        """A cam's motion events, newest first: where a cam's gallery opens."""
+        cam = request.path_params["cam"]
+        if not is_valid_cam(cam):
+            return self._error(request, 404, "No such camera.")
+        cursor = request.query_params.get("cursor")
+        try:
+            page = await self.archive.index.list_events(cam, limit=self.page_size, cursor=cursor)
+        except ValueError:
+            return self._error(request, 400, "That page link is broken; start from the newest.")
+        except StorageError:
+            return self._unavailable(request)
+        more = f"?{urlencode({'cursor': page.next_cursor})}" if page.next_cursor else None
+        context = {"cam": cam, "events": page.events, "more": more, "paged": bool(cursor)}
+        return self._page(request, "gallery_events.html", context)
+
+    async def event(self, request: Request) -> Response:
+        """One event: its frames as a flipbook (``static/flipbook.js``), oldest first."""
+        parts = split_event_key(request.path_params["event_id"])
+        try:
+            found = None if parts is None else await self.archive.index.get_event(*parts)
+        except StorageError:
+            return self._unavailable(request)
+        if found is None:
+            return self._error(request, 404, "No such event.")
+        summary, frames = found
+        return self._page(request, "gallery_event.html", {"event": summary, "frames": frames})
+
     async def frame(self, request: Request) -> Response:
         try:
             record = await self._record(request)
@@ -277,6 +310,16 @@ class _Views:
 
 def _image_headers(record: FrameRecord) -> dict[str, str]:
     return {"cache-control": _IMAGE_CACHE, "etag": f'"{record.sha256}"'}
+
+
+def _duration(seconds: float) -> str:
+    """``0.8 s``, ``12 s``, ``3 min 05 s``: an event's length at a glance."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    return f"{whole // 60} min {whole % 60:02d} s"
 
 
 def _filesize(size: int) -> str:

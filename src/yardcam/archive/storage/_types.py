@@ -204,8 +204,9 @@ class FrameIndex(Protocol):
     async def get_event(
         self, cam: str, event: str, *, limit: int = 1000
     ) -> tuple[EventSummary, list[FrameRecord]] | None:
-        """The event's summary and its first ``limit`` frames (oldest first); None if the cam
-        has no frame in that event."""
+        """The event's summary and its first ``limit`` frames (oldest first: a bound on one
+        response or page, while the summary counts them all); None if the cam has no frame in
+        that event."""
         ...
 
     async def list_cams(self) -> list[CamSummary]: ...
