@@ -1,4 +1,5 @@
-"""The archive's gallery for people: cameras, a day timeline, full frames, triggers per hour.
+"""The archive's gallery for people: cameras, motion events (a flipbook each), a day timeline,
+full frames, triggers per hour.
 
 Mounted by the archive app::
 
