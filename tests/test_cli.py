@@ -120,6 +120,7 @@ def test_run_refuses_bad_input_before_creating_anything(tmp_path: Path) -> None:
     for args, reason in [
         (["--source", "nosuch:x"], 'camera[0].source = "nosuch:x" (from flag --source)'),
         (["--threshold", "150"], "camera[0].threshold = 150.0 (from flag --threshold): must be"),
+        (["--cam", "front door"], 'camera[0].name = "front door" (from flag --cam)'),
         (["--archive-url", "https://archive.example/frames"], "set token_file (flag --token-file)"),
     ]:
         done = _yardcam("run", "--data-dir", str(tmp_path / "data"), *args)

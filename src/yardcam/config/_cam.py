@@ -82,7 +82,9 @@ def _origins(value: Any) -> tuple[str, str] | None:
 class CameraConfig:
     """One ``[[camera]]`` table: a frame source and how motion is detected on it."""
 
-    name: str = setting("yard", help="its name in the archive and the dashboard", check=_cam_name)
+    name: str = setting(
+        "yard", help="its name in the archive and the dashboard", check=_cam_name, flag="--cam"
+    )
     source: str = setting(
         "synthetic", help="synthetic[:seed=N], dir:PATH, http(s)://MJPEG, device:N, rtsp://..."
     )
@@ -102,7 +104,10 @@ class CameraConfig:
         10.0, help="frames per second to take from the source", check=within(0.1, 120)
     )
     threshold: float = setting(
-        12.0, help="motion threshold, 0..100 (% of the watched area)", check=within(0, 100)
+        12.0,
+        help="motion threshold, 0..100 (change: the share of the busiest sixth of the picture "
+        "holding something new and moving; see the README)",
+        check=within(0, 100),
     )
     zones: tuple[str, ...] = setting(
         help="where to look (everywhere if empty): rect:X,Y,W,H or poly:X1,Y1,...",
@@ -117,8 +122,8 @@ class CameraConfig:
         example=("rect:0,0,1280,60",),
     )
     cooldown: float = setting(0.0, help="seconds to stay quiet after a trigger", check=at_least(0))
-    min_frames: int = setting(
-        1, help="consecutive frames in motion before firing", check=at_least(1)
+    min_frames: int = setting(  # the detector's own default (yardcam.motion.MotionDetector)
+        2, help="consecutive frames in motion before firing", check=at_least(1)
     )
     gap: float = setting(
         3.0, help="seconds of stillness that end a motion event", check=at_least(0)
