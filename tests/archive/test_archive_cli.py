@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import signal
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -159,3 +162,24 @@ def test_serve_banner_never_shows_the_index_password() -> None:
         == "postgresql://archive:***@db:5432/yc"
     )
     assert redact_url("sqlite:////srv/index.db") == "sqlite:////srv/index.db"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_serve_stops_cleanly_on_a_signal(tmp_path: Path, stop: signal.Signals) -> None:
+    """Ctrl-C or systemd's SIGTERM: exit 0 with a line saying so (was: a KeyboardInterrupt
+    traceback and 130, or death by SIGTERM)."""
+    log = tmp_path / "serve.log"
+    cmd = [sys.executable, "-m", "yardcam", "archive", "serve", "--port", "0"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*cmd, "--data-dir", str(tmp_path)], stderr=out)
+    try:
+        deadline = time.monotonic() + 30
+        while b"serving http://" not in log.read_bytes():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        proc.send_signal(stop)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+    finally:
+        proc.kill()
+    text = log.read_text()
+    assert "yardcam.archive: stopped" in text and "Traceback" not in text, text

@@ -194,6 +194,7 @@ def _serve(args: argparse.Namespace) -> int:
     Server(create_app(settings), name="archive", tls=tls, limits=config.serving.limits()).run(
         sockets=[sock]
     )
+    log.info("stopped")
     return 0
 
 

@@ -427,6 +427,10 @@ class Server(uvicorn.Server):
         if self._handle_signals:
             with super().capture_signals():
                 yield
+                # The signal that stopped us was handled: a graceful shutdown. uvicorn would
+                # raise it again on the way out (a KeyboardInterrupt traceback for Ctrl-C, death
+                # by SIGTERM); run() returns instead, and the command exits 0.
+                self._captured_signals.clear()
         else:
             yield
 
