@@ -61,7 +61,9 @@ async def issue_token(
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
     if cam is None and scope == "upload":
-        raise ValueError("an upload token needs a cam")
+        raise ValueError(
+            "an upload token needs a cam: --cam NAME (a token for every cam: --scope read or admin)"
+        )
     if cam is not None and not is_valid_cam(cam):
         raise ValueError("cam names are 1-64 letters, digits, '_' or '-'")
     token_id = secrets.token_hex(6)
