@@ -143,7 +143,7 @@
     what.replaceChildren();
     const head = document.createElement(gallery ? "a" : "span");
     head.textContent = when(e.start);
-    if (gallery) head.href = `${gallery}/frames/${encodeURIComponent(`${e.camera}-${e.id}`)}`;
+    if (gallery) head.href = `${gallery}/events/${encodeURIComponent(`${e.camera}-${e.id}`)}`;  // its flipbook
     const detail = document.createElement("span");
     detail.className = "muted";
     const running = e.phase === "end" ? "" : " · ongoing";
@@ -211,7 +211,7 @@
   // -- start ---------------------------------------------------------------------------------
   if (gallery) {
     const link = $("gallery-link");
-    link.querySelector("a").href = `${gallery}/cams/${encodeURIComponent(camera)}`;
+    link.querySelector("a").href = `${gallery}/cams/${encodeURIComponent(camera)}/events`;
     link.hidden = false;
   }
   (initial.events || []).slice().reverse().forEach(showEvent);
