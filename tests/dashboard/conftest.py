@@ -9,7 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from dashboard.dashboard_support import CamServer, SteerableSource, archive_stats, cam_settings
+from dashboard.dashboard_support import (
+    GALLERY,
+    CamServer,
+    SteerableSource,
+    archive_stats,
+    cam_settings,
+)
 from serving import Running, TLSFiles
 from web.websupport import PASSWORD, form_token
 from yardcam.camera import FrameHub
@@ -25,7 +31,9 @@ def cam_server(serve_app: Callable[..., Running], tls_files: TLSFiles, tmp_path:
     source = SteerableSource()
     hub = FrameHub(backoff=Backoff(base=0.05, cap=0.2))  # a revived source is seen at once
     detector = MotionDetector(threshold=12.0)
-    settings = cam_settings(tmp_path, origins=(PANEL,), state_interval=0.2, keepalive=0.3)
+    settings = cam_settings(
+        tmp_path, origins=(PANEL,), state_interval=0.2, keepalive=0.3, gallery_url=GALLERY
+    )
     app = create_app(
         [CameraFeed("backyard", hub, detector, archive_stats)],
         settings,

@@ -81,6 +81,10 @@ class CamServer:
     app: Any = None
 
 
+#: The archive gallery the test cam links its motion events to (never fetched).
+GALLERY = "https://archive.example/gallery"
+
+
 def cam_settings(
     data_dir: Path, *, origins: tuple[str, ...] = (), **overrides: Any
 ) -> DashboardSettings:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dashboard.dashboard_support import WIDTH, CamServer
+from dashboard.dashboard_support import GALLERY, WIDTH, CamServer
 from web.websupport import PASSWORD, launch_chromium
 
 ARTIFACTS = Path(
@@ -69,6 +69,13 @@ def test_dashboard_tells_the_truth(
         expect(page.locator("#motion")).to_have_class(re.compile(r"\blit\b"))
         expect(page.locator("#recent li").first).to_contain_text("peak")
         expect(page.locator("#recent li img").first).to_have_js_property("naturalWidth", WIDTH)
+        # The row opens the event's flipbook in the archive's gallery: /events/<cam>-<event>.
+        expect(page.locator("#recent li a").first).to_have_attribute(
+            "href", re.compile(rf"^{re.escape(GALLERY)}/events/backyard-\d+-\d+$")
+        )
+        expect(page.locator("#gallery-link a")).to_have_attribute(
+            "href", f"{GALLERY}/cams/backyard/events"
+        )
         expect(page.locator("#last-motion")).to_contain_text("change")
         assert re.fullmatch(
             r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(change [\d.]+\)",
