@@ -68,9 +68,14 @@ def test_password_change_needs_a_fresh_login_and_ends_other_sessions(
         assert relogin.headers["location"] == "/account/password"
         page = client.get("/account/password")
         token = form_token(page.text)
-        differ = {"new_password": "another one!", "again": "another two!", "csrf_token": token}
+        new = {"new_password": "another one!", "again": "another one!", "csrf_token": token}
+        # A session alone (a stolen cookie, even fresh) cannot change it: the current password
+        wrong = client.post("/account/password", data={**new, "current_password": "guess!!!"})
+        assert wrong.status_code == 400 and "current password is wrong" in wrong.text
+        assert accounts.verify("alice", PASSWORD)
+        differ = {**new, "again": "another two!", "current_password": PASSWORD}
         assert client.post("/account/password", data=differ).status_code == 400
-        data = {"new_password": "another one!", "again": "another one!", "csrf_token": token}
+        data = {**new, "current_password": PASSWORD}
         done = client.post("/account/password", data=data)
         assert done.status_code == 200 and "Password changed" in done.text
         assert client.get("/").text == "hello alice"  # this session goes on

@@ -203,8 +203,11 @@ class Auth:
         return self._render_password(request)
 
     async def _change_password(self, request: Request) -> Response:
-        """New password twice; ends every other session of the user (copied cookies, other
-        browsers, the CLI's JWTs) and keeps this one logged in under a new session id.
+        """The current password, then the new one twice; ends every other session of the user
+        (copied cookies, other browsers, the CLI's JWTs) and keeps this one logged in under a
+        new session id. The current password is asked even of a fresh session, so that a
+        session taken over (a stolen cookie) cannot lock its owner out; wrong guesses count
+        against the login throttle.
         """
         user = self.user(request)
         if user is None:
@@ -214,6 +217,14 @@ class Auth:
         fields = await _small_form(request)
         if fields is None:
             return JSONResponse({"error": "form too large"}, status_code=413)
+        address = request.client.host if request.client else "unknown"
+        current = fields.get("current_password", "")
+        checked = await run_in_threadpool(self.verify_throttled, user, current, address)
+        if checked is not True:
+            wait = "" if checked is False else f" Too many tries: wait {checked} s."
+            return self._render_password(
+                request, f"The current password is wrong.{wait}", status=400
+            )
         new, again = fields.get("new_password", ""), fields.get("again", "")
         if new != again:
             return self._render_password(request, "The two passwords differ.", status=400)
