@@ -298,3 +298,16 @@ def test_the_outbox_is_bounded_by_the_disk_unless_configured(tmp_path: Path) -> 
     assert derived.max_bytes is not None and derived.keep_free is not None
     configured = open_outbox(tmp_path / "set", OutboxConfig(max_bytes=5_000_000))
     assert configured.max_bytes == 5_000_000
+
+
+def test_a_data_dir_that_cannot_be_made_is_a_clear_error() -> None:
+    data = Path("/proc/yardcam-no-such-dir/data")  # procfs refuses mkdir, even to root
+    done = subprocess.run(
+        [sys.executable, "-m", "yardcam", "run", "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"cannot use {data} as the data directory" in done.stderr
+    assert "--data-dir DIR" in done.stderr and "Traceback" not in done.stderr

@@ -310,8 +310,14 @@ def lock_data_dir(
     Two runs on one data directory would send every queued frame twice and race to delete it;
     the outbox commands take it too, so they never change an outbox a running cam holds.
     """
-    data.mkdir(parents=True, exist_ok=True)
-    fd = os.open(data / "yardcam.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        fd = os.open(data / "yardcam.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise CannotStart(
+            f"cannot use {data} as the data directory ({exc.strerror}); give one this user "
+            "may write to: --data-dir DIR, or data_dir in the configuration file"
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
