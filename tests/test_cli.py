@@ -76,13 +76,21 @@ def test_user_passwd_list_remove(tmp_path: Path) -> None:
     assert _yardcam("user", "add", "bob", *data, stdin, stdin="first password\n").returncode == 0
     again = _yardcam("user", "add", "bob", *data, stdin, stdin="other password\n")
     assert again.returncode == 2 and "user passwd" in again.stderr  # says what to run instead
-    assert _yardcam("user", "passwd", "bob", *data, stdin, stdin="new password\n").returncode == 0
+    # The first-run password file (what yardcam run leaves when not on a terminal) goes with
+    # the password it holds; another login's new password leaves it alone.
+    first_login = tmp_path / "first-login.txt"
+    first_login.write_text("bob\nfirst password\n")
+    assert _yardcam("user", "add", "eve", *data, stdin, stdin="eve's password\n").returncode == 0
+    assert first_login.exists()
+    changed = _yardcam("user", "passwd", "bob", *data, stdin, stdin="new password\n")
+    assert changed.returncode == 0 and f"deleted {first_login}" in changed.stdout
+    assert not first_login.exists()
     assert Accounts(tmp_path / "users.json").verify("bob", "new password")
     missing = _yardcam("user", "passwd", "carol", *data, stdin, stdin="new password\n")
     assert missing.returncode == 2 and "user add carol" in missing.stderr
-    assert _yardcam("user", "list", *data).stdout.split() == ["bob"]
+    assert _yardcam("user", "list", *data).stdout.split() == ["bob", "eve"]
     assert _yardcam("user", "remove", "bob", *data).returncode == 0
-    assert _yardcam("user", "list", *data).stdout.split() == []
+    assert _yardcam("user", "list", *data).stdout.split() == ["eve"]
     assert _yardcam("user", "remove", "bob", *data).returncode == 1
 
 

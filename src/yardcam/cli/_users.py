@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from yardcam.run import FIRST_LOGIN_FILE
 from yardcam.web import Accounts, read_new_password
 
 AccountsPath = Callable[[argparse.Namespace], Path]
@@ -71,7 +72,21 @@ def _set(args: argparse.Namespace, accounts: Accounts, *, prog: str, creating: b
     password = read_new_password(name, from_stdin=args.password_stdin)
     accounts.set_password(name, password)
     print(f"login {name} {'created' if creating else 'saved; its open sessions are ended'}")
+    if accounts.path is not None:
+        _forget_first_login(accounts.path.parent / FIRST_LOGIN_FILE, name)
     return 0
+
+
+def _forget_first_login(path: Path, name: str) -> None:
+    """The first-run password file (``yardcam run`` writes it when not on a terminal) must not
+    outlive the password it holds: a new one for that login deletes it."""
+    try:
+        holder = path.read_text().split()[0]
+    except (FileNotFoundError, IndexError):
+        return
+    if holder == name:
+        path.unlink(missing_ok=True)
+        print(f"deleted {path}: it held {name}'s first-run password")
 
 
 def _list(args: argparse.Namespace, accounts: Accounts, *, prog: str) -> int:

@@ -40,6 +40,11 @@ class Accounts:
         self._decoy_hash: str | None = None
         self._reload_if_changed()
 
+    @property
+    def path(self) -> Path | None:
+        """The accounts file (None: kept in memory only)."""
+        return self._path
+
     def __contains__(self, username: object) -> bool:
         with self._lock:
             self._reload_if_changed()
