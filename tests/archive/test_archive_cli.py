@@ -18,7 +18,7 @@ from archive.helpers import make_jpeg, storage_args, store_frame, unique_cam
 from yardcam import requests
 from yardcam.archive import Archive, ArchiveSettings
 from yardcam.cli import main
-from yardcam.cli._archive import register, settings_from_args
+from yardcam.cli._archive import plain_http_warning, register, settings_from_args
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -183,3 +183,14 @@ def test_serve_stops_cleanly_on_a_signal(tmp_path: Path, stop: signal.Signals) -
         proc.kill()
     text = log.read_text()
     assert "yardcam.archive: stopped" in text and "Traceback" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [("127.0.0.1", False), ("::1", False), ("localhost", False), ("0.0.0.0", True), ("nas", True)],
+)
+def test_plain_http_beyond_this_box_is_warned_about(host: str, warned: bool) -> None:
+    # Tested as a function: a test may not listen beyond loopback to see the log line.
+    warning = plain_http_warning(host)
+    assert (warning is not None) == warned
+    assert warning is None or "--tls-cert" in warning

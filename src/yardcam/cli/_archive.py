@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import sys
 import time
@@ -158,6 +159,21 @@ def _with_archive(args: argparse.Namespace, work: Any) -> int:
         return 1
 
 
+def plain_http_warning(host: str) -> str | None:
+    """What to say when a node serves plain HTTP beyond this box (None: loopback only)."""
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:  # a host name
+        if host == "localhost":
+            return None
+    return (
+        f"serving plain HTTP on {host}: upload tokens and gallery passwords cross the network "
+        "in clear, and browsers drop the gallery's Secure session cookie; give --tls-cert and "
+        "--tls-key, or serve on 127.0.0.1 behind a TLS reverse proxy (docs/deployment.md)"
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     import socket
 
@@ -183,6 +199,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     raise_open_file_limit()
+    if tls is None and (warning := plain_http_warning(config.host)):
+        log.warning(warning)
     log.info(
         "serving %s://%s:%d/ (blobs %s, index %s); Ctrl-C stops",
         scheme,
