@@ -18,7 +18,7 @@ from ._fields import (
     at_least,
     existing_file,
     resolve,
-    section_table,
+    resolve_tables,
     setting,
     tcp_port,
 )
@@ -26,6 +26,7 @@ from ._file import read_toml
 
 CONFIG_FILE = "archive.toml"
 _ENV_PREFIX = "YARDCAM_ARCHIVE_"
+_TABLES = {"retention": RetentionConfig, "serving": ServingConfig}
 
 
 def _storage_url(schemes: tuple[str, ...], example: str) -> Any:
@@ -135,31 +136,16 @@ def load_archive_config(
     found = doc is not None
     doc = doc or {}
     file_name = f"file {path}"
-    tables: tuple[tuple[str, type], ...] = (
-        ("retention", RetentionConfig),
-        ("serving", ServingConfig),
-    )
-    top_flags = {k: v for k, v in flags.items() if k not in dict(tables)}
+    top_flags = {k: v for k, v in flags.items() if k not in _TABLES}
     values, sources = resolve(
         ArchiveConfig,
         Layers(file=doc, file_name=file_name, env=env, env_prefix=_ENV_PREFIX, flags=top_flags),
-        skip=frozenset(dict(tables)),
+        skip=frozenset(_TABLES),
     )
     values["data_dir"] = Path(values["data_dir"]).resolve()
-    for section, cls in tables:
-        table, table_sources = resolve(
-            cls,
-            Layers(
-                file=section_table(doc, section, file_name),
-                file_name=file_name,
-                env=env,
-                env_prefix=f"{_ENV_PREFIX}{section.upper()}_",
-                flags=flags.get(section) or {},
-            ),
-            key_prefix=f"{section}.",
-        )
-        values[section] = cls(**table)
-        sources.update(table_sources)
+    tables, table_sources = resolve_tables(_TABLES, doc, file_name, env, _ENV_PREFIX, flags)
+    values.update(tables)
+    sources.update(table_sources)
     config = ArchiveConfig(**values)
     if (config.tls_cert is None) != (config.tls_key is None):
         key = "tls_key" if config.tls_key is None else "tls_cert"

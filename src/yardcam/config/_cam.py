@@ -22,7 +22,7 @@ from ._fields import (
     at_least,
     existing_file,
     resolve,
-    section_table,
+    resolve_tables,
     setting,
     tcp_port,
     within,
@@ -231,7 +231,8 @@ class CamConfig:
     )
 
 
-_SECTIONS = frozenset({"outbox", "retention", "serving", "camera", "cameras"})
+_TABLES = {"outbox": OutboxConfig, "retention": RetentionConfig, "serving": ServingConfig}
+_SECTIONS = frozenset({*_TABLES, "camera", "cameras"})
 
 
 def load_cam_config(
@@ -267,26 +268,9 @@ def load_cam_config(
         skip=_SECTIONS,
     )
     values["data_dir"] = Path(values["data_dir"]).resolve()
-    tables: tuple[tuple[str, type], ...] = (
-        ("outbox", OutboxConfig),
-        ("retention", RetentionConfig),
-        ("serving", ServingConfig),
-    )
-    for section, cls in tables:
-        table = section_table(doc, section, file_name)
-        section_values, section_sources = resolve(
-            cls,
-            Layers(
-                file=table,
-                file_name=file_name,
-                env=env,
-                env_prefix=f"YARDCAM_{section.upper()}_",
-                flags=flags.get(section) or {},
-            ),
-            key_prefix=f"{section}.",
-        )
-        values[section] = cls(**section_values)
-        sources.update(section_sources)
+    tables, table_sources = resolve_tables(_TABLES, doc, file_name, env, "YARDCAM_", flags)
+    values.update(tables)
+    sources.update(table_sources)
     cameras, camera_sources = _cameras(doc, file_name, env, flags, values["data_dir"])
     values["cameras"] = cameras
     sources.update(camera_sources)

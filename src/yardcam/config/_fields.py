@@ -273,6 +273,36 @@ def section_table(doc: Mapping[str, Any], name: str, file_name: str) -> Mapping[
     return table
 
 
+def resolve_tables(
+    tables: Mapping[str, type[Any]],
+    doc: Mapping[str, Any],
+    file_name: str,
+    env: Mapping[str, str],
+    env_prefix: str,
+    flags: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each ``[name]`` table of ``doc`` as its dataclass, from the same layers as the top level
+    (``{env_prefix}{NAME}_KEY`` variables, ``flags[name]``), and the source of each ``name.key``.
+    """
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, cls in tables.items():
+        table_values, table_sources = resolve(
+            cls,
+            Layers(
+                file=section_table(doc, name, file_name),
+                file_name=file_name,
+                env=env,
+                env_prefix=f"{env_prefix}{name.upper()}_",
+                flags=flags.get(name) or {},
+            ),
+            key_prefix=f"{name}.",
+        )
+        values[name] = cls(**table_values)
+        sources.update(table_sources)
+    return values, sources
+
+
 # -- checks shared by both models ---------------------------------------------------------------
 
 
