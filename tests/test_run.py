@@ -16,7 +16,7 @@ import pytest
 
 from serving import banner_ports
 from yardcam import requests
-from yardcam.config import OutboxConfig
+from yardcam.config import CamConfig, OutboxConfig
 from yardcam.run import open_outbox
 
 
@@ -294,9 +294,11 @@ def test_a_second_signal_forces_the_stop(tmp_path: Path) -> None:
 def test_the_outbox_is_bounded_by_the_disk_unless_configured(tmp_path: Path) -> None:
     # An outage must not fill the disk: with no max_bytes in the config, yardcam run's outbox
     # takes a byte bound from the free space (it used to pass None: no byte bound at all).
-    derived = open_outbox(tmp_path / "auto", OutboxConfig())
+    derived = open_outbox(CamConfig(data_dir=tmp_path / "auto"))
     assert derived.max_bytes is not None and derived.keep_free is not None
-    configured = open_outbox(tmp_path / "set", OutboxConfig(max_bytes=5_000_000))
+    configured = open_outbox(
+        CamConfig(data_dir=tmp_path / "set", outbox=OutboxConfig(max_bytes=5_000_000))
+    )
     assert configured.max_bytes == 5_000_000
 
 

@@ -44,7 +44,6 @@ from yardcam.config import (
     CamConfig,
     CameraConfig,
     ConfigError,
-    OutboxConfig,
     ServingConfig,
     redact_url,
 )
@@ -194,7 +193,7 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
     first = cameras[0]
     outbox = config.outbox
     uploader = Uploader(
-        open_outbox(cam_dir / "outbox", outbox),
+        open_outbox(config),
         archive_url,
         cam=first.name,
         token=tokens[first.name],
@@ -410,13 +409,19 @@ def _announce(
     print("\n".join(lines), flush=True)
 
 
-def open_outbox(path: Path, config: OutboxConfig) -> Outbox:
-    """The outbox as configured; with no ``max_bytes``/``keep_free`` set, both derived from the
+def outbox_dir(config: CamConfig) -> Path:
+    return config.data_dir / "cam" / "outbox"
+
+
+def open_outbox(config: CamConfig) -> Outbox:
+    """The outbox ``yardcam run`` keeps (the ``outbox`` commands open the same one), with the
+    configured bounds; with no ``max_bytes``/``keep_free`` set, both derived from the
     filesystem (``AUTO``), never unbounded: an outage must not fill the disk."""
+    bounds = config.outbox
     return Outbox(
-        path,
-        max_entries=config.max_entries,
-        max_bytes=AUTO if config.max_bytes is None else config.max_bytes,
-        keep_free=AUTO if config.keep_free is None else config.keep_free,
-        policy=FullPolicy.REJECT_NEW if config.policy == "reject-new" else FullPolicy.EVICT_OLDEST,
+        outbox_dir(config),
+        max_entries=bounds.max_entries,
+        max_bytes=AUTO if bounds.max_bytes is None else bounds.max_bytes,
+        keep_free=AUTO if bounds.keep_free is None else bounds.keep_free,
+        policy=FullPolicy.REJECT_NEW if bounds.policy == "reject-new" else FullPolicy.EVICT_OLDEST,
     )

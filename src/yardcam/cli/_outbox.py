@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from yardcam.config import CamConfig
-from yardcam.outbox import Entry, FullPolicy, Outbox, TokenSource, Uploader
+from yardcam.outbox import Entry, TokenSource, Uploader
+from yardcam.run import open_outbox, outbox_dir
 
 from ._progress import progress_bar
 
@@ -54,24 +55,9 @@ def register(subparsers: Any, load: LoadConfig, *, prog: str, parents: list[Any]
     drain.set_defaults(func=lambda args: _drain(args, load(args), prog))
 
 
-def _outbox_dir(config: CamConfig) -> Path:
-    return config.data_dir / "cam" / "outbox"
-
-
-def open_outbox(config: CamConfig) -> Outbox:
-    """The outbox ``yardcam run`` keeps, with the configured bounds."""
-    bounds = config.outbox
-    return Outbox(
-        _outbox_dir(config),
-        max_entries=bounds.max_entries,
-        max_bytes=bounds.max_bytes,
-        policy=FullPolicy.REJECT_NEW if bounds.policy == "reject-new" else FullPolicy.EVICT_OLDEST,
-    )
-
-
 def _list(config: CamConfig) -> int:
     """Read the entries' metadata without opening the outbox (opening recovers, i.e. writes)."""
-    directory = _outbox_dir(config)
+    directory = outbox_dir(config)
     pending = _read(directory / "pending")
     dead = _read(directory / "dead")
     for entry, _ in pending:
