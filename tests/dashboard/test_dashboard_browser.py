@@ -68,6 +68,7 @@ def test_dashboard_tells_the_truth(
         cam_server.source.moving.set()
         expect(page.locator("#motion")).to_have_class(re.compile(r"\blit\b"))
         expect(page.locator("#recent li").first).to_contain_text("peak")
+        expect(page.locator("#recent li").first).to_contain_text(re.compile(r"\d+ archived"))
         expect(page.locator("#recent li img").first).to_have_js_property("naturalWidth", WIDTH)
         # The row opens the event's flipbook in the archive's gallery: /events/<cam>-<event>.
         expect(page.locator("#recent li a").first).to_have_attribute(

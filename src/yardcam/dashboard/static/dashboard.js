@@ -147,7 +147,8 @@
     const detail = document.createElement("span");
     detail.className = "muted";
     const running = e.phase === "end" ? "" : " · ongoing";
-    detail.textContent = `${e.duration.toFixed(1)} s · peak ${e.peak_change.toFixed(1)} · ${e.frames} frame${e.frames === 1 ? "" : "s"}${running}`;
+    // Two counts, named: the gallery shows the archived frames, not every frame in motion.
+    detail.textContent = `${e.duration.toFixed(1)} s · peak ${e.peak_change.toFixed(1)} · ${e.frames} in motion, ${e.archived} archived${running}`;
     what.append(head, detail);
   }
 
