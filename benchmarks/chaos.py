@@ -14,9 +14,10 @@ duplicates, lost, dead-lettered, evicted, dropped (never accepted: the disk was 
 loop's longest stall, seconds. Exit status 1 on any lost or duplicated frame (or any other broken
 promise, printed under the table).
 
-``--short`` (CI: ``.ci/run``) runs every scenario for a few seconds (under 5 minutes in all on
-a 2-core box); the default long mode runs each for a minute at a higher frame rate, for the
-README's table. ``--seed`` replays a run's schedule (the seed is printed first).
+``--short`` (in the test suite: ``tests/test_chaos.py``) runs every scenario for a few seconds
+(under 5 minutes in all on a 2-core box); the default long mode runs each for a minute at a
+higher frame rate, for the README's table. ``--seed`` replays a run's schedule (the seed is
+printed first).
 The archive is plain HTTP on loopback here, so the proxy can answer for it; TLS is covered by
 the tests.
 """
