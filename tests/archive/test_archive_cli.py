@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import re
 import signal
 import subprocess
 import sys
@@ -174,7 +175,17 @@ def test_serve_stops_cleanly_on_a_signal(tmp_path: Path, stop: signal.Signals) -
         proc = subprocess.Popen([*cmd, "--data-dir", str(tmp_path)], stderr=out)
     try:
         deadline = time.monotonic() + 30
-        while b"serving http://" not in log.read_bytes():
+        while not (serving := re.search(r"serving http://127\.0\.0\.1:(\d+)/", log.read_text())):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        # The line comes before the server has started; stop a running one: wait for /healthz.
+        url = f"http://127.0.0.1:{serving.group(1)}/healthz"
+        while True:
+            try:
+                if requests.get(url, timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
             assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
         proc.send_signal(stop)
