@@ -8,16 +8,16 @@ import threading
 import pytest
 
 from yardcam import requests
-from yardcam.requests._cookies import CookieJar
 from yardcam.requests._urls import parse_url
+from yardcam.requests.cookies import RequestsCookieJar
 
 
-def sent(jar: CookieJar, url: str) -> str | None:
+def sent(jar: RequestsCookieJar, url: str) -> str | None:
     return jar.header_for(parse_url(url))
 
 
 def test_host_only_cookie_goes_back_to_its_host_only() -> None:
-    jar = CookieJar()
+    jar = RequestsCookieJar()
     jar.extract(parse_url("http://cam.local/login"), ["sid=1; HttpOnly"])
     assert sent(jar, "http://cam.local/x") == "sid=1"
     assert sent(jar, "http://sub.cam.local/x") is None  # RFC 6265: host-only
@@ -26,7 +26,7 @@ def test_host_only_cookie_goes_back_to_its_host_only() -> None:
 
 
 def test_domain_path_secure_and_order() -> None:
-    jar = CookieJar()
+    jar = RequestsCookieJar()
     url = parse_url("https://a.example.com/")
     jar.extract(url, ["wide=1; Domain=.example.com; Path=/"])
     jar.extract(url, ["deep=2; Path=/api; Secure"])
@@ -37,14 +37,14 @@ def test_domain_path_secure_and_order() -> None:
 
 
 def test_the_stdlib_policy_refuses_foreign_and_top_level_domains() -> None:
-    jar = CookieJar()
+    jar = RequestsCookieJar()
     url = parse_url("https://a.example.com/")
     jar.extract(url, ["evil=3; Domain=other.com", "tld=4; Domain=com", "dot=5; Domain=.com"])
     assert len(jar) == 0 and "evil" not in jar and "tld" not in jar
 
 
 def test_expiry_deletes() -> None:
-    jar = CookieJar()
+    jar = RequestsCookieJar()
     url = parse_url("http://h.lan/")
     jar.extract(url, ["a=1", "b=2; Max-Age=100"])
     jar.extract(url, ["a=gone; Max-Age=0"])
@@ -53,7 +53,7 @@ def test_expiry_deletes() -> None:
 
 
 def test_dict_like_get_set_delete() -> None:
-    jar = CookieJar()
+    jar = RequestsCookieJar()
     jar["theme"] = "dark"
     assert sent(jar, "http://any.host/") == "theme=dark"  # set by hand: every host
     jar.set("sid", "7", domain="cam.lan", path="/api")
@@ -83,7 +83,7 @@ def test_dict_like_get_set_delete() -> None:
 
 
 def test_one_name_for_two_domains_must_be_told_apart() -> None:
-    jar = CookieJar()
+    jar = RequestsCookieJar()
     jar.set("sid", "a", domain="a.lan")
     jar.set("sid", "b", domain="b.lan")
     with pytest.raises(requests.CookieConflictError, match=r"domain=\.\.\., path=\.\.\.") as info:
@@ -93,7 +93,7 @@ def test_one_name_for_two_domains_must_be_told_apart() -> None:
 
 
 def test_thread_safe_reads_while_a_response_stores() -> None:
-    jar = CookieJar()
+    jar = RequestsCookieJar()
     url = parse_url("http://cam.lan/")
     done = threading.Event()
 
@@ -111,9 +111,9 @@ def test_thread_safe_reads_while_a_response_stores() -> None:
 
 
 def test_update_from_a_dict_or_a_jar() -> None:
-    jar = CookieJar()
+    jar = RequestsCookieJar()
     jar.update({"a": "1"})
-    other = CookieJar()
+    other = RequestsCookieJar()
     other.set("b", "2", domain="cam.lan", path="/api")
     jar.update(other)
     assert sent(jar, "http://cam.lan/api/x") == "b=2; a=1"

@@ -9,7 +9,7 @@ import pytest
 from yardcam import requests
 from yardcam.requests import Retry
 from yardcam.requests._client import Discard, Flow, LoadTLS, Send, Sleep
-from yardcam.requests._models import PreparedRequest, Response
+from yardcam.requests.models import PreparedRequest, Response
 
 
 def answer(request: PreparedRequest, status: int, *headers: tuple[str, str]) -> Response:

@@ -7,9 +7,9 @@ import pytest
 
 from yardcam.requests._body import encode_body
 from yardcam.requests._headers import Headers
-from yardcam.requests._models import PreparedRequest
 from yardcam.requests._protocol import END, HTTP11, NEED_DATA, ResponseHead
 from yardcam.requests._urls import parse_url
+from yardcam.requests.models import PreparedRequest
 
 
 def prepared(method: str, body: bytes | None, chunked: bool = False) -> PreparedRequest:

@@ -13,7 +13,6 @@ def test_exported_names_are_pinned() -> None:
         "DEFAULT_TIMEOUT",
         "AsyncSession",
         "Backoff",
-        "BasicAuth",
         "BearerAuth",
         "ChunkedEncodingError",
         "ConnectTimeout",
@@ -36,6 +35,7 @@ def test_exported_names_are_pinned() -> None:
         "ProxyConnectTimeout",
         "ProxyError",
         "ReadTimeout",
+        "Request",
         "RequestException",
         "Response",
         "Retry",
@@ -47,18 +47,24 @@ def test_exported_names_are_pinned() -> None:
         "TimeoutConfig",
         "TooManyRedirects",
         "UnrewindableBodyError",
+        "auth",
         "codes",
+        "cookies",
         "create_ssl_context",
         "delete",
         "exceptions",
         "get",
         "head",
+        "models",
         "options",
         "parse_retry_after",
         "patch",
         "post",
         "put",
         "request",
+        "session",
+        "sessions",
+        "status_codes",
     }
     for name in requests.__all__:
         assert getattr(requests, name) is not None
@@ -88,8 +94,15 @@ def test_default_timeout_is_documented_and_bounded() -> None:
 def test_docstring_examples_run() -> None:
     import doctest
 
-    from yardcam.requests import _backoff, _cookies, _retry, _status_codes
+    from yardcam.requests import _backoff, _retry
 
-    for module in (requests, _backoff, _cookies, _retry, _status_codes):
+    for module in (
+        requests,
+        _backoff,
+        requests.cookies,
+        requests.models,
+        _retry,
+        requests.status_codes,
+    ):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0, module.__name__

@@ -4,7 +4,9 @@ servers on 127.0.0.1: errors caught through ``requests.exceptions.*``, statuses 
 
 from __future__ import annotations
 
+import base64
 import http.cookiejar
+import importlib
 import json
 import pickle
 
@@ -147,3 +149,65 @@ async def test_async_session_cookies_alike(echo_server: EchoServer) -> None:
         s.cookies["extra"] = "e"
         r = await s.get(echo_server.url + "/echo")
     assert r.json()["cookies"] == {"sid": "9", "extra": "e"} and s.cookies["sid"] == "9"
+
+
+def test_the_namespaces_of_cpython_requests_hold_the_names_code_uses() -> None:
+    import requests as theirs  # installed as a benchmark peer
+
+    used = {
+        "models": {"Request", "PreparedRequest", "Response"},
+        "sessions": {"Session", "session"},
+        "auth": {"AuthBase", "HTTPBasicAuth"},
+        "cookies": {"RequestsCookieJar", "cookiejar_from_dict"},
+        "status_codes": {"codes"},
+    }
+    for module, names in used.items():
+        ours = importlib.import_module(f"yardcam.requests.{module}")
+        assert getattr(requests, module) is ours
+        for name in names:
+            assert hasattr(getattr(theirs, module), name), (module, name)  # a real requests name
+            assert hasattr(ours, name), (module, name)
+    assert requests.status_codes.codes is requests.codes
+    assert isinstance(requests.session(), requests.sessions.Session)
+
+
+def test_a_request_prepared_by_the_session_and_sent(echo_server: EchoServer) -> None:
+    with requests.Session(headers={"X-Session": "s"}, auth=("cam", "pw")) as s:
+        s.cookies["sid"] = "1"
+        request = requests.Request(
+            "POST", echo_server.url + "/echo", params={"q": "a b"}, data=b"x"
+        )
+        prepared = s.prepare_request(request)
+        prepared.headers["X-Signed"] = "yes"  # what code prepares requests for: edit, then send
+        echoed = s.send(prepared).json()
+    headers = dict(echoed["headers"])
+    assert echoed["method"] == "POST" and echoed["query"] == [["q", "a b"]]
+    assert headers["x-session"] == "s" and headers["x-signed"] == "yes"
+    assert headers["authorization"] == "Basic " + base64.b64encode(b"cam:pw").decode()
+    assert echoed["cookies"] == {"sid": "1"}
+    bare = request.prepare()  # without a session: none of its settings
+    assert "authorization" not in bare.headers and "x-session" not in bare.headers
+    with pytest.raises(requests.exceptions.InvalidRequest, match="method and a url"):
+        requests.Request(url=echo_server.url).prepare()
+
+
+def test_auth_objects_from_requests_auth(echo_server: EchoServer) -> None:
+    class Signed(requests.auth.AuthBase):
+        def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+            request.headers["X-Signature"] = request.method + " " + request.url
+            return request
+
+    url = echo_server.url + "/echo"
+    signed = dict(requests.get(url, auth=Signed()).json()["headers"])
+    assert signed["x-signature"] == "GET " + url
+    basic = requests.auth.HTTPBasicAuth("cam", "pw")
+    assert basic == requests.auth.HTTPBasicAuth("cam", "pw") and "pw" not in repr(basic)
+    sent = dict(requests.get(url, auth=basic).json()["headers"])
+    assert sent["authorization"] == "Basic " + base64.b64encode(b"cam:pw").decode()
+
+
+def test_cookiejar_from_dict() -> None:
+    jar = requests.cookies.cookiejar_from_dict({"a": "1", "b": "2"})
+    assert isinstance(jar, requests.cookies.RequestsCookieJar) and dict(jar) == {"a": "1", "b": "2"}
+    requests.cookies.cookiejar_from_dict({"a": "9", "c": "3"}, jar, overwrite=False)
+    assert dict(jar) == {"a": "1", "b": "2", "c": "3"}

@@ -7,7 +7,7 @@ from http import HTTPStatus
 import pytest
 
 from yardcam import requests
-from yardcam.requests._status_codes import ALIASES
+from yardcam.requests.status_codes import ALIASES
 
 
 def test_every_http_status_name_in_both_cases() -> None:

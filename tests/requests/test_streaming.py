@@ -9,7 +9,7 @@ import pytest
 from echo_servers import EchoServer, payload, raw_server, read_request_head
 
 from yardcam import requests
-from yardcam.requests._models import _LineSplitter, _Rechunker
+from yardcam.requests.models import _LineSplitter, _Rechunker
 
 
 def test_chunked_response_is_reassembled(echo_server: EchoServer) -> None:

@@ -6,10 +6,13 @@ connect 5 s / read 30 s; ``timeout=None`` waits forever), every failure is an ``
 stream in constant memory, connections are kept alive per host, and retries follow a
 :class:`Retry` policy (none unless asked for: ``Session(retries=Retry(...))`` or ``retries=``).
 
-The namespaces code written against requests reaches for are here too: ``requests.exceptions``
-(a real module: ``from yardcam.requests.exceptions import Timeout``), ``requests.codes``
-(``codes.ok``, ``codes["not_found"]``), ``Session.cookies`` (a cookie jar with requests'
-dict-like API and the stdlib ``http.cookiejar`` rules), and ``Response.json()`` raising
+The namespaces code written against requests reaches for are real modules here too:
+``requests.exceptions`` (``from yardcam.requests.exceptions import Timeout``), ``requests.models``
+(:class:`Request`, :class:`PreparedRequest`, :class:`Response`), ``requests.sessions``
+(:class:`Session`, ``session()``), ``requests.auth`` (``AuthBase``, ``HTTPBasicAuth``,
+:class:`BearerAuth`), ``requests.cookies`` (``RequestsCookieJar``, the type of
+``Session.cookies``: requests' dict-like API over the stdlib ``http.cookiejar`` rules) and
+``requests.status_codes`` (``codes.ok``, ``codes["not_found"]``); ``Response.json()`` raises
 :class:`JSONDecodeError` (a ``ValueError`` and a :class:`RequestException`).
 
 Module functions (``requests.post(...)``) need no setup: each call runs on a fresh
@@ -22,7 +25,8 @@ per request or as ``Session.proxies``, and with ``trust_env=True`` (the default)
 CONNECT tunnel, verified end to end as without a proxy; http is sent in absolute-form. Only
 ``http://`` proxies: an https or socks proxy URL raises :class:`InvalidProxyURL`; an unreachable
 or refusing proxy raises :class:`ProxyError`. Not supported: HTTPS/SOCKS proxies, HTTP/2,
-``hooks``.
+``hooks``, transport adapters (``requests.adapters``, ``Session.mount``: retries are a session or
+per-request setting, ``retries=Retry(...)``).
 
 >>> from yardcam import requests
 >>> requests.get("ftp://example.com/")  # doctest: +ELLIPSIS
@@ -31,18 +35,15 @@ Traceback (most recent call last):
 yardcam.requests.exceptions.InvalidSchema: no connection adapter for 'ftp://example.com/': ...
 """
 
-from yardcam.requests import exceptions
+from yardcam.requests import auth, cookies, exceptions, models, sessions, status_codes
 from yardcam.requests._api import delete, get, head, options, patch, post, put, request
 from yardcam.requests._async_session import AsyncSession
-from yardcam.requests._auth import BasicAuth, BearerAuth
 from yardcam.requests._backoff import Backoff
 from yardcam.requests._config import DEFAULT_TIMEOUT, TimeoutConfig
 from yardcam.requests._headers import Headers
-from yardcam.requests._models import PreparedRequest, Response
 from yardcam.requests._retry import Retry, parse_retry_after
-from yardcam.requests._session import Session
-from yardcam.requests._status_codes import codes
 from yardcam.requests._tls import create_ssl_context
+from yardcam.requests.auth import BearerAuth
 from yardcam.requests.exceptions import (
     ChunkedEncodingError,
     ConnectionError,
@@ -71,12 +72,14 @@ from yardcam.requests.exceptions import (
     TooManyRedirects,
     UnrewindableBodyError,
 )
+from yardcam.requests.models import PreparedRequest, Request, Response
+from yardcam.requests.sessions import Session, session
+from yardcam.requests.status_codes import codes
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "AsyncSession",
     "Backoff",
-    "BasicAuth",
     "BearerAuth",
     "ChunkedEncodingError",
     "ConnectTimeout",
@@ -99,6 +102,7 @@ __all__ = [
     "ProxyConnectTimeout",
     "ProxyError",
     "ReadTimeout",
+    "Request",
     "RequestException",
     "Response",
     "Retry",
@@ -110,16 +114,22 @@ __all__ = [
     "TimeoutConfig",
     "TooManyRedirects",
     "UnrewindableBodyError",
+    "auth",
     "codes",
+    "cookies",
     "create_ssl_context",
     "delete",
     "exceptions",
     "get",
     "head",
+    "models",
     "options",
     "parse_retry_after",
     "patch",
     "post",
     "put",
     "request",
+    "session",
+    "sessions",
+    "status_codes",
 ]

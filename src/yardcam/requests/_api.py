@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from yardcam.requests._client import Verbs
-from yardcam.requests._models import Response
-from yardcam.requests._session import Session
+from yardcam.requests.models import Response
+from yardcam.requests.sessions import Session
 
 __all__ = ["delete", "get", "head", "options", "patch", "post", "put", "request"]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from yardcam.requests._async_transport import AsyncTransport, StreamConnection
 from yardcam.requests._client import BaseSession, Discard, Flow, LoadTLS, Send, Sleep, Verbs
-from yardcam.requests._models import Response
 from yardcam.requests._pool import Pool
 from yardcam.requests.exceptions import RequestException
+from yardcam.requests.models import Response
 
 __all__ = ["AsyncSession"]
 

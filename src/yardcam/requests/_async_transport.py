@@ -21,7 +21,6 @@ from yardcam.requests._exchange import (
     replay_on_fresh,
     response_from,
 )
-from yardcam.requests._models import AsyncStreamBase, PreparedRequest, Response
 from yardcam.requests._pool import Pool, pool_key
 from yardcam.requests._protocol import DRAIN_LIMIT, END, HTTP11, NEED_DATA, ResponseHead
 from yardcam.requests._proxies import Proxy, Route
@@ -29,6 +28,7 @@ from yardcam.requests._tunnel import READ_SIZE as TUNNEL_READ_SIZE
 from yardcam.requests._tunnel import Tunnel
 from yardcam.requests._urls import URL
 from yardcam.requests.exceptions import ConnectionError
+from yardcam.requests.models import AsyncStreamBase, PreparedRequest, Response
 
 __all__ = ["AsyncTransport", "StreamConnection"]
 

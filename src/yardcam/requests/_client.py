@@ -15,25 +15,25 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from yardcam.requests._auth import AuthCallable, resolve_auth
 from yardcam.requests._body import encode_body
 from yardcam.requests._config import DEFAULT_TIMEOUT, UNSET, TimeoutConfig, resolve_timeout
-from yardcam.requests._cookies import CookieJar
 from yardcam.requests._decoders import ACCEPT_ENCODING
 from yardcam.requests._headers import Headers
-from yardcam.requests._models import PreparedRequest, Response
 from yardcam.requests._pool import DEFAULT_POOL_SIZE
 from yardcam.requests._proxies import Proxy, merge_proxies, select_proxy
 from yardcam.requests._redirects import DEFAULT_MAX_REDIRECTS, next_request
 from yardcam.requests._retry import Retry, RetryState
 from yardcam.requests._tls import CertArg, TLSContexts
 from yardcam.requests._urls import parse_url
+from yardcam.requests.auth import AuthCallable, resolve_auth
+from yardcam.requests.cookies import RequestsCookieJar
 from yardcam.requests.exceptions import (
     InvalidRequest,
     RequestException,
     RetryError,
     TooManyRedirects,
 )
+from yardcam.requests.models import PreparedRequest, Request, Response
 
 __all__ = ["BaseSession", "Discard", "LoadTLS", "Send", "Settings", "Sleep", "Verbs"]
 
@@ -161,7 +161,7 @@ class BaseSession:
         if headers:
             self.headers.update(headers)
         self.auth = auth
-        self.cookies = CookieJar()
+        self.cookies = RequestsCookieJar()
         self.verify = verify
         self.cert = cert
         self.proxies: dict[str, str] = dict(proxies or {})
@@ -183,15 +183,15 @@ class BaseSession:
         self._headers = value if isinstance(value, Headers) else Headers(value)
 
     @property
-    def cookies(self) -> CookieJar:
+    def cookies(self) -> RequestsCookieJar:
         return self._cookies
 
     @cookies.setter
     def cookies(self, value: Mapping[str, str] | http.cookiejar.CookieJar) -> None:
-        if isinstance(value, CookieJar):
+        if isinstance(value, RequestsCookieJar):
             self._cookies = value
         else:  # a dict, or another kind of jar: copied into ours, as requests does
-            self._cookies = CookieJar()
+            self._cookies = RequestsCookieJar()
             self._cookies.update(value)
 
     @property
@@ -258,6 +258,22 @@ class BaseSession:
             request = _apply_auth(auth_callable, request)
         self._add_cookie_header(request)
         return request
+
+    def prepare_request(self, request: Request) -> PreparedRequest:
+        """A :class:`Request` with this session's headers, cookies and auth merged in."""
+        if not isinstance(request.method, str) or not isinstance(request.url, str):
+            raise InvalidRequest("a Request needs a method and a url to be prepared")
+        return self.prepare(
+            request.method,
+            request.url,
+            params=request.params,
+            data=request.data,
+            json=request.json,
+            files=request.files,
+            headers=request.headers,
+            cookies=request.cookies,
+            auth=request.auth,
+        )
 
     def _settings(
         self,

@@ -12,10 +12,10 @@ import time
 from collections.abc import Hashable
 from typing import Protocol, TypeVar
 
-from yardcam.requests._models import AsyncRawStream, PreparedRequest, RawStream, Response
 from yardcam.requests._pool import Pool
 from yardcam.requests._protocol import HTTP11, ResponseHead
 from yardcam.requests.exceptions import ConnectionError, Timeout
+from yardcam.requests.models import AsyncRawStream, PreparedRequest, RawStream, Response
 
 __all__ = ["Connection", "answer_may_be_waiting", "release", "replay_on_fresh", "response_from"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Final
 import h11
 
 if TYPE_CHECKING:
-    from yardcam.requests._models import PreparedRequest
+    from yardcam.requests.models import PreparedRequest
 
 __all__ = ["DRAIN_LIMIT", "END", "HTTP11", "NEED_DATA", "ResponseHead"]
 

@@ -30,9 +30,9 @@ from urllib.parse import unquote, urlsplit
 # Undocumented but long-standing (urllib's own NO_PROXY matcher); typeshed leaves it out.
 from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]
 
-from yardcam.requests._auth import basic_credentials
 from yardcam.requests._errors import Phase
 from yardcam.requests._urls import URL, authority
+from yardcam.requests.auth import basic_credentials
 from yardcam.requests.exceptions import InvalidProxyURL, InvalidRequest
 
 __all__ = ["Proxy", "Route", "environment_proxies", "merge_proxies", "parse_proxy", "select_proxy"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from yardcam.requests._models import PreparedRequest, Response
 from yardcam.requests._urls import join_url, parse_url
+from yardcam.requests.models import PreparedRequest, Response
 
 __all__ = ["DEFAULT_MAX_REDIRECTS", "REDIRECT_STATUSES", "next_request"]
 

@@ -47,8 +47,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from yardcam.requests._models import PreparedRequest as Request
-    from yardcam.requests._models import Response
+    from yardcam.requests.models import PreparedRequest as Request
+    from yardcam.requests.models import Response
 
 __all__ = [
     "ChunkedEncodingError",

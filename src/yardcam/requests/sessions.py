@@ -1,4 +1,4 @@
-"""The blocking :class:`Session`: the shared flow, run with sockets."""
+"""``requests.sessions``: the blocking :class:`Session` (the shared flow, run with sockets)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import time
 from typing import Any
 
 from yardcam.requests._client import BaseSession, Discard, Flow, LoadTLS, Send, Sleep, Verbs
-from yardcam.requests._models import Response
 from yardcam.requests._pool import Pool
 from yardcam.requests._sync_transport import SocketConnection, SyncTransport
 from yardcam.requests.exceptions import RequestException
+from yardcam.requests.models import Response
 
-__all__ = ["Session"]
+__all__ = ["Session", "session"]
 
 
 class Session(BaseSession, Verbs[Response]):
@@ -49,7 +49,8 @@ class Session(BaseSession, Verbs[Response]):
         return response
 
     def send(self, request: Any, **kwargs: Any) -> Response:
-        """Send a :class:`PreparedRequest` from :meth:`prepare` with the given settings."""
+        """Send a :class:`PreparedRequest` (from :meth:`prepare_request` or :meth:`prepare`) with
+        the given settings."""
         settings = self._settings(**kwargs)
         response = self._run(self._flow(request, settings))
         if not settings.stream:
@@ -91,3 +92,8 @@ class Session(BaseSession, Verbs[Response]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def session() -> Session:
+    """A new :class:`Session`, as requests' ``requests.session()``."""
+    return Session()

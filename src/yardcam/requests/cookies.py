@@ -1,7 +1,7 @@
-"""The session's cookie jar: requests' dict-like API over the stdlib's ``http.cookiejar`` rules.
+"""``requests.cookies``: the session's jar, requests' dict-like API over ``http.cookiejar``'s rules.
 
-``Session.cookies`` is a :class:`CookieJar`, an ``http.cookiejar.CookieJar`` (iterating it yields
-``http.cookiejar.Cookie`` objects, as in requests) that also reads and writes like a dict::
+``Session.cookies`` is a :class:`RequestsCookieJar`, an ``http.cookiejar.CookieJar`` (iterating it
+yields ``http.cookiejar.Cookie`` objects, as in requests) that also reads and writes like a dict::
 
     s.cookies["theme"] = "dark"                  # sent to every host, path /
     s.cookies.set("sid", "1", domain="cam.lan", path="/api")
@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from yardcam.requests._urls import URL
 from yardcam.requests.exceptions import CookieConflictError
 
-__all__ = ["CookieJar"]
+__all__ = ["RequestsCookieJar", "cookiejar_from_dict"]
 
 
 def _policy() -> http.cookiejar.DefaultCookiePolicy:
@@ -38,10 +38,10 @@ def _policy() -> http.cookiejar.DefaultCookiePolicy:
     )
 
 
-class CookieJar(http.cookiejar.CookieJar):
+class RequestsCookieJar(http.cookiejar.CookieJar):
     """Cookies kept by a session, thread-safe; dict-like by cookie name (see the module doc).
 
-    >>> jar = CookieJar()
+    >>> jar = RequestsCookieJar()
     >>> jar["theme"] = "dark"
     >>> jar.set("sid", "1", domain="cam.lan", path="/api")
     >>> sorted(jar.items()), jar.get("nope", "none")
@@ -229,3 +229,17 @@ class _SetCookieHeaders:
 
     def get_all(self, name: str, default: list[str]) -> list[str]:
         return list(self._values) if name.lower() == "set-cookie" else default
+
+
+def cookiejar_from_dict(
+    cookie_dict: Mapping[str, str] | None,
+    cookiejar: RequestsCookieJar | None = None,
+    overwrite: bool = True,
+) -> RequestsCookieJar:
+    """A jar holding ``cookie_dict``'s cookies (added to ``cookiejar`` when given; with
+    ``overwrite=False`` a name the jar already holds keeps its value), as in requests."""
+    jar = RequestsCookieJar() if cookiejar is None else cookiejar
+    for name, value in (cookie_dict or {}).items():
+        if overwrite or name not in jar:
+            jar.set(name, value)
+    return jar

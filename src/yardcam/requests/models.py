@@ -1,4 +1,5 @@
-"""The request as it will be sent, and the response as received (sync and async share one class).
+"""``requests.models``: a request as the caller builds it, as it will be sent, and the response as
+received (sync and async share one class).
 
 A :class:`Response` reads its body through a raw stream the transport provides: an iterator for
 :class:`Session`, an async iterator for :class:`AsyncSession`. Everything else (decoding,
@@ -11,12 +12,12 @@ import codecs
 import contextlib
 import datetime
 import json as jsonlib
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from yardcam.requests._cookies import CookieJar
 from yardcam.requests._decoders import Decoder, make_decoder
 from yardcam.requests._headers import Headers
+from yardcam.requests.cookies import RequestsCookieJar
 from yardcam.requests.exceptions import (
     HTTPError,
     InvalidRequest,
@@ -28,7 +29,43 @@ if TYPE_CHECKING:
     from yardcam.requests._body import Body
     from yardcam.requests._urls import URL
 
-__all__ = ["AsyncRawStream", "AsyncStreamBase", "PreparedRequest", "RawStream", "Response"]
+__all__ = ["PreparedRequest", "Request", "Response"]
+
+
+class Request:
+    """A request as the caller describes it, before any session setting is applied; as in
+    requests, ``Session.prepare_request(request)`` (session headers, cookies and auth merged)
+    or ``request.prepare()`` (none) turns it into a :class:`PreparedRequest` for ``send``.
+
+    >>> Request("GET", "http://cam.lan/status", params={"v": "1"}).prepare()
+    <PreparedRequest [GET] http://cam.lan/status?v=1>
+    """
+
+    def __init__(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        files: object = None,
+        data: object = None,
+        params: object = None,
+        auth: object = None,
+        cookies: Mapping[str, str] | None = None,
+        json: object = None,
+    ) -> None:
+        self.method, self.url = method, url
+        self.headers = dict(headers or {})
+        self.files, self.data, self.json, self.params = files, data, json, params
+        self.auth, self.cookies = auth, cookies
+
+    def prepare(self) -> PreparedRequest:
+        """The request with only its own settings (and the client's default headers)."""
+        from yardcam.requests._client import BaseSession  # the one preparation, not a copy
+
+        return BaseSession().prepare_request(self)
+
+    def __repr__(self) -> str:
+        return f"<Request [{self.method}]>"
 
 
 class PreparedRequest:
@@ -115,7 +152,7 @@ class Response:
         self._stream = stream
         self._consumed = False
         self._decoder: Decoder | None = None
-        self._cookies: CookieJar | None = None
+        self._cookies: RequestsCookieJar | None = None
 
     # -- status --------------------------------------------------------------------------
     @property
@@ -171,11 +208,11 @@ class Response:
             raise JSONDecodeError(f"not UTF-8/16/32 text: {exc.reason}", doc, exc.start) from exc
 
     @property
-    def cookies(self) -> CookieJar:
+    def cookies(self) -> RequestsCookieJar:
         """The cookies this response sets, as far as the cookie policy lets the request's host
         set them (a jar like ``Session.cookies``, which keeps them too)."""
         if self._cookies is None:
-            self._cookies = CookieJar()
+            self._cookies = RequestsCookieJar()
             self._cookies.extract(self.request.parsed_url, self._set_cookie_values())
         return self._cookies
 
