@@ -211,3 +211,10 @@ def test_cookiejar_from_dict() -> None:
     assert isinstance(jar, requests.cookies.RequestsCookieJar) and dict(jar) == {"a": "1", "b": "2"}
     requests.cookies.cookiejar_from_dict({"a": "9", "c": "3"}, jar, overwrite=False)
     assert dict(jar) == {"a": "1", "b": "2", "c": "3"}
+
+
+async def test_an_async_session_sends_a_prepared_request(echo_server: EchoServer) -> None:
+    async with requests.AsyncSession(headers={"X-Session": "a"}) as s:
+        prepared = s.prepare_request(requests.Request("GET", echo_server.url + "/echo"))
+        echoed = (await s.send(prepared)).json()
+    assert dict(echoed["headers"])["x-session"] == "a"

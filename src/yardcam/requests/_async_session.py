@@ -7,10 +7,19 @@ from collections.abc import Coroutine
 from typing import Any
 
 from yardcam.requests._async_transport import AsyncTransport, StreamConnection
-from yardcam.requests._client import BaseSession, Discard, Flow, LoadTLS, Send, Sleep, Verbs
+from yardcam.requests._client import (
+    BaseSession,
+    Discard,
+    Flow,
+    LoadTLS,
+    Send,
+    Settings,
+    Sleep,
+    Verbs,
+)
 from yardcam.requests._pool import Pool
 from yardcam.requests.exceptions import RequestException
-from yardcam.requests.models import Response
+from yardcam.requests.models import PreparedRequest, Response
 
 __all__ = ["AsyncSession"]
 
@@ -29,7 +38,14 @@ class AsyncSession(BaseSession, Verbs[Coroutine[Any, Any, Response]]):
 
     async def request(self, method: str, url: str, **kwargs: Any) -> Response:
         """Send a request; keywords as in CPython ``requests.request`` plus ``retries=``."""
-        request, settings = self._split_kwargs(method, url, kwargs)
+        return await self._deliver(*self._split_kwargs(method, url, kwargs))
+
+    async def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
+        """Send a :class:`PreparedRequest` (from :meth:`prepare_request` or :meth:`prepare`) with
+        the given settings."""
+        return await self._deliver(request, self._settings(**kwargs))
+
+    async def _deliver(self, request: PreparedRequest, settings: Settings) -> Response:
         response = await self._run(self._flow(request, settings))
         if not settings.stream:
             try:

@@ -5,11 +5,20 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from yardcam.requests._client import BaseSession, Discard, Flow, LoadTLS, Send, Sleep, Verbs
+from yardcam.requests._client import (
+    BaseSession,
+    Discard,
+    Flow,
+    LoadTLS,
+    Send,
+    Settings,
+    Sleep,
+    Verbs,
+)
 from yardcam.requests._pool import Pool
 from yardcam.requests._sync_transport import SocketConnection, SyncTransport
 from yardcam.requests.exceptions import RequestException
-from yardcam.requests.models import Response
+from yardcam.requests.models import PreparedRequest, Response
 
 __all__ = ["Session", "session"]
 
@@ -38,7 +47,14 @@ class Session(BaseSession, Verbs[Response]):
         ``retries`` (a :class:`Retry`, an int, or None).
         Anything else is refused with :class:`InvalidRequest` before any I/O.
         """
-        request, settings = self._split_kwargs(method, url, kwargs)
+        return self._deliver(*self._split_kwargs(method, url, kwargs))
+
+    def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
+        """Send a :class:`PreparedRequest` (from :meth:`prepare_request` or :meth:`prepare`) with
+        the given settings."""
+        return self._deliver(request, self._settings(**kwargs))
+
+    def _deliver(self, request: PreparedRequest, settings: Settings) -> Response:
         response = self._run(self._flow(request, settings))
         if not settings.stream:
             try:
@@ -46,15 +62,6 @@ class Session(BaseSession, Verbs[Response]):
             except BaseException:
                 response.close()
                 raise
-        return response
-
-    def send(self, request: Any, **kwargs: Any) -> Response:
-        """Send a :class:`PreparedRequest` (from :meth:`prepare_request` or :meth:`prepare`) with
-        the given settings."""
-        settings = self._settings(**kwargs)
-        response = self._run(self._flow(request, settings))
-        if not settings.stream:
-            response.content  # noqa: B018 - reads the body and frees the connection
         return response
 
     def _run(self, flow: Flow) -> Response:
