@@ -1,4 +1,5 @@
-"""Run a real uvicorn server for an ASGI app on 127.0.0.1, port 0, in a background thread.
+"""Run a real uvicorn server for an ASGI app on 127.0.0.1, port 0, in a background thread; or
+``yardcam run`` itself in a subprocess (:func:`start_yardcam_run`).
 
 Tests import :func:`serve` directly, or use the ``serve_app`` fixture from ``conftest.py``.
 """
@@ -6,11 +7,14 @@ Tests import :func:`serve` directly, or use the ``serve_app`` fixture from ``con
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,3 +96,34 @@ def banner_ports(banner: str) -> tuple[int, int | None]:
     gallery = re.search(r"^  gallery    https://[^:/]+:(\d+)/", banner, re.M)
     assert dashboard, f"no dashboard line in the banner:\n{banner}"
     return int(dashboard.group(1)), int(gallery.group(1)) if gallery else None
+
+
+def start_yardcam_run(
+    args: list[str],
+    log: Path,
+    *,
+    env: dict[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+    timeout: float = 30,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``yardcam run ARGS`` in a subprocess, returned with its banner once the banner is out.
+
+    Output goes to ``log``, not a pipe nobody drains, so a chatty process never blocks; a run
+    that exits or prints no banner within ``timeout`` fails the test with what it printed.
+    """
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "yardcam", "run", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            preexec_fn=preexec_fn,
+        )
+    deadline = time.monotonic() + timeout
+    while "Ctrl-C" not in (text := log.read_text()):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise AssertionError(f"yardcam run {' '.join(args)}: no banner\n{log.read_text()}")
+        time.sleep(0.05)
+    return proc, text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from serving import banner_ports
+from serving import banner_ports, start_yardcam_run
 from yardcam import requests
 from yardcam.config import CamConfig, OutboxConfig
 from yardcam.run import open_outbox
@@ -22,40 +21,28 @@ from yardcam.run import open_outbox
 
 @pytest.fixture
 def running_box(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, str, str]]:
+    proc, text = start_yardcam_run(
+        [
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--port",
+            "0",
+            "--archive-port",
+            "0",
+            "--fps",
+            "30",
+            "--source",
+            "synthetic:width=640,height=360",
+            "--cors-origin",
+            "https://panel.example",
+        ],
+        tmp_path / "run.log",
+        # A proxy in the environment (here: one that refuses) must not stand between the cam
+        # and its embedded archive on the same box.
+        env={"HTTPS_PROXY": "http://127.0.0.1:9"},
+    )
     log = tmp_path / "run.log"
-    # Output goes to a file, not a pipe nobody drains, so a chatty process never blocks.
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "yardcam",
-                "run",
-                "--data-dir",
-                str(tmp_path / "data"),
-                "--port",
-                "0",
-                "--archive-port",
-                "0",
-                "--fps",
-                "30",
-                "--source",
-                "synthetic:width=640,height=360",
-                "--cors-origin",
-                "https://panel.example",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            # A proxy in the environment (here: one that refuses) must not stand between the
-            # cam and its embedded archive on the same box.
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "HTTPS_PROXY": "http://127.0.0.1:9"},
-        )
     try:
-        deadline = time.monotonic() + 30
-        while "Ctrl-C" not in (text := log.read_text()):
-            assert proc.poll() is None, f"yardcam run exited:\n{text}"
-            assert time.monotonic() < deadline, f"no banner:\n{text}"
-            time.sleep(0.05)
         # Output to a file, not a terminal: the password is not printed, only where it is.
         first_login = tmp_path / "data" / "first-login.txt"
         assert f"the password in {first_login}" in text, text
@@ -153,19 +140,8 @@ def _yardcam(*args: str) -> str:
 
 def _start(data: Path, config: Path, log: Path) -> tuple[subprocess.Popen[bytes], int, int | None]:
     """``yardcam run --config``, once its banner is out: the process and the ports it bound."""
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "yardcam", "run", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    deadline = time.monotonic() + 30
-    while "Ctrl-C" not in log.read_text():
-        assert proc.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.05)
-    port, archive_port = banner_ports(log.read_text())
+    proc, text = start_yardcam_run(["--config", str(config)], log)
+    port, archive_port = banner_ports(text)
     return proc, port, archive_port
 
 

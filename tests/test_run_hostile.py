@@ -11,12 +11,10 @@ Every bound below is a correctness bound ("served before the client gives up"), 
 from __future__ import annotations
 
 import contextlib
-import os
 import resource
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from serving import banner_ports
+from serving import banner_ports, start_yardcam_run
 from yardcam import requests
 
 OPEN_FILES = 1024
@@ -42,33 +40,13 @@ def box(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """``yardcam run`` with soft and hard open-file limits of 1,024 (it cannot raise them)."""
     log = tmp_path / "run.log"
     data = tmp_path / "data"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "yardcam",
-                "run",
-                "--data-dir",
-                str(data),
-                "--port",
-                "0",
-                "--archive-port",
-                "0",
-                "--fps",
-                "10",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            preexec_fn=_limit_open_files,
-        )
+    proc, text = start_yardcam_run(
+        ["--data-dir", str(data), "--port", "0", "--archive-port", "0", "--fps", "10"],
+        log,
+        preexec_fn=_limit_open_files,
+        timeout=60,
+    )
     try:
-        deadline = time.monotonic() + 60
-        while "Ctrl-C" not in (text := log.read_text()):
-            assert proc.poll() is None, f"yardcam run exited:\n{text}"
-            assert time.monotonic() < deadline, f"no banner:\n{text}"
-            time.sleep(0.05)
         user, password = (data / "first-login.txt").read_text().split()
         port, archive_port = banner_ports(text)
         yield {
