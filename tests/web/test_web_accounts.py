@@ -115,6 +115,7 @@ def test_public_surface() -> None:
         "csrf_token",
         "ensure_secret_key",
         "ensure_self_signed_cert",
+        "localtime",
         "make_templates",
         "parse_basic",
         "raise_open_file_limit",

@@ -19,7 +19,7 @@ from ._secret_key import ensure_secret_key
 from ._serving import Server, ServingLimits, raise_open_file_limit
 from ._sessions import FRESH_SECONDS, REMEMBER_SECONDS, SessionMiddleware, SessionRegistry
 from ._settings import CORS_MAX_AGE, WebSettings, web_middleware
-from ._templates import make_templates
+from ._templates import localtime, make_templates
 from ._throttle import LoginThrottle
 from ._tls import ensure_self_signed_cert
 
@@ -44,6 +44,7 @@ __all__ = [
     "csrf_token",
     "ensure_secret_key",
     "ensure_self_signed_cert",
+    "localtime",
     "make_templates",
     "parse_basic",
     "raise_open_file_limit",

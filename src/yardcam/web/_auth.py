@@ -6,8 +6,9 @@ removal made anywhere, the CLI included, ends every session at once), the id und
 the CSRF token, which is replaced at login so a token planted before login is worthless after it.
 Without a registry (an app served by several nodes that share no session store, like a scaled
 archive's gallery) a session is valid by its signature, its tag and its expiry alone: logout
-then only clears the browser's cookie. Changing the password asks for a fresh login (within 10
-minutes): a borrowed, unlocked browser must not be enough to lock the owner out.
+then only clears the browser's cookie. Changing the password (and, on the cam, making an API
+token) asks for a fresh login within 10 minutes, through :meth:`Auth.unless_fresh`: a borrowed,
+unlocked browser must not be enough to lock the owner out or to mint a key that outlives them.
 """
 
 from __future__ import annotations
@@ -101,6 +102,18 @@ class Auth:
 
     def fresh_login_url(self, next_url: str) -> str:
         return f"/login?fresh=1&next={quote(next_url)}"
+
+    def unless_fresh(self, request: Request, next_url: str) -> Response | None:
+        """None when the password was typed in this session within 10 minutes; otherwise where
+        the browser goes first: the login page, or its "confirm it is you" form when the login
+        is older, then back to ``next_url``. The one guard of every sensitive page (password
+        change, API tokens), so they all ask the same way.
+        """
+        if self.user(request) is None:
+            return self._unauthenticated(request)
+        if not self.is_fresh(request):
+            return RedirectResponse(self.fresh_login_url(next_url), status_code=303)
+        return None
 
     def verify_throttled(self, username: str, password: str, address: str) -> int | bool:
         """For credentials sent with a request (HTTP Basic): True/False, or the seconds to wait
@@ -196,10 +209,8 @@ class Auth:
         return RedirectResponse("/login", status_code=303)
 
     async def _password_page(self, request: Request) -> Response:
-        if self.user(request) is None:
-            return self._unauthenticated(request)
-        if not self.is_fresh(request):
-            return RedirectResponse(self.fresh_login_url("/account/password"), status_code=303)
+        if (first := self.unless_fresh(request, "/account/password")) is not None:
+            return first
         return self._render_password(request)
 
     async def _change_password(self, request: Request) -> Response:
@@ -209,11 +220,10 @@ class Auth:
         session taken over (a stolen cookie) cannot lock its owner out; wrong guesses count
         against the login throttle.
         """
+        if (first := self.unless_fresh(request, "/account/password")) is not None:
+            return first
         user = self.user(request)
-        if user is None:
-            return self._unauthenticated(request)
-        if not self.is_fresh(request):
-            return RedirectResponse(self.fresh_login_url("/account/password"), status_code=303)
+        assert user is not None  # unless_fresh sent everyone else to the login page
         fields = await _small_form(request)
         if fields is None:
             return JSONResponse({"error": "form too large"}, status_code=413)

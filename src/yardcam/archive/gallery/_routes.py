@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -22,7 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from ...names import cam_of_frame_key, event_key, is_valid_cam, split_event_key
-from ...web import Accounts, Auth, LoginThrottle, make_templates
+from ...web import Accounts, Auth, LoginThrottle, localtime, make_templates
 from .._etag import etag_matches
 from ..storage import (
     BlobNotFound,
@@ -83,23 +82,11 @@ def _templates(tz: tzinfo) -> Jinja2Templates:
     filters["clock"] = lambda ts: datetime.fromtimestamp(ts, tz).strftime("%H:%M:%S")
     filters["when"] = lambda ts: datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M:%S %Z")
     filters["day"] = lambda ts: datetime.fromtimestamp(ts, tz).date().isoformat()
-    filters["localtime"] = lambda ts, part="datetime": _localtime(ts, tz, part)
+    filters["localtime"] = lambda ts, part="datetime": localtime(ts, tz, part)
     filters["filesize"] = _filesize
     filters["duration"] = _duration
     filters["event_key"] = lambda frame: event_key(frame.cam, frame.event)
     return templates
-
-
-def _localtime(ts: float, tz: tzinfo, part: str) -> Markup:
-    """A ``<time>`` that ``/_web/time.js`` shows in the browser's local time, in the format the
-    cam's dashboard uses (``2026-12-05 19:48:35``; ``part="time"``: ``19:48:35``); the text
-    inside (the gallery's zone) is what a browser without JavaScript shows.
-    """
-    moment = datetime.fromtimestamp(ts, tz)
-    shown = moment.strftime("%H:%M:%S" if part == "time" else "%Y-%m-%d %H:%M:%S %Z")
-    return Markup('<time datetime="{}" data-part="{}">{}</time>').format(
-        moment.isoformat(), part, shown
-    )
 
 
 async def _to_gallery(request: Request) -> Response:
