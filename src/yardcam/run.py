@@ -215,6 +215,7 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
         data_dir=data,
         name="yardcam" if len(cameras) > 1 else f"yardcam · {first.name}",
         gallery_url=f"https://localhost:{config.archive_port}/gallery" if embedded else None,
+        ca_file=own_cert if cert == own_cert else None,
     )
     cam_app = create_app(
         [CameraFeed(c.name, c.hub, c.detector, uploader.stats) for c in cameras], cam_settings

@@ -1,7 +1,8 @@
 """Every route x every kind of credential gets the expected status, over real HTTPS.
 
 "Open" means the route did its job (200, or 101 for the WebSocket); a refusal is the status the
-caller needs to act on: 401 (who are you?), 403 (not allowed, or a CSRF/Origin refusal).
+caller needs to act on: 401 (who are you?), 403 (not allowed, or a CSRF/Origin refusal), and
+for the browser-only pages (scope ``page``) 303 to the login page.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from yardcam.web import JwtSigner
 class Route:
     method: str  # GET, POST, STREAM (a GET whose body never ends) or WS
     path: str
-    scope: str  # none, read, control
+    scope: str  # none, read, control, page (a browser session only)
 
 
 ROUTES = [
@@ -48,6 +49,9 @@ ROUTES = [
     Route("POST", "/config", "control"),
     Route("POST", "/cameras/backyard/config", "control"),
     Route("WS", "/control", "control"),
+    Route("GET", "/account/tokens", "page"),
+    Route("POST", "/account/tokens", "page"),  # creates the token "matrix"
+    Route("POST", "/account/tokens/revoke", "page"),  # revokes it
 ]
 
 
@@ -59,6 +63,7 @@ class Credential:
     control: int | None = None
     unsafe: int | None = None  # a POST, when it differs from ``control``
     websocket: int | None = None  # the /control handshake, when it differs from ``control``
+    page: int | None = 303  # a page: every way in but a live session goes to the login page
 
 
 def _session(client: httpx.Client) -> dict[str, str]:
@@ -108,15 +113,15 @@ def make_credential(name: str, cam: CamServer, context: ssl.SSLContext) -> Crede
         client.close()
         csrf = {"x-csrf-token": client.csrf}  # type: ignore[attr-defined]
         if name == "session":
-            return Credential({**_session(client), **csrf})
+            return Credential({**_session(client), **csrf}, page=None)
         if name == "session without CSRF token":  # a WebSocket carries none: Origin guards it
-            return Credential(_session(client), unsafe=403)
+            return Credential(_session(client), unsafe=403, page=None)
         if name == "session with a foreign Origin":
             headers = {**_session(client), **csrf, "origin": "https://evil.example"}
-            return Credential(headers, unsafe=403, websocket=403)
+            return Credential(headers, unsafe=403, websocket=403, page=None)
         if name == "session with Sec-Fetch-Site cross-site":
             headers = {**_session(client), **csrf, "sec-fetch-site": "cross-site"}
-            return Credential(headers, unsafe=403, websocket=403)
+            return Credential(headers, unsafe=403, websocket=403, page=None)
         copied = {**_session(client), **csrf}
         with httpx.Client(base_url=cam.url, verify=context, cookies=client.cookies) as owner:
             assert owner.post("/logout", headers=csrf).status_code == 303
@@ -160,6 +165,12 @@ def attempt(route: Route, cam: CamServer, context: ssl.SSLContext, headers: dict
         if route.method == "STREAM":
             with client.stream("GET", route.path, headers=headers) as response:
                 return response.status_code
+        if route.method == "POST" and route.scope == "page":  # the pages' url-encoded forms
+            form = {"name": "matrix", "scope": "read"}
+            if "x-csrf-token" in headers:
+                form["csrf_token"] = headers["x-csrf-token"]
+            headers = {k: v for k, v in headers.items() if k != "x-csrf-token"}
+            return client.post(route.path, data=form, headers=headers).status_code
         if route.method == "POST":
             return client.post(route.path, json={"threshold": 20}, headers=headers).status_code
         return client.get(route.path, headers=headers).status_code
@@ -169,7 +180,7 @@ def expected(route: Route, credential: Credential) -> int:
     open_status = 101 if route.method == "WS" else 200
     if route.scope == "none":
         return 200
-    answer = credential.read if route.scope == "read" else credential.control
+    answer = {"read": credential.read, "page": credential.page}.get(route.scope, credential.control)
     if answer is None and route.method == "POST":
         answer = credential.unsafe
     if answer is None and route.method == "WS":

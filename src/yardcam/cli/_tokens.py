@@ -53,7 +53,7 @@ def _list(args: argparse.Namespace, data: Path, prog: str) -> int:
     tokens = list_api_tokens(data)
     for token in tokens:
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(token.created))
-        print(f"{token.name}\t{token.scope}\tcreated {created}")
+        print(f"{token.name}\t{token.scope}\tcreated {created}\tid {token.id}")
     if not tokens:
         print(f"no API tokens; make one with '{prog} token create NAME'", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ Routes (every camera also under ``/cameras/NAME/...``; the plain ones serve the 
 ``/healthz``          none      liveness (no secrets in it)
 ``/api/login``        none      ``{user, pass}`` -> a one-hour JWT
 ``/api/tokens``       session   POST ``{name, scope}`` -> an API token (fresh login needed)
+``/account/tokens``   session   the API tokens page: list, create (fresh login), revoke
 ====================  ========  ===================================================
 
 See :mod:`yardcam.dashboard._access` for the credentials; sessions, CSRF and CORS come from
@@ -52,6 +53,8 @@ from ._monitor import FeedWatch, watch
 from ._preview import MEDIA_TYPE, Viewers, mjpeg_stream, viewer_fps
 from ._settings import CameraFeed, DashboardSettings
 from ._state import load_camera_state, save_camera_state
+from ._token_page import PATH as TOKENS_PAGE
+from ._token_page import TokenPage
 from ._tokens import ApiTokens, create_api_token
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ def create_app(
     settings: DashboardSettings,
     *,
     tasks: Sequence[Task] = (),
+    clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The cam's web app for ``cameras`` (at least one; names unique).
 
@@ -75,15 +79,17 @@ def create_app(
     ``uploader.run``: one uvicorn then runs the whole cam on one loop. Serve it over https
     (``ensure_self_signed_cert``), and give uvicorn a ``timeout_graceful_shutdown`` (a few
     seconds): open dashboards hold their SSE and MJPEG streams until the server gives up.
+    ``clock`` is the time logins are judged by (a test moves it to age a session).
     """
     if not cameras:
         raise ValueError("create_app needs at least one camera")
     names = [feed.name for feed in cameras]
     if len(set(names)) != len(names):
         raise ValueError(f"camera names must be unique: {names}")
-    cam = _Cam(list(cameras), settings)
+    cam = _Cam(list(cameras), settings, clock)
     routes: list[BaseRoute] = [
         *cam.auth.routes(),
+        *cam.token_page.routes(),
         Route("/", cam.access.page(cam.dashboard)),
         Route("/healthz", cam.healthz),
         Route("/metrics", cam.read(cam.metrics)),
@@ -115,17 +121,25 @@ def create_app(
 
 
 class _Cam:
-    def __init__(self, feeds: list[CameraFeed], settings: DashboardSettings) -> None:
+    def __init__(
+        self, feeds: list[CameraFeed], settings: DashboardSettings, clock: Callable[[], float]
+    ) -> None:
         self.feeds = {feed.name: feed for feed in feeds}
         self.first = feeds[0]
         self.settings = settings
         self.templates = make_templates(_HERE / "templates", title=settings.name)
         registry = SessionRegistry(
-            settings.cam_dir / "sessions.json", max_age=settings.web.session_max_age
+            settings.cam_dir / "sessions.json", max_age=settings.web.session_max_age, clock=clock
         )
         self.auth = Auth(settings.accounts, templates=self.templates, registry=registry)
         self.jwt = JwtSigner(settings.cam_dir / "jwt-secret")
         self.access = Access(self.auth, self.jwt, ApiTokens(settings.data_dir))
+        self.token_page = TokenPage(
+            self.access,
+            self.templates,
+            data_dir=settings.data_dir,
+            ca_file=settings.ca_file,
+        )
         self.read = self.access.require("read")
         self.control = self.access.require("control")
         self.broadcaster = Broadcaster()
@@ -392,7 +406,7 @@ class _Cam:
         if self.auth.user(request) is None:
             return Refusal(401, "log in first").response()
         if not self.auth.is_fresh(request):
-            url = self.auth.fresh_login_url("/")
+            url = self.auth.fresh_login_url(TOKENS_PAGE)
             return JSONResponse({"error": "log in again first", "login": url}, status_code=403)
         try:
             body = await request.json()

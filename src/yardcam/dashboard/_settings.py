@@ -44,6 +44,9 @@ class DashboardSettings:
     viewer, to spare a small box's uplink; None sends every new frame (a viewer may ask for less
     with ``?fps=``). ``keepalive``: seconds between SSE comments that keep proxies from closing
     an idle stream. ``gallery_url``: the archive's gallery, for links from motion events.
+    ``ca_file``: the certificate a client must trust to reach this cam over https (the
+    self-signed ``DATA/tls/cert.pem`` when the cam made its own; None for a certificate that
+    clients trust already), for the ``curl --cacert`` line the API tokens page prints.
     """
 
     web: WebSettings
@@ -54,6 +57,7 @@ class DashboardSettings:
     preview_fps: float | None = None
     keepalive: float = 15.0
     gallery_url: str | None = None
+    ca_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.state_interval <= 0:

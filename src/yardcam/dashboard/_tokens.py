@@ -5,6 +5,11 @@ change the config and use the ``/control`` WebSocket. Only a SHA-256 of each tok
 (the token is 32 random bytes, so a fast hash is enough: there is nothing to brute-force), in
 ``DATA/cam/api-tokens.json`` (0600), re-read when it changes on disk so ``yardcam token
 create|revoke`` takes effect on a running cam. The token itself is shown once, at creation.
+
+A token's ``id`` is the start of that hash: it tells tokens apart in a list and in logs, and
+says nothing about the token. When a token was last used is known to the running cam only (in
+memory): writing it to the file on every request would race ``yardcam token revoke``, whose
+write a stale copy could undo.
 """
 
 from __future__ import annotations
@@ -28,11 +33,16 @@ _NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 _lock = threading.Lock()
 
 
+_ID_LENGTH = 10
+
+
 @dataclass(frozen=True, slots=True)
 class ApiToken:
     name: str
     scope: Scope
     created: float
+    id: str
+    last_used: float | None = None  # since the cam started; None: not used, or not known here
 
 
 def tokens_file(data_dir: Path) -> Path:
@@ -62,7 +72,7 @@ def create_api_token(data_dir: Path, name: str, scope: str) -> str:
 def list_api_tokens(data_dir: Path) -> list[ApiToken]:
     """Every token's name, scope and creation time (never the token), by name."""
     doc = _read(tokens_file(data_dir))
-    return sorted((_token(entry) for entry in doc.values()), key=lambda t: t.name)
+    return sorted((_token(digest, entry) for digest, entry in doc.items()), key=lambda t: t.name)
 
 
 def revoke_api_token(data_dir: Path, name: str) -> None:
@@ -79,19 +89,35 @@ def revoke_api_token(data_dir: Path, name: str) -> None:
 
 
 class ApiTokens:
-    """The running app's view of the token file: checks a presented token."""
+    """The running app's view of the token file: checks a presented token, and remembers
+    when each one was last used."""
 
     def __init__(self, data_dir: Path) -> None:
         self._path = tokens_file(data_dir)
         self._stamp: tuple[int, int, int] | None = None
         self._tokens: dict[str, dict[str, Any]] = {}
+        self._used: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def check(self, token: str) -> ApiToken | None:
+        digest = _digest(token)
         with self._lock:
             self._reload_if_changed()
-            entry = self._tokens.get(_digest(token))
-        return _token(entry) if entry else None
+            entry = self._tokens.get(digest)
+            if entry is None:
+                return None
+            self._used[digest] = time.time()
+        return _token(digest, entry)
+
+    def listing(self) -> list[ApiToken]:
+        """Every token as :func:`list_api_tokens` has it, with ``last_used`` filled in."""
+        with self._lock:
+            self._reload_if_changed()
+            tokens = [
+                _token(digest, entry, self._used.get(digest))
+                for digest, entry in self._tokens.items()
+            ]
+        return sorted(tokens, key=lambda t: t.name)
 
     def _reload_if_changed(self) -> None:
         try:
@@ -104,8 +130,8 @@ class ApiTokens:
             self._tokens, self._stamp = _read(self._path), stamp
 
 
-def _token(entry: dict[str, Any]) -> ApiToken:
-    return ApiToken(entry["name"], entry["scope"], entry["created"])
+def _token(digest: str, entry: dict[str, Any], last_used: float | None = None) -> ApiToken:
+    return ApiToken(entry["name"], entry["scope"], entry["created"], digest[:_ID_LENGTH], last_used)
 
 
 def _digest(token: str) -> str:
