@@ -1,4 +1,4 @@
-"""yardcam.web.Server: request-head timeout, connection bound, streams ended at stop, and
+"""yardcam.web.Server: request-head and request-body timeouts, connection bound, streams ended at stop, and
 accept() failures logged once per interval (the slowloris at the open-file limit is in
 test_web_slowloris.py)."""
 
@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
@@ -41,7 +41,18 @@ async def _forever(request: Request) -> StreamingResponse:
     return StreamingResponse(ticks(), media_type="text/plain")
 
 
-APP = Starlette(routes=[Route("/", _hello), Route("/stream", _forever)])
+async def _size(request: Request) -> PlainTextResponse:
+    if request.query_params.get("read_after"):  # an app busy elsewhere before it reads
+        await asyncio.sleep(float(request.query_params["read_after"]))
+    try:
+        return PlainTextResponse(str(len(await request.body())))
+    except ClientDisconnect:  # cut off by the body timeout: nobody to answer
+        return PlainTextResponse("gone", 400)
+
+
+APP = Starlette(
+    routes=[Route("/", _hello), Route("/stream", _forever), Route("/size", _size, methods=["POST"])]
+)
 
 
 @contextlib.contextmanager
@@ -93,6 +104,38 @@ def test_an_unfinished_request_head_is_cut_off() -> None:
 def test_a_connection_that_sends_nothing_is_cut_off() -> None:
     with running(ServingLimits(head_timeout=0.3)) as (_, port), _connect(port) as conn:
         assert _read_all(conn) == b""
+
+
+def _post_head(path: str, length: int) -> bytes:
+    return f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n".encode()
+
+
+def test_a_body_that_stops_coming_is_cut_off() -> None:
+    limits = ServingLimits(head_timeout=5, body_timeout=0.3)
+    with running(limits) as (server, port), _connect(port) as conn:
+        conn.sendall(_post_head("/size", 100) + b"x" * 10)  # ... and the other 90 never come
+        assert _read_all(conn) == b""  # closed by the server, well before the client gave up
+        assert server.gate.timed_out == 1
+
+
+def test_a_slow_body_that_keeps_coming_is_served() -> None:
+    limits = ServingLimits(head_timeout=5, body_timeout=0.3)
+    with running(limits) as (server, port), _connect(port) as conn:
+        conn.sendall(_post_head("/size", 8))
+        for _ in range(8):  # 0.8 s in all, well past the timeout, but never 0.3 s without a byte
+            time.sleep(0.1)
+            conn.sendall(b"x")
+        assert _read_all(conn).endswith(b"\r\n\r\n8")
+        assert server.gate.timed_out == 0
+
+
+def test_an_app_slow_to_read_a_body_is_not_the_clients_fault() -> None:
+    limits = ServingLimits(head_timeout=5, body_timeout=0.3)
+    body = b"x" * (4 << 20)  # past uvicorn's buffer: it stops reading until the app reads
+    with running(limits) as (server, port), _connect(port) as conn:
+        conn.sendall(_post_head("/size?read_after=1", len(body)) + body)
+        assert _read_all(conn).endswith(f"\r\n\r\n{len(body)}".encode())
+        assert server.gate.timed_out == 0
 
 
 def test_over_tls_the_head_timeout_counts_from_the_accept(

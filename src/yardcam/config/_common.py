@@ -41,6 +41,11 @@ class ServingConfig:
         help="seconds for a request head to arrive, TLS handshake included",
         check=within(1, 300),
     )
+    body_timeout: float = setting(
+        30.0,
+        help="seconds a request body may go without a byte arriving",
+        check=within(1, 3600),
+    )
     keep_alive: int = setting(
         5, help="seconds an idle keep-alive connection is kept", check=within(1, 300)
     )
@@ -61,6 +66,7 @@ class ServingConfig:
     def limits(self) -> ServingLimits:
         return ServingLimits(
             head_timeout=self.head_timeout,
+            body_timeout=self.body_timeout,
             keep_alive=self.keep_alive,
             max_connections=self.max_connections,
             fd_reserve=self.fd_reserve,

@@ -18,6 +18,11 @@ rules kept here:
   is full whatever the count says (Linux hands out the lowest free number): refused.
 * **A request head must arrive whole within ``head_timeout``** of the accept (TLS handshake
   included) or of the previous response; then the connection is shut down.
+* **A request body must keep coming**: a connection that sent a head and then nothing of its
+  body for ``body_timeout`` is shut down too (a client that drips a body would otherwise hold
+  its connection forever, counted as served). Time the app takes to read what has arrived
+  (uvicorn stops reading past its buffer) or to ask for an ``Expect: 100-continue`` body is
+  not counted against the client.
 * **The soft open-file limit is raised to the hard one** at start (:func:`raise_open_file_limit`).
 * **accept() failures are logged once per ``log_interval``**, with how many were folded in.
 * **A graceful stop ends streaming responses** (SSE, MJPEG): they see the client "leave" and end
@@ -65,6 +70,8 @@ class ServingLimits:
 
     #: Seconds for a request head (TLS handshake included) to arrive complete.
     head_timeout: float = 10.0
+    #: Seconds a request body may go without a byte arriving while the app waits for it.
+    body_timeout: float = 30.0
     #: Seconds an idle keep-alive connection is kept.
     keep_alive: int = 5
     #: Open connections at most (each costs memory, a TLS one ~0.3 MB).
@@ -79,7 +86,8 @@ class ServingLimits:
     log_interval: float = 60.0
 
     def __post_init__(self) -> None:
-        if self.head_timeout <= 0 or self.max_connections < 1 or self.fd_reserve < 2:
+        timeouts = (self.head_timeout, self.body_timeout)
+        if min(timeouts) <= 0 or self.max_connections < 1 or self.fd_reserve < 2:
             raise ValueError(f"nonsense serving limits: {self}")
 
 
@@ -110,12 +118,14 @@ class _Connections:
         # A closed socket (fileno() == -1) is a leftover, dropped when met.
         self.waiting: OrderedDict[int, tuple[socket.socket, float, _Gate]] = OrderedDict()
         self.busy: dict[int, tuple[socket.socket, _Gate]] = {}
+        # Receiving a request body: fd -> (socket, when a byte last came, gate, protocol).
+        self.receiving: dict[int, tuple[socket.socket, float, _Gate, _GatedH11Protocol]] = {}
         # Shut down to make room but not yet closed by their transports (with when): their
         # descriptors come back within a loop iteration or two.
         self.closing: list[tuple[socket.socket, float]] = []
 
     def __len__(self) -> int:
-        return len(self.waiting) + len(self.busy)
+        return len(self.waiting) + len(self.busy) + len(self.receiving)
 
     def add(self, fd: int, sock: socket.socket, gate: _Gate) -> None:
         self.forget(fd)  # a number freed and reused: the old entry is stale
@@ -123,19 +133,35 @@ class _Connections:
         gate.open += 1
 
     def forget(self, fd: int) -> None:
-        entry = self.waiting.pop(fd, None) or self.busy.pop(fd, None)
+        entry = self._pop(fd)
         if entry is not None:
-            entry[-1].open -= 1
+            entry[1].open -= 1
 
     def mark_busy(self, fd: int) -> None:
-        entry = self.waiting.pop(fd, None)
+        entry = self._pop(fd)
         if entry is not None:
-            self.busy[fd] = (entry[0], entry[2])
+            self.busy[fd] = entry
+
+    def mark_receiving(self, fd: int, protocol: _GatedH11Protocol) -> None:
+        """A body is coming (called again at each piece of it: the clock restarts)."""
+        entry = self._pop(fd)
+        if entry is not None:
+            self.receiving[fd] = (entry[0], time.monotonic(), entry[1], protocol)
 
     def mark_waiting(self, fd: int) -> None:
-        entry = self.busy.pop(fd, None)
+        entry = self._pop(fd)
         if entry is not None:
             self.waiting[fd] = (entry[0], time.monotonic(), entry[1])
+
+    def _pop(self, fd: int) -> tuple[socket.socket, _Gate] | None:
+        """Take ``fd`` out of whichever state it is in: (socket, gate), or None if unknown."""
+        if fd in self.waiting:
+            sock, _, gate = self.waiting.pop(fd)
+            return sock, gate
+        if fd in self.receiving:
+            sock, _, gate, _ = self.receiving.pop(fd)
+            return sock, gate
+        return self.busy.pop(fd, None)
 
     def shed(self, of: _Gate | None = None) -> bool:
         """Shut down the longest-waiting connection (``of`` one gate, or of any); False if none."""
@@ -161,11 +187,20 @@ class _Connections:
         self.closing.append((sock, time.monotonic()))
 
     def sweep(self) -> None:
-        """Shut down connections whose request head is overdue; forget closed ones that never
-        said goodbye (a WebSocket hands its connection to another protocol)."""
+        """Shut down connections whose request head or body is overdue; forget closed ones that
+        never said goodbye (a WebSocket hands its connection to another protocol)."""
         for fd in [fd for fd, (sock, _) in self.busy.items() if sock.fileno() == -1]:
             self.forget(fd)
         now = time.monotonic()
+        for fd, (sock, since, gate, protocol) in list(self.receiving.items()):
+            if sock.fileno() == -1:
+                self.forget(fd)
+            elif protocol.waiting_for_app():  # not the client's time: its clock restarts
+                self.receiving[fd] = (sock, now, gate, protocol)
+            elif since < now - gate.limits.body_timeout:
+                gate.timed_out += 1
+                self.forget(fd)
+                self._shut(sock)
         for fd, (sock, since, gate) in list(self.waiting.items()):
             if sock.fileno() == -1:
                 self.forget(fd)
@@ -306,10 +341,18 @@ class _GatedH11Protocol(H11Protocol):
         self._tell_gate()
 
     def _tell_gate(self) -> None:
-        if self.conn.their_state is h11.IDLE:
+        state = self.conn.their_state
+        if state is h11.IDLE:
             self.gate.connections.mark_waiting(self._fd)
+        elif state is h11.SEND_BODY:
+            self.gate.connections.mark_receiving(self._fd, self)
         else:
             self.gate.connections.mark_busy(self._fd)
+
+    def waiting_for_app(self) -> bool:
+        """Whether the body stopped coming because of us: the app has not read what arrived
+        (reading is paused) or not yet asked for an ``Expect: 100-continue`` body."""
+        return self.flow.read_paused or self.conn.they_are_waiting_for_100_continue
 
 
 class _EndStreamsAtStop:
@@ -435,7 +478,7 @@ class Server(uvicorn.Server):
             yield
 
     async def _sweep(self) -> None:
-        every = min(1.0, self.limits.head_timeout / 4)
+        every = min(1.0, self.limits.head_timeout / 4, self.limits.body_timeout / 4)
         while True:
             await asyncio.sleep(every)
             self.gate.connections.sweep()
