@@ -1,6 +1,6 @@
-"""yardcam.web.Server: request-head and request-body timeouts, connection bound, streams ended at stop, and
-accept() failures logged once per interval (the slowloris at the open-file limit is in
-test_web_slowloris.py)."""
+"""yardcam.web.Server: request-head and request-body timeouts, connection bound, streams ended
+at stop, and accept() failures logged once per interval (the slowloris at the open-file limit is
+in test_web_slowloris.py)."""
 
 from __future__ import annotations
 
@@ -107,7 +107,8 @@ def test_a_connection_that_sends_nothing_is_cut_off() -> None:
 
 
 def _post_head(path: str, length: int) -> bytes:
-    return f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n".encode()
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n"
+    return (head + "Connection: close\r\n\r\n").encode()
 
 
 def test_a_body_that_stops_coming_is_cut_off() -> None:
