@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from yardcam.cli import main
+from yardcam.cli import build_parser, main
+from yardcam.cli._archive import config_from_args
 
 
 def _show(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -64,3 +65,15 @@ def test_a_bad_value_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("yardcam config show: configuration: camera[0].threshold = 101.0")
     assert "Traceback" not in err
+
+
+def test_the_log_level_is_a_flag_of_run_and_archive_serve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = _show(capsys, "config", "show", "--data-dir", str(tmp_path), "--log-level", "debug")
+    assert 'log_level = "debug"' in out and "# flag --log-level" in out
+    args = build_parser().parse_args(["archive", "serve", "--log-level", "warning"])
+    assert config_from_args(args).log_level == "warning"
+    with pytest.raises(SystemExit):  # argparse names the choices
+        build_parser().parse_args(["run", "--log-level", "loud"])
+    assert "invalid choice: 'loud'" in capsys.readouterr().err

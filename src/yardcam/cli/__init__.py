@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from yardcam.config import CamConfig, ConfigError, load_cam_config, render
+from yardcam.config import LOG_LEVELS, CamConfig, ConfigError, load_cam_config, render
 
 from . import _archive, _outbox, _status, _tokens, _users
 
@@ -142,6 +142,7 @@ def _add_run_flags(run: argparse.ArgumentParser) -> None:
         help="an origin (https://host[:port]) whose pages may call the cam's API; repeatable",
     )
     run.add_argument("--log-format", choices=("text", "json"), help="default: text")
+    run.add_argument("--log-level", choices=LOG_LEVELS, help="default: info")
 
 
 def _run_flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -155,6 +156,7 @@ def _run_flags(args: argparse.Namespace) -> dict[str, Any]:
         "ca_bundle": args.ca_bundle,
         "cors_origins": args.cors_origin,
         "log_format": args.log_format,
+        "log_level": args.log_level,
         "camera": {
             "name": args.cam,
             "source": args.source,

@@ -27,7 +27,7 @@ from yardcam.archive import (
 from yardcam.archive._timestamps import parse_timestamp
 from yardcam.archive._tokens import parse_expiry
 from yardcam.archive.storage import StorageError
-from yardcam.config import ArchiveConfig, load_archive_config, redact_url, render
+from yardcam.config import LOG_LEVELS, ArchiveConfig, load_archive_config, redact_url, render
 from yardcam.logs import configure_logging
 from yardcam.names import is_valid_cam
 
@@ -68,6 +68,7 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
     flags: dict[str, Any] = {name: getattr(args, name, None) for name in names}
     flags["max_frame_bytes"] = getattr(args, "max_frame_bytes", None)
     flags["log_format"] = getattr(args, "log_format", None)
+    flags["log_level"] = getattr(args, "log_level", None)
     flags["retention"] = {"max_age_days": args.max_age, "max_bytes": args.max_bytes}
     return flags
 
@@ -98,6 +99,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     serve.add_argument("--tls-key", type=Path, help="PEM private key")
     serve.add_argument("--max-frame-bytes", type=int)
     serve.add_argument("--log-format", choices=("text", "json"), help="default: text")
+    serve.add_argument("--log-level", choices=LOG_LEVELS, help="default: info")
     serve.set_defaults(func=_serve)
 
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(

@@ -16,12 +16,13 @@ secrets masked (``yardcam config show``).
 
 from ._archive import ArchiveConfig, load_archive_config
 from ._cam import CamConfig, CameraConfig, OutboxConfig, default_data_dir, load_cam_config
-from ._common import RetentionConfig, ServingConfig
+from ._common import LOG_LEVELS, RetentionConfig, ServingConfig
 from ._fields import ConfigError, Loaded
 from ._redact import redact_text, redact_url
 from ._show import render
 
 __all__ = [
+    "LOG_LEVELS",
     "ArchiveConfig",
     "CamConfig",
     "CameraConfig",

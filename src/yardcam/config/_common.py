@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from yardcam.web import ServingLimits
 
@@ -11,6 +11,7 @@ from ._fields import at_least, setting, within
 
 LogFormat = Literal["text", "json"]
 LogLevel = Literal["debug", "info", "warning", "error"]
+LOG_LEVELS: tuple[str, ...] = get_args(LogLevel)  # the --log-level choices
 
 
 @dataclass(frozen=True, slots=True)
