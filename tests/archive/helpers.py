@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import obstore
 import psycopg
@@ -14,6 +15,7 @@ import pytest
 import simplejpeg
 
 from serving import Running
+from web.websupport import PASSWORD, form_token
 from yardcam.archive import Archive, ArchiveSettings, create_token, issue_token
 from yardcam.archive.storage import (
     FrameRecord,
@@ -24,6 +26,7 @@ from yardcam.archive.storage import (
 )
 
 STACKS = ["file+sqlite", "s3+postgres"]
+HTML = {"accept": "text/html"}
 MULTIPART_BOUNDARY = "yardcam-test-boundary"
 MULTIPART_TYPE = f"multipart/form-data; boundary={MULTIPART_BOUNDARY}"
 
@@ -181,3 +184,18 @@ async def store_frame(archive: Archive, cam: str, ts: float, body: bytes) -> Fra
     stored, created = await archive.index.insert_frame(record)
     assert created
     return stored
+
+
+def login(client: httpx.Client, password: str = PASSWORD) -> None:
+    """Log ``client`` in to a node's gallery as ``owner`` (made with ``create_user``)."""
+    token = form_token(client.get("/login").text)
+    data = {"username": "owner", "password": password, "csrf_token": token, "next": ""}
+    response = client.post("/login", data=data)
+    assert response.status_code == 303, response.text
+
+
+def in_gallery(client: httpx.Client) -> bool:
+    """Does this client's cookie still open the gallery (or is it sent to the login page)?"""
+    response = client.get("/gallery/", headers=HTML)
+    assert response.status_code in (200, 303), response.text
+    return response.status_code == 200

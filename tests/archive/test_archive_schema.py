@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import httpx
 import psycopg
 import pytest
 
-from archive.helpers import Node, make_jpeg, unique_cam
+from archive.helpers import Node, in_gallery, login, make_jpeg, unique_cam
+from web.websupport import PASSWORD
 from yardcam import requests
-from yardcam.archive import ArchiveSettings
+from yardcam.archive import ArchiveSettings, create_user
 from yardcam.archive.storage import (
     StorageError,
     blob_key,
@@ -140,9 +142,13 @@ def test_an_archive_of_the_previous_schema_is_upgraded_with_its_frames_intact(
     frames = asyncio.run(previous_archive(settings, cam, 3))
     assert not has_version_table(settings)  # really the old schema
 
+    create_user(settings, "owner", PASSWORD)
     node = start_node(settings)  # opening the index upgrades it
 
     assert schema_version(settings) == LATEST
+    with httpx.Client(base_url=node.url) as browser:  # the gallery's sessions table is there
+        login(browser)
+        assert in_gallery(browser)
     auth = requests.BearerAuth(node.read)
     listed = requests.get(f"{node.url}/frames?cam={cam}&order=asc", auth=auth).json()
     assert sorted(f["id"] for f in listed["frames"]) == sorted(frames)

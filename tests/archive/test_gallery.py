@@ -142,7 +142,8 @@ def gallery_app(archive: Archive, *, page_size: int = 120, tz: str = "UTC") -> S
     settings = WebSettings(
         secret_key=secrets.token_urlsafe(32), cookie_name="archive", secure_cookies=False
     )
-    routes = gallery_routes(gallery_auth(accounts), archive, page_size=page_size, tz=ZoneInfo(tz))
+    auth = gallery_auth(accounts, archive)
+    routes = gallery_routes(auth, archive, page_size=page_size, tz=ZoneInfo(tz))
     return Starlette(routes=routes, middleware=web_middleware(settings))
 
 

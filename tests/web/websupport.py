@@ -32,15 +32,12 @@ def build_app(
     secure: bool,
     origins: tuple[str, ...] = (),
     registry: SessionRegistry | None = None,
-    server_side: bool = True,
 ) -> Starlette:
-    """``server_side=False``: no session registry (sessions valid by signature and expiry)."""
-    if server_side and registry is None:
-        registry = SessionRegistry()
-    auth = Auth(accounts, throttle=LoginThrottle(max_failures=3, lockout=60), registry=registry)
+    throttle = LoginThrottle(max_failures=3, lockout=60)
+    auth = Auth(accounts, throttle=throttle, registry=registry or SessionRegistry())
 
     async def secret(request: Request) -> Response:
-        return PlainTextResponse(f"hello {auth.user(request)}")
+        return PlainTextResponse(f"hello {await auth.user(request)}")
 
     async def token(request: Request) -> Response:
         return PlainTextResponse(f'<input name="csrf_token" value="{csrf_token(request)}">')

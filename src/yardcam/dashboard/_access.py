@@ -71,7 +71,7 @@ class Access:
     async def identify(self, connection: HTTPConnection) -> Principal | Refusal:
         header = connection.headers.get("authorization")
         if header is None:
-            user = self.auth.user(connection)
+            user = await self.auth.user(connection)
             return _LOGIN if user is None else Principal(user, "control", "session")
         scheme, _, credential = header.partition(" ")
         scheme = scheme.lower()
@@ -140,7 +140,7 @@ class Access:
 
         @functools.wraps(endpoint)
         async def guarded(request: Request) -> Response:
-            if self.auth.user(request) is None:
+            if await self.auth.user(request) is None:
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
             response = await endpoint(request)

@@ -30,7 +30,7 @@ import datetime
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -192,22 +192,26 @@ class _Cam:
             return JSONResponse(body, status_code=404)
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
-    def _still_allowed(self, request: Request) -> Callable[[], bool]:
+    def _still_allowed(self, request: Request) -> Callable[[], Awaitable[bool]]:
         """For long streams: is this caller still let in (logout, password, revoked token)?
         Bearer/Basic callers are checked again without argon2 work: JWT and token only.
+        (Async: a session is looked up in its store, a database on the archive's twin.)
         """
         principal: Principal = request.state.principal
-        if principal.via == "session":
-            return lambda: self.auth.user(request) is not None
-        if principal.via == "token":
-            header = request.headers.get("authorization", "")
-            token = header.partition(" ")[2].strip()
-            return lambda: self.access.tokens.check(token) is not None
-        if principal.via == "jwt":
-            token = request.headers.get("authorization", "").partition(" ")[2].strip()
-            return lambda: self.access.jwt_principal(token) == principal
+        header = request.headers.get("authorization", "")
+        token = header.partition(" ")[2].strip()
         tag = self.auth.accounts.session_tag(principal.name)  # Basic: until the password changes
-        return lambda: tag is not None and self.auth.accounts.session_tag(principal.name) == tag
+
+        async def allowed() -> bool:
+            if principal.via == "session":
+                return await self.auth.user(request) is not None
+            if principal.via == "token":
+                return self.access.tokens.check(token) is not None
+            if principal.via == "jwt":
+                return self.access.jwt_principal(token) == principal
+            return tag is not None and self.auth.accounts.session_tag(principal.name) == tag
+
+        return allowed
 
     # -- what each camera shows ---------------------------------------------------------------
 
@@ -403,9 +407,9 @@ class _Cam:
 
     async def api_create_token(self, request: Request) -> Response:
         """An API token from the browser: a session with a fresh login (10 min) only."""
-        if self.auth.user(request) is None:
+        if await self.auth.user(request) is None:
             return Refusal(401, "log in first").response()
-        if not self.auth.is_fresh(request):
+        if not await self.auth.is_fresh(request):
             url = self.auth.fresh_login_url(TOKENS_PAGE)
             return JSONResponse({"error": "log in again first", "login": url}, status_code=403)
         try:
@@ -444,7 +448,7 @@ class _Cam:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            if who.via == "session" and self.auth.user(websocket) is None:
+            if who.via == "session" and await self.auth.user(websocket) is None:
                 await websocket.close(code=1008, reason="logged out")
                 return
             reply = await self.command(feed, message.get("text"))

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import json
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +126,7 @@ async def event_stream(
     camera: str | None,
     interval: float,
     keepalive: float,
-    allowed: Callable[[], bool],
+    allowed: Callable[[], Awaitable[bool]],
     resume_after: int | None = None,
 ) -> AsyncIterator[bytes]:
     """A client's stream: replay since ``resume_after`` (or state now), then broadcasts as they
@@ -160,7 +160,7 @@ async def event_stream(
                     yield b": keepalive\n\n"
                     ping = now + keepalive
                 if now >= tick:
-                    if not allowed():
+                    if not await allowed():
                         return
                     yield sse("state", state(), max(sent, broadcaster.last_id))
                     tick = now + interval

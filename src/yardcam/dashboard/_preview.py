@@ -9,7 +9,7 @@ frames a second (``?fps=2`` on a metered link); it never gets more than the app'
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from ..camera import FrameHub
 
@@ -43,7 +43,10 @@ class Viewers:
 
 
 async def mjpeg_stream(
-    hub: FrameHub, viewers: Viewers, allowed: Callable[[], bool], max_fps: float | None = None
+    hub: FrameHub,
+    viewers: Viewers,
+    allowed: Callable[[], Awaitable[bool]],
+    max_fps: float | None = None,
 ) -> AsyncIterator[bytes]:
     """Frames until the client disconnects (Starlette then cancels this generator), or until
     ``allowed()`` turns false (checked about once a second: the viewer's login was revoked).
@@ -59,7 +62,7 @@ async def mjpeg_stream(
             seq = frame.seq
             sent_at = loop.time()
             if sent_at >= check_at:
-                if not allowed():
+                if not await allowed():
                     return
                 check_at = sent_at + _RECHECK
             yield (

@@ -55,12 +55,12 @@ class TokenPage:
         ]
 
     async def show(self, request: Request) -> Response:
-        if (first := self.auth.unless_fresh(request, PATH)) is not None:
+        if (first := await self.auth.unless_fresh(request, PATH)) is not None:
             return first
         return self._render(request)
 
     async def create(self, request: Request) -> Response:
-        if (first := self.auth.unless_fresh(request, PATH)) is not None:
+        if (first := await self.auth.unless_fresh(request, PATH)) is not None:
             return first
         async with request.form(max_files=0, max_fields=4) as form:
             name = str(form.get("name", "")).strip()

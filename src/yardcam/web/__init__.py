@@ -4,7 +4,9 @@ login throttling, security headers, CORS and first-run TLS.
 Wiring an app::
 
     settings = WebSettings(secret_key=ensure_secret_key(data / "secret"), cookie_name="cam")
-    auth = Auth(Accounts(data / "users.json"), templates=make_templates(my_templates))
+    sessions = SessionRegistry(data / "sessions.json")
+    auth = Auth(Accounts(data / "users.json"), templates=make_templates(my_templates),
+                registry=sessions)
     app = Starlette(routes=[*auth.routes(), Route("/", auth.required(home))],
                     middleware=web_middleware(settings))
 """
@@ -17,7 +19,16 @@ from ._headers import CONTENT_SECURITY_POLICY, SecurityHeadersMiddleware
 from ._prompt import read_new_password
 from ._secret_key import ensure_secret_key
 from ._serving import Server, ServingLimits, raise_open_file_limit
-from ._sessions import FRESH_SECONDS, REMEMBER_SECONDS, SessionMiddleware, SessionRegistry
+from ._sessions import (
+    FRESH_SECONDS,
+    MAX_SESSIONS_PER_USER,
+    REMEMBER_SECONDS,
+    LiveSession,
+    SessionMiddleware,
+    SessionRegistry,
+    SessionStore,
+    new_session_id,
+)
 from ._settings import CORS_MAX_AGE, WebSettings, web_middleware
 from ._templates import localtime, make_templates
 from ._throttle import LoginThrottle
@@ -28,17 +39,20 @@ __all__ = [
     "CORS_MAX_AGE",
     "FRESH_SECONDS",
     "JWT_LIFETIME",
+    "MAX_SESSIONS_PER_USER",
     "REMEMBER_SECONDS",
     "Accounts",
     "Auth",
     "CSRFMiddleware",
     "JwtSigner",
+    "LiveSession",
     "LoginThrottle",
     "SecurityHeadersMiddleware",
     "Server",
     "ServingLimits",
     "SessionMiddleware",
     "SessionRegistry",
+    "SessionStore",
     "WebSettings",
     "create_first_user",
     "csrf_token",
@@ -46,6 +60,7 @@ __all__ = [
     "ensure_self_signed_cert",
     "localtime",
     "make_templates",
+    "new_session_id",
     "parse_basic",
     "raise_open_file_limit",
     "read_new_password",

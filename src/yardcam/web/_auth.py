@@ -2,19 +2,18 @@
 
 A session holds the username, a fingerprint of the user's password hash (so a password change or
 removal made anywhere, the CLI included, ends every session at once), the id under which the
-:class:`SessionRegistry` knows it (so logout ends it on the server, copied cookies included) and
-the CSRF token, which is replaced at login so a token planted before login is worthless after it.
-Without a registry (an app served by several nodes that share no session store, like a scaled
-archive's gallery) a session is valid by its signature, its tag and its expiry alone: logout
-then only clears the browser's cookie. Changing the password (and, on the cam, making an API
-token) asks for a fresh login within 10 minutes, through :meth:`Auth.unless_fresh`: a borrowed,
-unlocked browser must not be enough to lock the owner out or to mint a key that outlives them.
+app's :class:`SessionStore` knows it (so logout ends it on the server, copied cookies included)
+and the CSRF token, which is replaced at login so a token planted before login is worthless
+after it. An app served by several nodes gives them one store they share (the archive: its
+index database), so a logout on any node ends the session on all. Changing the password (and,
+on the cam, making an API token) asks for a fresh login within 10 minutes, through
+:meth:`Auth.unless_fresh`: a borrowed, unlocked browser must not be enough to lock the owner
+out or to mint a key that outlives them.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl, quote
 
@@ -27,7 +26,7 @@ from starlette.templating import Jinja2Templates
 
 from ._accounts import Accounts
 from ._csrf import rotate_csrf_token, token_matches
-from ._sessions import FRESH_SECONDS, REMEMBER_SECONDS, SessionRegistry
+from ._sessions import LiveSession, SessionStore
 from ._templates import STATIC_DIR, STATIC_PATH, make_templates
 from ._throttle import LoginThrottle
 
@@ -39,8 +38,7 @@ class Auth:
     """Session login for one app; ``routes()`` go into the app, ``required`` guards endpoints.
 
     ``registry``: where logged-in sessions are known on the server (revocable: logout, password
-    change); None for apps whose nodes share no store (see the module doc).
-    ``session_max_age``: seconds a login without "remember me" lasts (with it: 30 days).
+    change); its own ``max_age`` is how long a login without "remember me" lasts.
     """
 
     def __init__(
@@ -50,15 +48,13 @@ class Auth:
         templates: Jinja2Templates | None = None,
         throttle: LoginThrottle | None = None,
         home: str = "/",
-        registry: SessionRegistry | None = None,
-        session_max_age: int = 12 * 3600,
+        registry: SessionStore,
     ) -> None:
         self.accounts = accounts
         self.templates = templates or make_templates(home=home)
         self.throttle = throttle or LoginThrottle()
         self.home = home
         self.registry = registry
-        self.session_max_age = session_max_age
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -70,48 +66,45 @@ class Auth:
             Mount(STATIC_PATH, StaticFiles(directory=STATIC_DIR), name="web-static"),
         ]
 
-    def user(self, connection: HTTPConnection) -> str | None:
+    async def user(self, connection: HTTPConnection) -> str | None:
         """The logged-in username, or None: also when the password changed since login, or the
         session was ended on the server (logout elsewhere, a copied cookie).
         """
+        live = await self._live(connection)
+        return None if live is None else live.user
+
+    async def is_fresh(self, connection: HTTPConnection) -> bool:
+        """Was the password typed in this session within the last 10 minutes?"""
+        live = await self._live(connection)
+        return live is not None and live.is_fresh(self.registry.now())
+
+    async def _live(self, connection: HTTPConnection) -> LiveSession | None:
         session = connection.session
         username = session.get("user")
         if not isinstance(username, str):
             return None
-        expires = session.get("expires")
-        if self.registry is not None:
-            live = self.registry.get(session.get("sid"))
-            ended = live is None or live.user != username
-        else:
-            ended = not isinstance(expires, int | float) or expires <= time.time()
-        if ended or session.get("tag") != self.accounts.session_tag(username):
+        live = await self.registry.get(session.get("sid"))
+        if (
+            live is None
+            or live.user != username
+            or session.get("tag") != self.accounts.session_tag(username)
+        ):
             session.clear()
             return None
-        return username
-
-    def is_fresh(self, connection: HTTPConnection) -> bool:
-        """Was the password typed in this session within the last 10 minutes?"""
-        if self.user(connection) is None:
-            return False
-        if self.registry is not None:
-            return self.registry.is_fresh(connection.session.get("sid"))
-        authenticated = connection.session.get("authenticated")
-        return isinstance(authenticated, int | float) and (
-            time.time() - authenticated < FRESH_SECONDS
-        )
+        return live
 
     def fresh_login_url(self, next_url: str) -> str:
         return f"/login?fresh=1&next={quote(next_url)}"
 
-    def unless_fresh(self, request: Request, next_url: str) -> Response | None:
+    async def unless_fresh(self, request: Request, next_url: str) -> Response | None:
         """None when the password was typed in this session within 10 minutes; otherwise where
         the browser goes first: the login page, or its "confirm it is you" form when the login
         is older, then back to ``next_url``. The one guard of every sensitive page (password
         change, API tokens), so they all ask the same way.
         """
-        if self.user(request) is None:
+        if await self.user(request) is None:
             return self._unauthenticated(request)
-        if not self.is_fresh(request):
+        if not await self.is_fresh(request):
             return RedirectResponse(self.fresh_login_url(next_url), status_code=303)
         return None
 
@@ -138,7 +131,7 @@ class Auth:
 
         @functools.wraps(endpoint)
         async def guarded(request: Request) -> Response:
-            if self.user(request) is None:
+            if await self.user(request) is None:
                 return self._unauthenticated(request)
             response = await endpoint(request)
             response.headers.setdefault("cache-control", "no-store")
@@ -155,7 +148,7 @@ class Auth:
 
     async def _login_page(self, request: Request) -> Response:
         next_url = _safe_next(request.query_params.get("next"), self.home)
-        user = self.user(request)
+        user = await self.user(request)
         if user is not None and not request.query_params.get("fresh"):
             return RedirectResponse(next_url, status_code=303)
         return self._render_login(request, next_url=next_url, username=user or "")
@@ -183,33 +176,27 @@ class Auth:
             error = "Wrong username or password."
             return self._render_login(request, next_url, username, error, status=401)
         self.throttle.succeeded(username, address)
-        self._start_session(request, username, remember=fields.get("remember") == "on")
+        await self._start_session(request, username, remember=fields.get("remember") == "on")
         return RedirectResponse(next_url, status_code=303)
 
-    def _start_session(self, request: Request, username: str, *, remember: bool) -> None:
-        if self.registry is not None:  # a re-login replaces the session it came from
-            self.registry.revoke(request.session.get("sid"))
+    async def _start_session(self, request: Request, username: str, *, remember: bool) -> None:
+        await self.registry.revoke(request.session.get("sid"))  # a re-login replaces it
         session = request.session
-        now = time.time()
         session.clear()
         session["user"] = username
         session["tag"] = self.accounts.session_tag(username)
-        session["authenticated"] = now
-        session["expires"] = now + (REMEMBER_SECONDS if remember else self.session_max_age)
-        if self.registry is not None:
-            session["sid"] = self.registry.start(username, remember=remember)
+        session["sid"] = await self.registry.start(username, remember=remember)
         if remember:
             session["remember"] = True
         rotate_csrf_token(session)
 
     async def _logout(self, request: Request) -> Response:
-        if self.registry is not None:
-            self.registry.revoke(request.session.get("sid"))
+        await self.registry.revoke(request.session.get("sid"))
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
     async def _password_page(self, request: Request) -> Response:
-        if (first := self.unless_fresh(request, "/account/password")) is not None:
+        if (first := await self.unless_fresh(request, "/account/password")) is not None:
             return first
         return self._render_password(request)
 
@@ -220,9 +207,9 @@ class Auth:
         session taken over (a stolen cookie) cannot lock its owner out; wrong guesses count
         against the login throttle.
         """
-        if (first := self.unless_fresh(request, "/account/password")) is not None:
+        if (first := await self.unless_fresh(request, "/account/password")) is not None:
             return first
-        user = self.user(request)
+        user = await self.user(request)
         assert user is not None  # unless_fresh sent everyone else to the login page
         fields = await _small_form(request)
         if fields is None:
@@ -242,9 +229,8 @@ class Auth:
             await run_in_threadpool(self.accounts.set_password, user, new)
         except ValueError as exc:
             return self._render_password(request, f"{str(exc).capitalize()}.", status=400)
-        if self.registry is not None:
-            self.registry.revoke_user(user)
-        self._start_session(request, user, remember=bool(request.session.get("remember")))
+        await self.registry.revoke_user(user)
+        await self._start_session(request, user, remember=bool(request.session.get("remember")))
         return self._render_password(request, done=True)
 
     def _render_password(

@@ -1,12 +1,17 @@
-"""Sessions: a signed cookie for what the browser carries, a server-side registry for who is in.
+"""Sessions: a signed cookie for what the browser carries, a server-side store for who is in.
 
 The cookie (signed with the app's secret, like Starlette's) holds the CSRF token before login
 and, after it, the username and a random session id. A signature alone cannot be taken back, so
-a logged-in session is only valid while its id is in the :class:`SessionRegistry`: logout and a
-password change delete ids, and a copied cookie dies with its original.
+a logged-in session is only valid while its id is in the app's :class:`SessionStore`: logout and
+a password change delete ids, and a copied cookie dies with its original.
+
+Two stores keep the one :class:`LiveSession`: :class:`SessionRegistry`, a file for one process
+(the cam), and the archive's index, a database every node of a scaled archive shares (so a
+logout on one node ends the session on all of them). The store is async because the second
+one is a database.
 
 "Remember me" sessions get a cookie with ``Max-Age`` of 30 days; the others a browser-session
-cookie (no ``Max-Age``), which the registry also expires after ``session_max_age`` seconds in
+cookie (no ``Max-Age``), which the store also expires after ``session_max_age`` seconds in
 case the browser is never closed.
 """
 
@@ -21,7 +26,7 @@ from base64 import b64decode, b64encode
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import itsdangerous
 from itsdangerous.exc import BadSignature
@@ -36,22 +41,62 @@ log = logging.getLogger(__name__)
 
 REMEMBER_SECONDS = 30 * 24 * 3600
 FRESH_SECONDS = 10 * 60  # a login this recent may change the password or create a token
-_MAX_PER_USER = 64  # the oldest sessions of a user go first past this
+MAX_SESSIONS_PER_USER = 64  # the oldest sessions of a user go first past this
 
 
 @dataclass(slots=True)
 class LiveSession:
+    """One logged-in session as a store keeps it (by a random id the cookie carries)."""
+
     user: str
     remember: bool
     created: float
     authenticated: float  # when the password was last typed in this session
     expires: float
 
+    @classmethod
+    def begin(cls, user: str, *, remember: bool, now: float, max_age: float) -> LiveSession:
+        """A session freshly authenticated at ``now``: 30 days with "remember me", else
+        ``max_age`` seconds."""
+        return cls(user, remember, now, now, now + (REMEMBER_SECONDS if remember else max_age))
+
+    def is_fresh(self, now: float) -> bool:
+        return now - self.authenticated < FRESH_SECONDS
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class SessionStore(Protocol):
+    """Where an app's logged-in sessions are known on the server, by id.
+
+    ``get`` answers None for an unknown or expired id (and for anything not a str: the id
+    comes from a cookie); ``start`` keeps at most :data:`MAX_SESSIONS_PER_USER` per user,
+    ending the oldest.
+    """
+
+    async def start(self, user: str, *, remember: bool) -> str:
+        """A new session id for ``user``, freshly authenticated."""
+        ...
+
+    async def get(self, sid: object) -> LiveSession | None: ...
+
+    async def revoke(self, sid: object) -> None: ...
+
+    async def revoke_user(self, user: str) -> int:
+        """End every session of ``user`` (password change, removal); how many there were."""
+        ...
+
+    def now(self) -> float:
+        """The store's clock (expiry, freshness): ``time.time()`` but in tests."""
+        ...
+
 
 class SessionRegistry:
-    """The logged-in sessions of one app, by id; kept in ``path`` (0600) so they survive a
-    restart, or in memory when ``path`` is None. Thread-safe; every change is written at once
-    (logins and logouts are rare).
+    """A :class:`SessionStore` for one process: kept in ``path`` (0600) so the sessions
+    survive a restart, or in memory when ``path`` is None. Thread-safe; every change is
+    written at once (logins and logouts are rare), with no I/O but that small file.
     """
 
     def __init__(
@@ -67,21 +112,21 @@ class SessionRegistry:
         self._lock = threading.Lock()
         self._live: dict[str, LiveSession] = self._load()
 
-    def start(self, user: str, *, remember: bool) -> str:
-        """A new session id for ``user``, freshly authenticated."""
+    async def start(self, user: str, *, remember: bool) -> str:
         now = self._clock()
-        sid = secrets.token_urlsafe(24)
-        lifetime = REMEMBER_SECONDS if remember else self._max_age
+        sid = new_session_id()
         with self._lock:
             self._expire(now)
             mine = sorted((s.created, k) for k, s in self._live.items() if s.user == user)
-            for _, old in mine[: max(0, len(mine) - _MAX_PER_USER + 1)]:
+            for _, old in mine[: max(0, len(mine) - MAX_SESSIONS_PER_USER + 1)]:
                 del self._live[old]
-            self._live[sid] = LiveSession(user, remember, now, now, now + lifetime)
+            self._live[sid] = LiveSession.begin(
+                user, remember=remember, now=now, max_age=self._max_age
+            )
             self._save()
         return sid
 
-    def get(self, sid: object) -> LiveSession | None:
+    async def get(self, sid: object) -> LiveSession | None:
         if not isinstance(sid, str):
             return None
         with self._lock:
@@ -92,17 +137,15 @@ class SessionRegistry:
                 return None
             return live
 
-    def is_fresh(self, sid: object) -> bool:
-        live = self.get(sid)
-        return live is not None and self._clock() - live.authenticated < FRESH_SECONDS
+    def now(self) -> float:
+        return self._clock()
 
-    def revoke(self, sid: object) -> None:
+    async def revoke(self, sid: object) -> None:
         with self._lock:
             if isinstance(sid, str) and self._live.pop(sid, None) is not None:
                 self._save()
 
-    def revoke_user(self, user: str) -> int:
-        """End every session of ``user`` (password change, removal); how many there were."""
+    async def revoke_user(self, user: str) -> int:
         with self._lock:
             gone = [sid for sid, live in self._live.items() if live.user == user]
             for sid in gone:

@@ -1,8 +1,9 @@
 """The gallery pages: cameras, a cam's motion events, one event as a flipbook, a day's timeline
 with thumbnails and an hourly plot, one frame.
 
-Everything sits behind the session login of :mod:`yardcam.web`; the images are served here too
-(not by the bearer-token API) because a browser's ``<img>`` carries the cookie, not a token.
+Everything sits behind the session login of :mod:`yardcam.web`, its sessions kept in the index
+(``_sessions``); the images are served here too (not by the bearer-token API) because a
+browser's ``<img>`` carries the cookie, not a token.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..storage import (
     is_frame_id,
 )
 from ._plot import hourly_plot
+from ._sessions import IndexSessions
 
 if TYPE_CHECKING:
     from .._archive import Archive
@@ -40,9 +42,19 @@ _HERE = Path(__file__).parent
 _IMAGE_CACHE = "private, max-age=604800, immutable"  # frames never change under their id
 
 
-def gallery_auth(accounts: Accounts, *, throttle: LoginThrottle | None = None) -> Auth:
-    """The login for the gallery: its own page title, and back to the gallery after login."""
-    return Auth(accounts, templates=_templates(UTC), throttle=throttle, home=HOME)
+def gallery_auth(
+    accounts: Accounts,
+    archive: Archive,
+    *,
+    throttle: LoginThrottle | None = None,
+    session_max_age: float = 12 * 3600,
+) -> Auth:
+    """The login for the gallery: its own page title, back to the gallery after login, and the
+    sessions in ``archive``'s index (shared by every node; see ``_sessions``)."""
+    sessions = IndexSessions(archive, max_age=session_max_age)
+    return Auth(
+        accounts, templates=_templates(UTC), throttle=throttle, home=HOME, registry=sessions
+    )
 
 
 def gallery_routes(

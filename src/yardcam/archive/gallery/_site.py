@@ -39,5 +39,6 @@ def build_gallery(settings: ArchiveSettings, archive: Archive, *, tz: tzinfo = U
         secret_key=secret, cookie_name=COOKIE_NAME, secure_cookies=settings.secure_cookies
     )
     accounts = Accounts(settings.accounts_path)
-    routes = gallery_routes(gallery_auth(accounts), archive, tz=tz)
+    auth = gallery_auth(accounts, archive, session_max_age=web.session_max_age)
+    routes = gallery_routes(auth, archive, tz=tz)
     return Gallery(routes=routes, middleware=web_middleware(web), accounts=accounts)

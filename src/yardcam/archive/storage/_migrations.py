@@ -94,6 +94,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX frames_cam_event ON frames (cam, event, ts)",
         ),
     ),
+    # The gallery's logged-in sessions (``yardcam.web.LiveSession``), shared by every node so a
+    # logout on one ends the session on all. ``id`` is the SHA-256 of the cookie's session id.
+    Migration(
+        4,
+        "gallery sessions",
+        (
+            """CREATE TABLE sessions (
+                id TEXT PRIMARY KEY,
+                username TEXT NOT NULL,
+                remember BOOLEAN NOT NULL,
+                created DOUBLE PRECISION NOT NULL,
+                authenticated DOUBLE PRECISION NOT NULL,
+                expires DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE INDEX sessions_user ON sessions (username, created)",
+            "CREATE INDEX sessions_expires ON sessions (expires)",
+        ),
+    ),
 )
 
 CREATE_VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ...web import LiveSession
 from ._cursor import decode_cursor, encode_cursor
 from ._types import CamSummary, EventPage, EventSummary, FramePage, FrameRecord, TokenRecord
 
@@ -17,6 +18,7 @@ MAX_LIMIT = 1000
 
 FRAME_COLUMNS = "id, cam, ts, seq, change, size, sha256, blob_key, received, idempotency_key, event"
 TOKEN_COLUMNS = "id, token_hash, cam, scope, created, revoked, expires"
+SESSION_COLUMNS = "username, remember, created, authenticated, expires"
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,3 +297,49 @@ def list_tokens(d: Dialect) -> Query:
 
 def revoke_token(d: Dialect, token_id: str) -> Query:
     return _q(d, "UPDATE tokens SET revoked = TRUE WHERE id = {p}", token_id)
+
+
+def add_session(d: Dialect, key: str, s: LiveSession) -> Query:
+    return _q(
+        d,
+        f"INSERT INTO sessions (id, {SESSION_COLUMNS}) VALUES ({', '.join(['{p}'] * 6)})",
+        key,
+        s.user,
+        s.remember,
+        s.created,
+        s.authenticated,
+        s.expires,
+    )
+
+
+def session_by_key(d: Dialect, key: str) -> Query:
+    return _q(d, f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = {{p}}", key)
+
+
+def session_from_row(row: Sequence[Any]) -> LiveSession:
+    user, remember, created, authenticated, expires = row
+    return LiveSession(user, bool(remember), float(created), float(authenticated), float(expires))
+
+
+def delete_session(d: Dialect, key: str) -> Query:
+    return _q(d, "DELETE FROM sessions WHERE id = {p}", key)
+
+
+def delete_user_sessions(d: Dialect, user: str) -> Query:
+    return _q(d, "DELETE FROM sessions WHERE username = {p}", user)
+
+
+def delete_expired_sessions(d: Dialect, now: float) -> Query:
+    return _q(d, "DELETE FROM sessions WHERE expires <= {p}", now)
+
+
+def trim_user_sessions(d: Dialect, user: str, keep: int) -> Query:
+    """Delete all but the ``keep`` newest sessions of ``user``."""
+    return _q(
+        d,
+        "DELETE FROM sessions WHERE username = {p} AND id NOT IN (SELECT id FROM sessions"
+        " WHERE username = {p} ORDER BY created DESC, id DESC LIMIT {p})",
+        user,
+        user,
+        keep,
+    )

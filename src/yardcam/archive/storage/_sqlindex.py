@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ...web import LiveSession
 from . import _sql
 from ._migrations import MIGRATIONS, Migration
 from ._types import (
@@ -134,6 +135,21 @@ class SqlIndex:
 
     async def revoke_token(self, token_id: str) -> bool:
         return bool(await self._change(_sql.revoke_token(self.dialect, token_id)))
+
+    async def add_session(self, key: str, session: LiveSession, *, keep: int) -> None:
+        await self._change(_sql.delete_expired_sessions(self.dialect, session.created))
+        await self._change(_sql.add_session(self.dialect, key, session))
+        await self._change(_sql.trim_user_sessions(self.dialect, session.user, keep))
+
+    async def get_session(self, key: str) -> LiveSession | None:
+        row = await self._one(_sql.session_by_key(self.dialect, key))
+        return None if row is None else _sql.session_from_row(row)
+
+    async def delete_session(self, key: str) -> None:
+        await self._change(_sql.delete_session(self.dialect, key))
+
+    async def delete_user_sessions(self, user: str) -> int:
+        return await self._change(_sql.delete_user_sessions(self.dialect, user))
 
     async def check(self) -> None:
         await self._one(("SELECT 1", ()))

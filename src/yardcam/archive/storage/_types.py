@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from ...web import LiveSession
+
 
 class StorageError(OSError):
     """A storage backend failed (I/O, network, database); the request should be retried later."""
@@ -239,6 +241,21 @@ class FrameIndex(Protocol):
 
     async def revoke_token(self, token_id: str) -> bool:
         """Mark the token revoked; False if no such token."""
+        ...
+
+    async def add_session(self, key: str, session: LiveSession, *, keep: int) -> None:
+        """Store a gallery session under ``key`` (a hash of its id); drops expired sessions,
+        and the user's oldest beyond the newest ``keep``."""
+        ...
+
+    async def get_session(self, key: str) -> LiveSession | None:
+        """The session as stored, expired or not (the caller decides); None if absent."""
+        ...
+
+    async def delete_session(self, key: str) -> None: ...
+
+    async def delete_user_sessions(self, user: str) -> int:
+        """End every session of ``user``; how many there were."""
         ...
 
     async def check(self) -> None:
