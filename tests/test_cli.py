@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from yardcam.web import Accounts
@@ -135,3 +137,23 @@ def test_run_refuses_bad_input_before_creating_anything(tmp_path: Path) -> None:
         assert done.returncode == 2, done.stderr
         assert reason in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_ctrl_c_at_a_prompt_ends_without_a_traceback(tmp_path: Path) -> None:
+    command = ["user", "add", "alice", "--password-stdin", "--data-dir", str(tmp_path)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yardcam", *command],
+        stdin=subprocess.PIPE,  # kept open and empty: the command waits for the password
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wchan = Path(f"/proc/{proc.pid}/wchan")
+    deadline = time.monotonic() + 30
+    while "pipe" not in wchan.read_text():  # blocked reading stdin (pipe_read)
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert err.strip() == "yardcam user add: interrupted"
+    assert not (tmp_path / "users.json").exists()

@@ -191,11 +191,14 @@ def _config_show(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    name = " ".join(filter(None, [args.command, getattr(args, f"{args.command}_command", None)]))
     try:
         return int(args.func(args))
     except ConfigError as exc:
-        name = " ".join(
-            filter(None, [args.command, getattr(args, f"{args.command}_command", None)])
-        )
         print(f"yardcam {name}: configuration: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C outside the servers' own graceful stop (at a prompt, before they started):
+        # nothing half-written is left (every file is written atomically), so no traceback.
+        print(f"yardcam {name}: interrupted", file=sys.stderr)
+        return 130
