@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yardcam.archive import ArchiveSettings, Retention, create_token
+from yardcam.archive import ArchiveSettings, create_token
 from yardcam.archive import create_app as create_archive_app
 from yardcam.camera import FrameHub, FrameSource, InvalidSource, open_source
 from yardcam.config import (
@@ -169,7 +169,7 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
     tokens: dict[str, TokenSource] = {}
     if archive_socket is not None:
         archive_settings = ArchiveSettings.for_data_dir(
-            data / "archive", accounts_file=users_file, **_retention(config)
+            data / "archive", accounts_file=users_file, retention=config.archive_retention()
         )
         for camera in cameras:  # an upload token per camera: each one uploads only as itself
             token_file = cam_dir / "archive-tokens" / camera.name
@@ -288,14 +288,6 @@ def _task(factory: Callable[[], Coroutine[Any, Any, None]], name: str) -> asynci
 def _report_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("%s stopped", task.get_name(), exc_info=task.exception())
-
-
-def _retention(config: CamConfig) -> dict[str, Any]:
-    r = config.retention
-    if r.max_age_days is None and r.max_bytes is None:
-        return {}
-    max_age = None if r.max_age_days is None else r.max_age_days * 86400.0
-    return {"retention": {"*": Retention(max_age=max_age, max_bytes=r.max_bytes)}}
 
 
 class CannotStart(OSError):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from yardcam.archive import ArchiveSettings, Retention
+from yardcam.archive import ArchiveSettings
 
 from ._common import LogFormat, LogLevel, RetentionConfig, ServingConfig
 from ._fields import (
@@ -107,10 +107,8 @@ class ArchiveConfig:
             "orphan_sweep_interval": self.orphan_sweep_interval,
             "orphan_min_age": self.orphan_min_age,
         }
-        r = self.retention
-        if r.max_age_days is not None or r.max_bytes is not None:
-            max_age = None if r.max_age_days is None else r.max_age_days * 86400.0
-            overrides["retention"] = {"*": Retention(max_age=max_age, max_bytes=r.max_bytes)}
+        if (limits := self.retention.limits()) is not None:
+            overrides["retention"] = {"*": limits}
         settings = ArchiveSettings.for_data_dir(self.data_dir, **overrides)
         if self.blobs is not None:
             settings = replace(settings, blobs=self.blobs)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from yardcam.archive import Retention
 from yardcam.dashboard import load_camera_state
 from yardcam.motion import parse_zone
 from yardcam.names import is_valid_cam
@@ -137,6 +138,18 @@ class CameraConfig:
     archive_every_frame: bool = setting(
         False, help="archive every triggered frame instead (yardcam before events)"
     )
+    retention_days: float | None = setting(
+        None,
+        help="the embedded archive keeps this camera's frames this long ([retention] if unset)",
+        check=at_least(0.001),
+        example=7.0,
+    )
+    retention_bytes: int | None = setting(
+        None,
+        help="bytes the embedded archive keeps of this camera ([retention] if unset)",
+        check=at_least(1),
+        example=10_000_000_000,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +242,23 @@ class CamConfig:
     cameras: tuple[CameraConfig, ...] = setting(
         help="[[camera]] tables", factory=lambda: (CameraConfig(),)
     )
+
+    def archive_retention(self) -> dict[str, Retention]:
+        """The embedded archive's retention: ``[retention]`` for every camera ("*"), and a
+        camera's own ``retention_days``/``retention_bytes`` over it for that camera."""
+        rules = {}
+        if (default := self.retention.limits()) is not None:
+            rules["*"] = default
+        for camera in self.cameras:
+            days, size = camera.retention_days, camera.retention_bytes
+            if days is None and size is None:
+                continue
+            own = RetentionConfig(
+                max_age_days=self.retention.max_age_days if days is None else days,
+                max_bytes=self.retention.max_bytes if size is None else size,
+            )
+            rules[camera.name] = own.limits() or Retention()
+        return rules
 
 
 _TABLES = {"outbox": OutboxConfig, "retention": RetentionConfig, "serving": ServingConfig}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from yardcam.archive import Retention
 from yardcam.web import ServingLimits
 
 from ._fields import at_least, setting, within
@@ -27,6 +28,13 @@ class RetentionConfig:
         check=at_least(1),
         example=50_000_000_000,
     )
+
+    def limits(self) -> Retention | None:
+        """The archive's :class:`Retention` for these keys, or None when neither is set."""
+        if self.max_age_days is None and self.max_bytes is None:
+            return None
+        max_age = None if self.max_age_days is None else self.max_age_days * 86400.0
+        return Retention(max_age=max_age, max_bytes=self.max_bytes)
 
 
 @dataclass(frozen=True, slots=True)
