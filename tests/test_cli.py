@@ -157,3 +157,11 @@ def test_ctrl_c_at_a_prompt_ends_without_a_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert err.strip() == "yardcam user add: interrupted"
     assert not (tmp_path / "users.json").exists()
+
+
+def test_a_bad_source_lists_the_kinds_of_source_once(tmp_path: Path) -> None:
+    done = _yardcam("run", "--data-dir", str(tmp_path / "data"), "--source", "nonsense")
+    assert done.returncode == 2, done.stderr
+    assert "unknown frame source 'nonsense'" in done.stderr
+    assert done.stderr.count("video file") == 1, done.stderr
+    assert "examples: 'yardcam run --help'" in done.stderr

@@ -92,12 +92,14 @@ class Camera:
                 options["ca_bundle"] = config.source_ca_bundle
             source = open_source(config.source, fps=config.fps, **options)
         except InvalidSource as exc:
+            # The source's own message already says which kinds exist (or how to spell this
+            # one): the fix points at the examples instead of printing that list a second time.
             raise ConfigError(
                 f"{key}.source",
                 config.source,
                 origin,
                 str(exc),
-                "use synthetic, dir:PATH, http(s)://..., device:N, rtsp://... or a video file",
+                "correct it as that says (examples: 'yardcam run --help')",
             ) from None
         detector = MotionDetector(
             threshold=config.threshold,

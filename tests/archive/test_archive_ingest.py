@@ -14,7 +14,7 @@ from archive.helpers import MULTIPART_TYPE, Node, make_jpeg, raw_multipart, raw_
 from yardcam import requests
 from yardcam.archive._api import _BASE_URLS, _BASE_URLS_MAX, _base_url
 from yardcam.archive._errors import ApiError
-from yardcam.archive._ingest import _form_data_name, receive_upload
+from yardcam.archive._ingest import MULTIPART_OVERHEAD, _form_data_name, receive_upload
 from yardcam.archive.storage import blob_key, new_frame_id, open_blob_store
 
 
@@ -216,6 +216,7 @@ def test_oversized_image_is_413(node: Node) -> None:
     assert len(big) > limit
     r = upload(node, big)
     assert r.status_code == 413
+    assert f"max_frame_bytes ({limit} bytes)" in r.json()["error"]  # the limit as configured
     assert listed(node) == []
 
 
@@ -229,7 +230,10 @@ def test_oversized_content_length_is_413_before_the_body(node: Node) -> None:
             assert chunk, reply
             reply += chunk
     assert reply.startswith(b"HTTP/1.1 413 ")
-    assert b'"error"' in reply
+    # The configured limit and its setting's name, not the body limit derived from it.
+    limit = node.settings.max_frame_bytes
+    assert f"max_frame_bytes ({limit} bytes)".encode() in reply
+    assert str(limit + MULTIPART_OVERHEAD).encode() not in reply
 
 
 def test_rate_limit_is_429_with_retry_after(settings, start_node, jpeg: bytes) -> None:

@@ -30,7 +30,8 @@ from yardcam.motion import MotionDetector
 
 def test_status(cam_server: CamServer, client: httpx.Client) -> None:
     status = wait_for(lambda: (s := client.get("/status").json())["frames"] > 2 and s, "frames")
-    assert status["triggers"] == 0 and status["threshold"] == 12.0
+    assert status["triggers"] == 0 and status["threshold"] == 12
+    assert isinstance(status["threshold"], int)  # the tutorial's shape: 12, not 12.0
     assert status["camera"] == "backyard" and status["name"] == "backyard"
     assert status["source"]["state"] == "streaming" and status["source"]["width"] == WIDTH
     assert status["archive"]["sent"] == 3
@@ -89,7 +90,8 @@ def test_stream_takes_a_lower_fps_and_refuses_nonsense(client: httpx.Client) -> 
 def test_config_get_and_post(cam_server: CamServer, client: httpx.Client) -> None:
     csrf = {"x-csrf-token": client.csrf}  # type: ignore[attr-defined]
     config = client.get("/config").json()
-    assert config["threshold"] == 12.0 and config["zones"] == [] and config["cooldown"] == 0.0
+    assert config["zones"] == [] and config["cooldown"] == 0.0
+    assert config["threshold"] == 12 and isinstance(config["threshold"], int)  # not 12.0
     assert set(config["counters"]) == {"frames", "triggers", "skipped"}
     ok = client.post("/config", json={"threshold": 30}, headers=csrf)
     assert ok.status_code == 200 and ok.json() == {"ok": True, "threshold": 30}
@@ -327,3 +329,11 @@ def test_control_over_wsproto(
     with pytest.raises(InvalidStatus) as refused:
         control_socket(server.url, client_ssl_context)
     assert refused.value.response.status_code == 401
+
+
+def test_the_config_contract_examples_run() -> None:
+    import doctest
+
+    import yardcam.dashboard._config
+
+    assert doctest.testmod(yardcam.dashboard._config).failed == 0

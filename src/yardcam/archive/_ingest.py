@@ -29,6 +29,17 @@ _MAX_PARTS = 16
 _SIMPLE_DISPOSITION = re.compile(rb'form-data; name="([^"\\]*)"(?:; filename="[^"\\]*")?')
 
 
+def _too_large(max_image: int) -> ApiError:
+    """Every 413 names the limit the operator set (``max_frame_bytes``), never the body's limit
+    derived from it (that plus :data:`MULTIPART_OVERHEAD`), which nobody configured.
+    """
+    return ApiError(
+        413,
+        f"frame larger than the archive's max_frame_bytes ({max_image} bytes): send a smaller "
+        "JPEG, or raise max_frame_bytes in the archive's configuration",
+    )
+
+
 @dataclass
 class Upload:
     """A stored image (committed blob) and the text fields sent alongside it."""
@@ -111,7 +122,7 @@ class _Parts:
             except NotJpeg as exc:
                 raise ApiError(415, str(exc)) from exc
             if self.sniffer.size > self._max_image:
-                raise ApiError(413, f"image larger than {self._max_image} bytes")
+                raise _too_large(self._max_image)
             self.queue.append(("data", chunk))
             return
         part.value += data[start:end]
@@ -173,7 +184,7 @@ async def receive_upload(
     boundary = boundary_of(content_type)
     max_body = max_image + MULTIPART_OVERHEAD
     if content_length is not None and content_length > max_body:
-        raise ApiError(413, f"body larger than {max_body} bytes")
+        raise _too_large(max_image)
     parts = _Parts({} if fields is None else fields, max_image)
     parser = MultipartParser(boundary, parts.callbacks())  # type: ignore[arg-type]
     writer: BlobWriter | None = None
@@ -183,7 +194,7 @@ async def receive_upload(
         async for chunk in body:
             received += len(chunk)
             if received > max_body:
-                raise ApiError(413, f"body larger than {max_body} bytes")
+                raise _too_large(max_image)
             try:
                 parser.write(chunk)
             except FormParserError as exc:

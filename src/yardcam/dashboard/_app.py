@@ -46,7 +46,7 @@ from starlette.websockets import WebSocket
 
 from ..web import Auth, JwtSigner, SessionRegistry, make_templates, same_origin, web_middleware
 from ._access import Access, Principal, Refusal
-from ._config import ConfigError, parse_threshold
+from ._config import ConfigError, parse_threshold, shown_threshold
 from ._events import Broadcaster, event_stream, last_event_id
 from ._metrics import CONTENT_TYPE, cam_registry, render
 from ._monitor import FeedWatch, watch
@@ -221,7 +221,7 @@ class _Cam:
             "camera": feed.name,
             "frames": d.frame_count,
             "triggers": d.trigger_count,
-            "threshold": d.threshold,
+            "threshold": shown_threshold(d.threshold),
             "change": round(d.last_change, 2),
             "fps": w.fps,
             "skipped": d.skipped,
@@ -336,7 +336,7 @@ class _Cam:
         return JSONResponse(
             {
                 "camera": feed.name,
-                "threshold": d.threshold,
+                "threshold": shown_threshold(d.threshold),
                 "zones": [str(z) for z in d.meter.zones],
                 "masks": [str(m) for m in d.meter.masks],
                 "cooldown": d.grouper.cooldown,

@@ -8,6 +8,8 @@
 Traceback (most recent call last):
 ...
 yardcam.dashboard._config.ConfigError: threshold must be an integer
+>>> shown_threshold(12.0), shown_threshold(12.5)
+(12, 12.5)
 """
 
 from __future__ import annotations
@@ -34,3 +36,10 @@ def parse_threshold(body: Any) -> int:
     if not 0 <= value <= 100:
         raise ConfigError(OUT_OF_RANGE)
     return value
+
+
+def shown_threshold(value: float) -> int | float:
+    """The threshold as the API shows it: an integer when it is whole, the tutorial's shape and
+    what ``POST /config`` takes (the detector keeps a float: a config file may say 12.5).
+    """
+    return int(value) if float(value).is_integer() else value
