@@ -165,3 +165,11 @@ def test_a_bad_source_lists_the_kinds_of_source_once(tmp_path: Path) -> None:
     assert "unknown frame source 'nonsense'" in done.stderr
     assert done.stderr.count("video file") == 1, done.stderr
     assert "examples: 'yardcam run --help'" in done.stderr
+
+
+def test_counts_are_singular_for_one() -> None:
+    import doctest
+
+    import yardcam.cli._plural
+
+    assert doctest.testmod(yardcam.cli._plural).failed == 0

@@ -34,7 +34,7 @@ def test_list_and_retry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "refused: 415 not a JPEG" in out and "2 pending" in err and "1 dead" in err
     assert main(["outbox", "retry", *data]) == 2  # says to name ids or --all
     assert main(["outbox", "retry", "--all", *data]) == 0
-    assert "1 frames back in the queue" in capsys.readouterr().out
+    assert "1 frame back in the queue" in capsys.readouterr().out
     reopened = Outbox(tmp_path / "cam" / "outbox")
     assert len(reopened) == 3 and reopened.dead_count == 0
     assert reopened.get(refused) is not None and reopened.get(refused).attempts == 0

@@ -256,13 +256,13 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
     await asyncio.gather(upload, return_exceptions=True)
     report.cancel()
     for camera in cameras:
-        log.info("camera %s: %d triggers handed on", camera.name, camera.detector.trigger_count)
+        log.info("camera %s: triggers handed on: %d", camera.name, camera.detector.trigger_count)
     stats = uploader.stats()
     log.info(
-        "stopped: %s frames pending in the outbox for the next start, %s sent, %s dropped",
-        stats["pending"],
+        "stopped: %s sent, %s dropped, %s pending in the outbox for the next start",
         stats["sent"],
         stats["dropped"],
+        stats["pending"],
     )
     for server, _ in servers:
         server.should_exit = True
@@ -276,7 +276,7 @@ def _on_signal(stop: asyncio.Event, uploader: Uploader) -> None:
         stop.set()
         return
     stats = uploader.stats()
-    log.error("forced stop: exiting now; %s frames pending stay in the outbox", stats["pending"])
+    log.error("forced stop: exiting now; %s pending stay in the outbox", stats["pending"])
     logging.shutdown()
     os._exit(1)
 
@@ -344,7 +344,7 @@ async def _report(cameras: list[Camera], uploader: Uploader, every: float = 30.0
         stats = uploader.stats()
         for camera in cameras:
             log.info(
-                "camera %s: source %s; %d frames, %d triggers",
+                "camera %s: source %s; frames %d, triggers %d",
                 camera.name,
                 camera.hub.state,
                 camera.detector.frame_count,

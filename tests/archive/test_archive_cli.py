@@ -7,6 +7,7 @@ import asyncio
 import io
 import re
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -110,7 +111,7 @@ def test_purge_and_export_commands(
     with zipfile.ZipFile(out_zip) as zf:
         assert len([n for n in zf.namelist() if n.endswith(".jpg")]) == 2
     code, out, _ = run(capsys, "purge", "--max-age", "1", *storage_args(settings))
-    assert code == 0 and "purged 1 frames" in out
+    assert code == 0 and "purged 1 frame (" in out
     code, out, _ = run(
         capsys,
         "export",
@@ -121,7 +122,59 @@ def test_purge_and_export_commands(
         str(out_zip),
         *storage_args(settings),
     )
-    assert "exported 1 frames" in out
+    assert "exported 1 frame to" in out
+
+
+def test_export_refuses_an_archive_or_a_cam_that_is_not_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo in --data-dir or --cam is said, with what to do, and creates nothing (it used to
+    make an empty archive and write an empty zip, exit 0)."""
+    missing, out_zip = tmp_path / "nowhere", tmp_path / "out.zip"
+    code, _, err = run(capsys, "export", "--data-dir", str(missing), "--cam", "yard", str(out_zip))
+    assert code == 2 and f"no archive in {missing}" in err and "--data-dir" in err
+    assert not missing.exists() and not out_zip.exists()
+
+    settings = ArchiveSettings.for_data_dir(tmp_path / "archive")
+
+    async def seed() -> None:
+        async with Archive(settings) as archive:
+            await store_frame(archive, "yard", 1_700_000_000.0, make_jpeg(seed=1))
+
+    asyncio.run(seed())
+    data = ["--data-dir", str(settings.data_dir)]
+    code, _, err = run(capsys, "export", *data, "--cam", "yrad", str(out_zip))
+    assert code == 2 and "no cam 'yrad'; its cams: yard" in err and not out_zip.exists()
+    # A cam it knows with nothing in the window: an empty zip is the true answer.
+    code, out, _ = run(
+        capsys, "export", *data, "--cam", "yard", "--since", "2030-01-01", str(out_zip)
+    )
+    assert code == 0 and "exported 0 frames" in out
+
+
+def test_exported_frames_are_dated_with_their_capture_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = ArchiveSettings.for_data_dir(tmp_path / "archive")
+    taken = 1_700_000_122.0  # even: a zip entry keeps seconds in steps of 2
+
+    async def seed() -> None:
+        async with Archive(settings) as archive:
+            await store_frame(archive, "yard", taken, make_jpeg(seed=1))
+
+    asyncio.run(seed())
+    out_zip = tmp_path / "out.zip"
+    started = time.time()
+    code, _, _ = run(
+        capsys, "export", "--data-dir", str(settings.data_dir), "--cam", "yard", str(out_zip)
+    )
+    assert code == 0
+    with zipfile.ZipFile(out_zip) as zf:
+        (frame,) = [i for i in zf.infolist() if i.filename.endswith(".jpg")]
+        manifest = zf.getinfo("frames.jsonl")
+    assert frame.date_time == time.localtime(taken)[:6]  # not 1980-01-01
+    assert struct.pack("<HHBl", 0x5455, 5, 1, int(taken)) in frame.extra  # UTC, for unzip
+    assert manifest.date_time >= time.localtime(started - 2)[:6]  # the export's own time
 
 
 def test_user_add_creates_a_gallery_login(

@@ -3,6 +3,10 @@
 Frames are read one at a time (blob chunks straight into the zip member), so memory stays flat
 however many frames are exported. JPEGs are stored, not deflated: they do not compress.
 A ``frames.jsonl`` member lists every exported frame's metadata.
+
+Each frame's member is dated with its capture time (zip's default is 1980-01-01): in the
+exporting machine's local time, as zip tools expect, plus the "UT" extra field with the exact
+UTC second, which unzip uses when present.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import struct
 import tempfile
 import time
 import zipfile
@@ -20,6 +25,8 @@ from typing import BinaryIO, Protocol
 from ._archive import Archive
 
 _PAGE = 500
+_ZIP_DATES = ((1980, 1, 1, 0, 0, 0), (2107, 12, 31, 23, 59, 58))  # what a zip entry can hold
+_UT_FIELD = 0x5455  # extended timestamp: flags (bit 0: mtime follows), mtime as int32 UTC
 
 
 class ProgressLike(Protocol):
@@ -29,8 +36,17 @@ class ProgressLike(Protocol):
     def update(self, n: float = 1) -> bool | None: ...
 
 
-def _copy_into(zf: zipfile.ZipFile, name: str, source: BinaryIO) -> None:
-    with zf.open(name, "w", force_zip64=True) as member:
+def _member(name: str, ts: float) -> zipfile.ZipInfo:
+    """A stored (not deflated) zip entry dated ``ts``."""
+    low, high = _ZIP_DATES
+    info = zipfile.ZipInfo(name, date_time=min(max(time.localtime(ts)[:6], low), high))
+    if 0 <= ts < 2**31:
+        info.extra = struct.pack("<HHBl", _UT_FIELD, 5, 1, int(ts))
+    return info
+
+
+def _copy_into(zf: zipfile.ZipFile, info: zipfile.ZipInfo, source: BinaryIO) -> None:
+    with zf.open(info, "w", force_zip64=True) as member:
         shutil.copyfileobj(source, member)
 
 
@@ -62,7 +78,8 @@ async def export_zip(
             )
             for frame in page.frames:
                 stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(frame.ts))
-                member = zf.open(f"{cam}/{stamp}-{frame.id}.jpg", "w", force_zip64=True)
+                info = _member(f"{cam}/{stamp}-{frame.id}.jpg", frame.ts)
+                member = zf.open(info, "w", force_zip64=True)
                 try:
                     async for chunk in archive.blobs.stream(frame.blob_key):
                         await asyncio.to_thread(member.write, chunk)
@@ -76,7 +93,8 @@ async def export_zip(
             if cursor is None:
                 break
         manifest.seek(0)
-        await asyncio.to_thread(_copy_into, zf, "frames.jsonl", manifest)
+        info = _member("frames.jsonl", time.time())
+        await asyncio.to_thread(_copy_into, zf, info, manifest)
     except BaseException:
         zf.close()
         temp.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from yardcam.archive import (
     SCOPES,
@@ -32,6 +33,7 @@ from yardcam.logs import configure_logging
 from yardcam.names import is_valid_cam
 
 from . import _users
+from ._plural import counted
 from ._progress import progress_bar
 
 log = logging.getLogger("yardcam.archive")
@@ -161,6 +163,13 @@ def _with_archive(args: argparse.Namespace, work: Any) -> int:
         return 1
 
 
+def _sqlite_file(index_url: str) -> Path | None:
+    """The file of a ``sqlite:///`` index, read as ``open_frame_index`` reads it (None for
+    other indexes)."""
+    parts = urlsplit(index_url)
+    return Path(unquote(parts.path)).resolve() if parts.scheme == "sqlite" else None
+
+
 def plain_http_warning(host: str) -> str | None:
     """What to say when a node serves plain HTTP beyond this box (None: loopback only)."""
     try:
@@ -280,19 +289,42 @@ def _token_revoke(args: argparse.Namespace) -> int:
 def _purge(args: argparse.Namespace) -> int:
     async def work(archive: Archive) -> int:
         result = await purge(archive)
-        print(f"purged {result.frames} frames ({result.bytes} bytes)")
+        print(f"purged {counted(result.frames, 'frame')} ({counted(result.bytes, 'byte')})")
         return 0
 
     return _with_archive(args, work)
 
 
 def _export(args: argparse.Namespace) -> int:
+    """Refuses, creating nothing, an archive that is not there (opening an embedded one would
+    make an empty one) and a cam the archive has never seen (most likely a typo); an empty zip
+    only for a known cam with no frames in ``--since``/``--until``.
+    """
+    settings = settings_from_args(args)
+    index_file = _sqlite_file(settings.index)
+    if index_file is not None and not index_file.exists():
+        print(
+            f"yardcam archive export: no archive in {index_file.parent} (no {index_file.name}); "
+            "give the archive's --data-dir (yardcam run's is DATA/archive), or --config / "
+            "--index for a node on PostgreSQL",
+            file=sys.stderr,
+        )
+        return 2
+
     async def work(archive: Archive) -> int:
+        cams = sorted(c.cam for c in await archive.index.list_cams())
+        if args.cam not in cams:
+            known = f"its cams: {', '.join(cams)}" if cams else "it holds no frames yet"
+            print(
+                f"yardcam archive export: the archive has no cam {args.cam!r}; {known}",
+                file=sys.stderr,
+            )
+            return 2
         with progress_bar("frames") as bar:
             count = await export_zip(
                 archive, args.cam, args.out, since=args.since, until=args.until, progress=bar
             )
-        print(f"exported {count} frames to {args.out}")
+        print(f"exported {counted(count, 'frame')} to {args.out}")
         return 0
 
     return _with_archive(args, work)

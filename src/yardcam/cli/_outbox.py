@@ -20,6 +20,7 @@ from yardcam.config import CamConfig
 from yardcam.outbox import Entry, TokenSource, Uploader
 from yardcam.run import open_outbox, outbox_dir
 
+from ._plural import counted
 from ._progress import progress_bar
 
 LoadConfig = Callable[[argparse.Namespace], CamConfig]
@@ -115,7 +116,7 @@ def _retry(args: argparse.Namespace, config: CamConfig, prog: str) -> int:
     revived = [entry_id for entry_id in ids if outbox.revive(entry_id) is not None]
     for entry_id in set(ids) - set(revived):
         print(f"{prog} outbox retry: no dead-lettered frame {entry_id}", file=sys.stderr)
-    print(f"{len(revived)} frames back in the queue; they go out on the next start or drain")
+    print(f"{counted(len(revived), 'frame')} back in the queue: sent on the next start or drain")
     return 0 if len(revived) == len(ids) else 1
 
 

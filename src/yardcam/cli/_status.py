@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from yardcam import requests
 from yardcam.config import CamConfig
 
+from ._plural import counted
+
 LoadConfig = Callable[[argparse.Namespace], CamConfig]
 
 
@@ -88,8 +90,8 @@ def _status(args: argparse.Namespace, config: CamConfig, prog: str) -> int:
         state = source.get("state", "?") if isinstance(source, dict) else source
         print(
             f"camera {camera['camera']}: {state}, {camera.get('fps') or 0:.1f} fps, "
-            f"{camera['frames']} frames, {camera['triggers']} triggers, threshold "
-            f"{camera['threshold']:g}, change {camera['change']:g}"
+            f"{counted(camera['frames'], 'frame')}, {counted(camera['triggers'], 'trigger')}, "
+            f"threshold {camera['threshold']:g}, change {camera['change']:g}"
         )
     archive = doc.get("archive")
     if archive:
