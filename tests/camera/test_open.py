@@ -31,12 +31,35 @@ def test_specs_pick_sources(tmp_path) -> None:
     assert isinstance(open_source("clip.mp4"), OpenCVSource)
 
 
+def test_scene_options_on_the_command_line() -> None:
+    scene = open_source(
+        "synthetic:people=far, gusts,night,switch=on,dusk=0,size=1080p,seed=3"
+    ).scene
+    assert (scene.people, scene.gusts, scene.night, scene.switch, scene.dusk) == (
+        "far",
+        True,
+        True,
+        True,
+        False,
+    )
+    assert (scene.width, scene.height, scene.seed) == (1920, 1080, 3)
+    scene = open_source("synthetic:size=320x180,requality,quality=60").scene
+    assert (scene.width, scene.height, scene.requality, scene.quality) == (320, 180, True, 60)
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("synthetic:seed=x", "bad synthetic option"),
-        ("synthetic:colour=red", "bad synthetic option"),
+        ("synthetic:seed=x", "bad synthetic option 'seed=x'"),
+        (
+            "synthetic:colour=red",
+            "flags noise, drift, bush, objects, gusts, dusk, night, switch, requality",
+        ),
         ("synthetic:seed", "bad synthetic option"),
+        ("synthetic:people=tall", "people=near|far|both"),
+        ("synthetic:size=big", r"size=WxH or 360p\|480p\|720p\|1080p"),
+        ("synthetic:size=10x10", "bad synthetic scene .* outside 64..8192"),
+        ("synthetic:quality=0", "quality must be within 1..100"),
         ("dir:", "needs a path"),
         ("device:front", "needs a number"),
         ("ftp://cam", "unknown frame source"),

@@ -13,9 +13,30 @@ from ._opencv import OpenCVSource
 from ._scene import SyntheticScene
 from ._synthetic import SyntheticSource
 
-_SCENE_INTS = {"seed", "width", "height", "quality"}
-_SCENE_FLAGS = {"noise", "drift", "bush", "objects"}
+_SCENE_INTS = ("seed", "width", "height", "quality")
+_SCENE_FLAGS = (
+    "noise",
+    "drift",
+    "bush",
+    "objects",
+    "gusts",
+    "dusk",
+    "night",
+    "switch",
+    "requality",
+)
+_SCENE_CHOICES = {"people": ("near", "far", "both")}
+_SIZES = {"360p": (640, 360), "480p": (854, 480), "720p": (1280, 720), "1080p": (1920, 1080)}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+_SCENE_HELP = (
+    "options are NAME=VALUE or a bare flag, comma-separated: "
+    + ", ".join(f"{name}=N" for name in _SCENE_INTS)
+    + ", size=WxH or "
+    + "|".join(_SIZES)
+    + ", people=near|far|both, and the on/off flags "
+    + ", ".join(_SCENE_FLAGS)
+    + " (a bare flag is on; =0 or =off turns it off)"
+)
 
 
 def open_source(
@@ -23,7 +44,9 @@ def open_source(
 ) -> FrameSource:
     """The source named by ``spec``; ``options`` are that source's keyword arguments.
 
-    - ``synthetic[:seed=N,width=W,height=H,noise=0,drift=0,bush=0,objects=0]``: the rendered yard
+    - ``synthetic[:OPTIONS]`` - the rendered yard; options as in
+      ``synthetic:people=far,gusts,night,size=1080p,seed=3`` (``SyntheticScene`` says what each
+      one does; a bad one is refused with the list of valid ones)
     - ``dir:PATH`` - JPEGs in name order (``loop=True`` to repeat)
     - ``http://...`` / ``https://...`` - an MJPEG stream (options go to the HTTP request)
     - ``device:N``, ``rtsp://...``, ``file:PATH`` or a video file path - OpenCV (``[opencv]`` extra)
@@ -37,7 +60,11 @@ def open_source(
     kind = kind.lower()
     if kind == "synthetic":
         scene_options = _scene_options(rest) | options
-        return SyntheticSource(SyntheticScene(fps=fps or 10.0, **scene_options), fps=fps)
+        try:
+            scene = SyntheticScene(fps=fps or 10.0, **scene_options)
+        except ValueError as exc:  # a size out of range, a quality libjpeg cannot use
+            raise InvalidSource(f"bad synthetic scene {spec!r}: {exc}") from exc
+        return SyntheticSource(scene, fps=fps)
     if kind == "dir":
         if not rest:
             raise InvalidSource("dir: needs a path, as in dir:/var/lib/yardcam/frames")
@@ -63,20 +90,28 @@ def open_source(
 
 
 def _scene_options(text: str) -> dict[str, Any]:
+    """``people=far,gusts,size=1280x720`` as ``SyntheticScene`` keywords."""
     options: dict[str, Any] = {}
-    for item in filter(None, text.split(",")):
-        name, eq, value = item.partition("=")
-        name = name.strip()
-        value = value.strip()
-        try:
-            if not eq:
-                raise ValueError
-            if name in _SCENE_INTS:
-                options[name] = int(value)
-            elif name in _SCENE_FLAGS and value.lower() in _TRUE | _FALSE:
-                options[name] = value.lower() in _TRUE
-            else:
-                raise ValueError
-        except ValueError:
-            raise InvalidSource(f"bad synthetic option {item!r}") from None
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, eq, value = (part.strip() for part in item.partition("="))
+        name, value = name.lower(), value.lower()
+        if name in _SCENE_INTS and eq and value.isdigit():
+            options[name] = int(value)
+        elif name in _SCENE_FLAGS and (not eq or value in _TRUE | _FALSE):
+            options[name] = not eq or value in _TRUE
+        elif name in _SCENE_CHOICES and value in _SCENE_CHOICES[name]:
+            options[name] = value
+        elif name == "size" and (size := _size(value)):
+            options["width"], options["height"] = size
+        else:
+            raise InvalidSource(f"bad synthetic option {item!r}: {_SCENE_HELP}")
     return options
+
+
+def _size(text: str) -> tuple[int, int] | None:
+    if text in _SIZES:
+        return _SIZES[text]
+    width, x, height = text.partition("x")
+    if x and width.isdigit() and height.isdigit():
+        return int(width), int(height)
+    return None

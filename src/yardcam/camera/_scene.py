@@ -92,6 +92,8 @@ class SyntheticScene:
             raise ValueError(f"scene size {width}x{height} is outside 64..8192")
         if not fps > 0:
             raise ValueError(f"fps must be positive, not {fps!r}")
+        if not 1 <= quality <= 100:
+            raise ValueError(f"JPEG quality must be within 1..100, not {quality}")
         if people not in _PEOPLE:
             raise ValueError(f"people must be one of {', '.join(_PEOPLE)}, not {people!r}")
         self.seed, self.width, self.height, self.fps = seed, width, height, fps
