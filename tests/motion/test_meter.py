@@ -1,8 +1,9 @@
 import pytest
+import simplejpeg
 from motion_helpers import render, score
 
-from yardcam.camera import SyntheticScene
-from yardcam.motion import ChangeMeter, MotionDetector
+from yardcam.camera import Frame, SyntheticScene
+from yardcam.motion import ChangeMeter, EventPhase, MotionDetector
 
 
 @pytest.mark.parametrize(
@@ -37,3 +38,21 @@ def test_a_new_frame_size_restarts_the_model() -> None:
 def test_garbage_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         ChangeMeter().measure(b"\xff\xd8 not really", 640, 360)
+
+
+def test_a_change_that_stays_ends_its_event() -> None:
+    """A car parks on the lawn and stays: its arrival is an event, its staying is not."""
+    scene = SyntheticScene(seed=3, width=640, height=360, objects=False)
+    detector = MotionDetector()
+    firing = []
+    for i in range(240):
+        image = scene.render(i)
+        if i >= 60:
+            image[250:310, 100:220] = (40, 40, 60)  # 3 % of the frame, dark against the lawn
+        jpeg = simplejpeg.encode_jpeg(image, quality=85, colorsubsampling="420")
+        detector.process(Frame(jpeg, i / 10, i, 640, 360))
+        firing.append(detector.firing)
+    assert all(firing[62:80])  # it arrives: motion
+    assert not any(firing[140:])  # after _FRESH frames (3 s) it no longer counts
+    assert detector.event_count == 1
+    assert detector.last_event is not None and detector.last_event.phase is EventPhase.END

@@ -16,17 +16,22 @@ frame, ~30-35 at 1 %, ~20-25 at 0.5 %; someone close to the camera fills it (100
    sways now and then stays known as restless), ``floor`` the absolute minimum (default 8 levels)
    and ``k`` the sensitivity (default 4).
 4. Light switch: when the changed share of the picture jumps by 20 points from one frame to the
-   next (nothing that moves can do that), the background restarts from this frame (except where
-   something was moving), and nothing counts for a few frames while the noise is relearnt.
+   next (nothing that moves can do that), the background restarts from this frame, except where
+   something was moving: there the old background is relit by the light's change around it and
+   learns fast for a while. For a few frames the noise is relearnt where the change is small,
+   while a change three times the limit (someone walking through the new light) still counts.
 5. Fresh: a pixel that has stayed changed for more than ``_FRESH`` frames (3 s at 10 fps) is a
    change that stays (a light pool brightening as the dusk falls, a parked car), not something
    moving: it stops counting and is learnt into the background at the normal rate.
-6. Foliage: pixels whose *calm* noise (learnt slowly, only where nothing changed) is high for
-   the light there, and their neighbours within 1/40 of the picture's width, form the foliage
-   zone; there, a changed pixel still learns its noise fast, so a gust is absorbed within a few
-   frames. Elsewhere nothing learns from what changes it, so a passer-by cannot teach the model
-   to ignore the next one. The price: someone walking right in front of a bush in a gust is
-   seen less well.
+6. Foliage: every ``_ZONE_EVERY`` frames, the flicker of each pixel from one frame to the next is
+   learnt. Leaves that sway flicker over and over; a passer-by only as their edge goes by. Pixels
+   that flicker well above the light there and above most of the picture (the sensor's noise and
+   the JPEG's quantisation in the dark), and their neighbours within 1/40 of the width, form the
+   foliage zone. There a pixel changed only when it is further than ``k * noise`` from every
+   value the background takes within ``_SPREAD`` (1/16 of the width) around it: swaying leaves
+   bring their neighbourhood's colours (leaf, lawn, the mix), a person brings new ones. So a
+   gust is ignored and a person walking in front of the bush is still seen, unless their
+   colour is one the bush and its surroundings already show.
 7. ``change = 100 * (most fresh changed pixels in any window) / (window area)``.
 
 The background follows the scene at ``learn`` per frame where nothing changed and at the much
@@ -58,12 +63,21 @@ _SWITCH_JUMP = 0.2  # a rise in the changed share this big from one frame to the
 _RESTLESS = 1.5  # noise limit (x floor) above which a pixel is restless (foliage), at mid-grey
 _DARK = np.float32(48)  # grey level below which the restless test stops scaling with the light
 _FRESH = 30  # frames a pixel may stay changed and still count as moving (3 s at 10 fps)
-_ATTACK = np.float32(0.3)  # how fast a restless pixel's noise learns while it changes
+_ATTACK = np.float32(0.3)  # how fast a changed pixel's noise learns while settling
 _DECAY = np.float32(0.1)  # a pixel's noise falls this much slower than it rises
-_CALM_LEARN = np.float32(0.01)  # the calm noise's learning rate (the foliage zone's evidence)
+_CALM_LEARN = np.float32(
+    0.05
+)  # the flicker's learning rate, per update (the foliage zone's evidence)
+_CALM_START = np.float32(0.3)  # ...while the model settles, so the zone is known from the start
+_CALM_FALL = np.float32(0.2)
+_NOISY = np.float32(3)  # it falls this much slower than it rises
 _SETTLE = 40  # frames of learning only at the start (nothing known yet)...
 _SETTLE_SWITCH = 4  # ...and after a light switch (the background is known, its noise is not)
+_RELIGHT = 30  # frames during which the guessed background (see _relight) learns fast...
+_RELIGHT_LEARN = np.float32(0.2)  # ...at this rate
+_STRONG = np.float32(3)  # while settling after a switch, a change this many limits high counts
 _REACH = 1 / 40  # how far around foliage a gust reaches, as a part of the picture's width
+_SPREAD = 1 / 16  # how far leaves sway in a gust, as a part of the picture's width
 _ZONE_EVERY = 8  # frames between two updates of the foliage zone (it changes slowly)
 
 
@@ -76,6 +90,12 @@ class ChangeMeter:
     _window: tuple[int, int]
     _window_area: int
     _sums: np.ndarray
+    _prev_gain: float  # the light of the frame kept for the flicker; 0: none kept
+    _box: tuple[slice, slice] | None  # the foliage zone's bounding box
+    _relit_mask: np.ndarray
+    _relit_left: int
+    _relit: bool
+    _strong: np.ndarray
 
     def __init__(
         self,
@@ -128,6 +148,8 @@ class ChangeMeter:
         np.multiply(bg, gain, out=diff)
         np.subtract(cur, diff, out=diff)
         np.abs(diff, out=diff)
+        if self._box is not None:
+            self._foliage_diff(gain)
         changed = np.greater(diff, self._limit, out=self._changed)
         if self._partial:  # outside the picture the arrays are 0 and never change
             changed &= self._watched
@@ -138,9 +160,11 @@ class ChangeMeter:
             # A light switched: much of the picture changed from one frame to the next, which
             # nothing that moves can do. Start the background afresh from this frame, except
             # where something was moving a frame ago (it would be learnt as background).
-            np.divide(cur, gain, out=bg, where=~self._fresh)
-            self._share = 0.0
+            self._relight(gain)
+            self._share -= jump  # what is left changed is what was moving: compare with that
             self._settling = _SETTLE_SWITCH
+            self._relit = True
+            self._prev_gain = 0.0  # the flicker across a switch is not the foliage's
             return 0.0
         # Something that moves changes a pixel for a moment; a change that stays (a light pool
         # brightening with the dusk, a parked car) is no longer fresh after ``_FRESH`` frames:
@@ -151,35 +175,47 @@ class ChangeMeter:
         age *= changed.view(np.uint8)
         fresh = np.less_equal(age, _FRESH, out=self._fresh)
         fresh &= changed
-        # Foliage: pixels whose calm noise (learnt only where nothing changed) is well above
-        # the floor, and the pixels around them, learn their noise fast even while changed, so
-        # a gust teaches them within a few frames. Other pixels (the lawn) never learn from what
-        # changes them, so a passer-by cannot teach them to ignore the next one. The zone comes
-        # from the calm noise alone, so a passer-by near a bush cannot widen it.
-        if self._frames % _ZONE_EVERY == 0:
-            # Relative to the light there: a bush at night sways with a dimmer contrast.
-            lit = np.maximum(bg, _DARK) * self._restless
-            np.greater(self._calm, lit, out=self._zone)
-            _grow(self._zone, self._reach)
+        # The foliage zone (step 6) is learnt from two frames in every _ZONE_EVERY.
+        phase = self._frames % _ZONE_EVERY
+        if phase == _ZONE_EVERY - 1:
+            np.copyto(self._prev, cur)
+            self._prev_gain = float(gain)
+        elif phase == 0 and self._prev_gain:
+            self._learn_calm(gain)
         self._frames += 1
-        restless = np.logical_and(self._zone, changed, out=self._restless_now)
-        if self._settling:  # everything is learnt, nothing counts
+        restless = self._restless_now
+        settling = bool(self._settling)
+        if settling:
             self._settling -= 1
-            np.copyto(restless, changed)
-            fresh[...] = False
+            if self._relit:
+                # After a light switch the background is known but its noise is not: what
+                # changes a little is learnt, what changes far more (someone moving through
+                # the new light) still counts.
+                strong = np.greater(diff, _STRONG * self._limit, out=self._strong)
+                np.greater(changed, strong, out=restless)
+                fresh &= strong
+            else:  # at the start nothing is known: everything is learnt, nothing counts
+                np.copyto(restless, changed)
+                fresh[...] = False
         area = _busiest_window(fresh, self._window, self._sums) if total else 0
         # Learn the background: slowly where something changed, normally elsewhere.
         np.multiply(fresh.view(np.uint8), self._learn_step, out=rate)
         rate += self._learn
+        if self._relit_left:
+            # Where the background could only be guessed after a switch, learn it fast.
+            self._relit_left -= 1
+            np.copyto(rate, _RELIGHT_LEARN, where=self._relit_mask)
         np.subtract(cur, bg, out=tmp)
         tmp *= rate
         bg += tmp
-        # Noise: at ``learn`` where nothing changed, at ``_ATTACK`` on restless pixels that
-        # changed, not at all on other changed pixels.
+        # Noise: at ``learn`` where nothing changed, not at all where something changed (a
+        # passer-by cannot teach the model to ignore the next one), except while settling: at
+        # ``_ATTACK`` on the changes being learnt.
         np.multiply(changed.view(np.uint8), -self._learn, out=rate)
         rate += self._learn
-        np.multiply(restless.view(np.uint8), _ATTACK, out=tmp)
-        rate += tmp
+        if settling:
+            np.multiply(restless.view(np.uint8), _ATTACK, out=tmp)
+            rate += tmp
         noise = self._noise
         np.subtract(diff, noise, out=tmp)
         tmp *= rate
@@ -190,17 +226,87 @@ class ChangeMeter:
         noise += tmp
         np.multiply(noise, self._sensitivity, out=self._limit)
         np.maximum(self._limit, self._floor, out=self._limit)
-        # The calm noise learns slower: only what keeps moving (leaves) builds it up, not the
-        # edge of a passer-by that brushes a pixel for a frame or two.
-        calm = self._calm
-        np.subtract(diff, calm, out=tmp)
-        np.multiply(changed.view(np.uint8), -_CALM_LEARN, out=rate)
-        rate += _CALM_LEARN
-        tmp *= rate
-        np.multiply(tmp, _DECAY, out=self._spare)
-        np.maximum(tmp, self._spare, out=tmp)
-        calm += tmp
         return 100.0 * area / self._window_area
+
+    def _learn_calm(self, gain: float) -> None:
+        """Learn how much each pixel flickers from one frame to the next, and the foliage zone.
+
+        Leaves that sway change the picture from every frame to the next, over and over; a
+        passer-by changes a pixel from one frame to the next only as its edge goes by, once
+        each way. So the flicker, sampled between one frame pair every ``_ZONE_EVERY`` and
+        capped at ``floor``, builds up over leaves and hardly at all where people pass.
+        """
+        flick, calm = self._spare, self._calm
+        np.multiply(self._prev, np.float32(gain / self._prev_gain), out=flick)
+        np.subtract(self._cur, flick, out=flick)
+        np.abs(flick, out=flick)
+        np.minimum(flick, self._floor, out=flick)
+        flick -= calm
+        learn = _CALM_START if self._settling and not self._relit else _CALM_LEARN
+        # Rises faster than it falls: a bush that sways hard now and then stays known.
+        flick *= np.where(flick > 0, learn, learn * _CALM_FALL)
+        calm += flick
+        # Relative to the light there: a bush at night sways with a dimmer contrast.
+        lit = np.maximum(self._bg, _DARK) * self._restless
+        # And well above the flicker of most of the picture: in the dark, the sensor's noise and
+        # the JPEG's quantisation make every pixel flicker a little, leaves or not.
+        typical = np.partition(calm.ravel()[self._sample], len(self._sample) // 2)
+        np.maximum(lit, _NOISY * typical[len(self._sample) // 2], out=lit)
+        zone = self._zone
+        np.greater(calm, lit, out=zone)
+        _grow(zone, self._reach)
+        rows, cols = np.flatnonzero(zone.any(axis=1)), np.flatnonzero(zone.any(axis=0))
+        if not len(rows):
+            self._box = None
+            return
+        self._box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+        self._learn_spread()
+
+    def _learn_spread(self) -> None:
+        """The range of the background around each pixel of the foliage zone."""
+        if self._box is not None:
+            _spread(self._bg, self._box, self._spread, self._lo, np.minimum)
+            _spread(self._bg, self._box, self._spread, self._hi, np.maximum)
+
+    def _relight(self, gain: float) -> None:
+        """A light switched: the background afresh from this frame, except where something was
+        moving a frame ago (it would be learnt as background); there the old background is
+        relit by the light's change around it (a floodlight's pool is smooth)."""
+        cur, bg = self._cur, self._bg
+        moving = self._fresh.copy()
+        _grow(moving, 2)  # and its blurred edges, which the 1/8 scale mixes with the lawn
+        if self._partial:
+            moving |= ~self._watched
+        if moving.any():
+            still = (~moving).astype(np.float32)
+            ratio = np.divide(cur + _ONE, bg + _ONE) * still
+            radius = max(1, cur.shape[1] // 8)
+            around = _box_sum(ratio, radius) / np.maximum(_box_sum(still, radius), _ONE)
+            # Where nothing still is near (a person filling the picture): the global light.
+            around[around == 0] = gain
+            np.multiply(bg, around, out=bg, where=moving)
+            np.copyto(self._relit_mask, moving)
+            self._relit_left = _RELIGHT
+        # In the new light's scale (the next frames' gain is 1 again): the background learns
+        # towards the frames themselves, and a pixel kept at another scale would stand out.
+        np.copyto(bg, cur, where=~moving)
+        self._learn_spread()
+
+    def _foliage_diff(self, gain: float) -> None:
+        """In the foliage zone, the difference to the nearest value the background takes
+        within ``_SPREAD`` around the pixel: leaves that sway bring the colours of their
+        neighbourhood (leaf, lawn, the mix), a person brings new ones."""
+        box = self._box
+        assert box is not None
+        cur, diff, zone = self._cur[box], self._diff[box], self._zone[box]
+        above, below = self._tmp[box], self._spare[box]
+        np.multiply(self._hi[box], gain, out=above)
+        np.subtract(cur, above, out=above)
+        np.multiply(self._lo[box], gain, out=below)
+        np.subtract(below, cur, out=below)
+        np.maximum(above, below, out=above)
+        np.maximum(above, 0, out=above)
+        np.copyto(diff, above, where=zone)
 
     def _start(self, small: np.ndarray, width: int, height: int) -> None:
         rows, cols = small.shape
@@ -223,14 +329,23 @@ class ChangeMeter:
         self._limit = np.full(padded, self._floor, np.float32)
         self._restless = np.float32(self._floor * _RESTLESS / self._sensitivity / 128)
         self._calm = np.zeros(padded, np.float32)
+        self._prev = np.zeros(padded, np.float32)
+        self._prev_gain = 0.0
         self._zone = np.zeros(padded, bool)
         self._frames = 0
         self._reach = max(1, round(cols * _REACH))
+        self._spread = max(1, round(cols * _SPREAD))
+        self._lo, self._hi = np.zeros(padded, np.float32), np.zeros(padded, np.float32)
+        self._box = None
         self._restless_now = np.zeros(padded, bool)
         self._age = np.zeros(padded, np.uint8)
         self._fresh = np.zeros(padded, bool)
         self._share = 0.0
         self._settling = _SETTLE
+        self._relit = False
+        self._strong = np.zeros(padded, bool)
+        self._relit_mask = np.zeros(padded, bool)
+        self._relit_left = 0
         self._window = (max(1, round(rows / _WINDOW)), max(1, round(cols / _WINDOW)))
         self._window_area = self._window[0] * self._window[1]
         self._sums = np.zeros((padded[0] + 1, padded[1] + 1), np.int32)
@@ -246,6 +361,50 @@ def _busiest_window(mask: np.ndarray, window: tuple[int, int], sums: np.ndarray)
     np.cumsum(sums[1:, 1:], axis=1, out=sums[1:, 1:])
     box = sums[wr:, wc:] - sums[:-wr, wc:] - sums[wr:, :-wc] + sums[:-wr, :-wc]
     return int(box.max())
+
+
+def _spread(
+    src: np.ndarray, box: tuple[slice, slice], radius: int, out: np.ndarray, op: np.ufunc
+) -> None:
+    """``out[box]`` = ``op`` (minimum or maximum) of ``src`` over the square of ``radius``
+    around each pixel, by doubling spans (a few operations per axis, whatever the radius)."""
+    rows, cols = box
+    r0, c0 = max(0, rows.start - radius), max(0, cols.start - radius)
+    work = src[r0 : rows.stop + radius, c0 : cols.stop + radius]
+    for axis in (0, 1):
+        n = work.shape[axis]
+        # Pad by the radius on both sides with the edge values, then fold forward spans.
+        work = np.concatenate(
+            [np.take(work, [0] * radius, axis), work, np.take(work, [n - 1] * radius, axis)],
+            axis=axis,
+        )
+        width, span = 2 * radius + 1, 1
+        while span < width:
+            step = min(span, width - span)
+            head = [slice(None)] * 2
+            tail = [slice(None)] * 2
+            head[axis], tail[axis] = slice(0, -step), slice(step, None)
+            op(work[tuple(head)], work[tuple(tail)], out=work[tuple(head)])
+            span += step
+        keep = [slice(None)] * 2
+        keep[axis] = slice(0, n)
+        work = work[tuple(keep)]
+    out[box] = work[rows.start - r0 : rows.stop - r0, cols.start - c0 : cols.stop - c0]
+
+
+def _box_sum(values: np.ndarray, radius: int) -> np.ndarray:
+    """The sum of ``values`` over the square of ``radius`` around each pixel (clipped at the
+    edges), from an integral image."""
+    rows, cols = values.shape
+    sums = np.zeros((rows + 1, cols + 1), np.float64)
+    np.cumsum(values, axis=0, out=sums[1:, 1:])
+    np.cumsum(sums[1:, 1:], axis=1, out=sums[1:, 1:])
+    top = np.clip(np.arange(rows) - radius, 0, rows)[:, None]
+    bottom = np.clip(np.arange(rows) + radius + 1, 0, rows)[:, None]
+    left = np.clip(np.arange(cols) - radius, 0, cols)[None, :]
+    right = np.clip(np.arange(cols) + radius + 1, 0, cols)[None, :]
+    box = sums[bottom, right] - sums[top, right] - sums[bottom, left] + sums[top, left]
+    return box.astype(np.float32)
 
 
 def _grow(mask: np.ndarray, steps: int) -> None:
