@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from yardcam.archive import (
     SCOPES,
@@ -27,7 +26,7 @@ from yardcam.archive import (
 )
 from yardcam.archive._timestamps import parse_timestamp
 from yardcam.archive._tokens import parse_expiry
-from yardcam.archive.storage import StorageError
+from yardcam.archive.storage import StorageError, sqlite_path
 from yardcam.config import LOG_LEVELS, ArchiveConfig, load_archive_config, redact_url, render
 from yardcam.logs import configure_logging
 from yardcam.names import is_valid_cam
@@ -163,13 +162,6 @@ def _with_archive(args: argparse.Namespace, work: Any) -> int:
         return 1
 
 
-def _sqlite_file(index_url: str) -> Path | None:
-    """The file of a ``sqlite:///`` index, read as ``open_frame_index`` reads it (None for
-    other indexes)."""
-    parts = urlsplit(index_url)
-    return Path(unquote(parts.path)).resolve() if parts.scheme == "sqlite" else None
-
-
 def plain_http_warning(host: str) -> str | None:
     """What to say when a node serves plain HTTP beyond this box (None: loopback only)."""
     try:
@@ -301,7 +293,7 @@ def _export(args: argparse.Namespace) -> int:
     only for a known cam with no frames in ``--since``/``--until``.
     """
     settings = settings_from_args(args)
-    index_file = _sqlite_file(settings.index)
+    index_file = sqlite_path(settings.index)
     if index_file is not None and not index_file.exists():
         print(
             f"yardcam archive export: no archive in {index_file.parent} (no {index_file.name}); "

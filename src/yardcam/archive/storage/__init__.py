@@ -49,13 +49,19 @@ async def open_blob_store(url: str) -> BlobStore:
     raise ValueError(f"unsupported blob store URL {url!r} (use file:// or s3://)")
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a ``sqlite:///abs/path.db`` index URL; None for other indexes."""
+    parts = urlsplit(url)
+    return Path(unquote(parts.path)).resolve() if parts.scheme == "sqlite" else None
+
+
 async def open_frame_index(url: str) -> FrameIndex:
     """``sqlite:///abs/path.db`` or ``postgresql://user@host:port/db``."""
     scheme = urlsplit(url).scheme
-    if scheme == "sqlite":
+    if (path := sqlite_path(url)) is not None:
         from ._sqlite import SQLiteIndex
 
-        sqlite = SQLiteIndex(Path(unquote(urlsplit(url).path)))
+        sqlite = SQLiteIndex(path)
         try:
             await sqlite.open()
         except BaseException:
@@ -91,4 +97,5 @@ __all__ = [
     "new_frame_id",
     "open_blob_store",
     "open_frame_index",
+    "sqlite_path",
 ]
