@@ -193,7 +193,10 @@ async def test_counts_per_hour(settings: ArchiveSettings) -> None:
         for ts in (3600 * 10 + 5, 3600 * 10 + 3599, 3600 * 12, 3600 * 13 - 1):
             await store_frame(archive, cam, float(ts), make_jpeg())
         counts = await archive.index.counts_per_hour(cam, 3600 * 10, 3600 * 13 - 1)
+        # Hours count from ``since``: from a +05:30 zone's midnight, its own hours.
+        half = await archive.index.counts_per_hour(cam, 3600 * 9.5, 3600 * 13 - 1)
     assert counts == [(36000.0, 2), (43200.0, 1)]
+    assert half == [(34200.0, 1), (37800.0, 1), (41400.0, 1)]
 
 
 async def test_missing_bucket_is_created(request, tmp_path: Path) -> None:

@@ -114,6 +114,7 @@ def test_public_surface() -> None:
         "SessionRegistry",
         "SessionStore",
         "WebSettings",
+        "browser_zone",
         "create_first_user",
         "csrf_token",
         "ensure_secret_key",
@@ -128,6 +129,7 @@ def test_public_surface() -> None:
         "same_origin",
         "token_matches",
         "web_middleware",
+        "zone_named",
     ]
 
 

@@ -32,6 +32,7 @@ from ._sessions import (
 from ._settings import CORS_MAX_AGE, WebSettings, web_middleware
 from ._templates import localtime, make_templates
 from ._throttle import LoginThrottle
+from ._time import browser_zone, zone_named
 from ._tls import ensure_self_signed_cert
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "SessionRegistry",
     "SessionStore",
     "WebSettings",
+    "browser_zone",
     "create_first_user",
     "csrf_token",
     "ensure_secret_key",
@@ -68,4 +70,5 @@ __all__ = [
     "same_origin",
     "token_matches",
     "web_middleware",
+    "zone_named",
 ]

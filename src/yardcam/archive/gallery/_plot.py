@@ -1,7 +1,10 @@
 """The triggers-per-hour bar chart, laid out in Python and drawn as inline SVG by a template.
 
 Server-side SVG needs no script (the CSP forbids inline ones anyway), prints, and scales. Hours
-are the day's local hours, so a daylight-saving day has 23 or 25 bars.
+are the day's local hours, so a daylight-saving day has 23 or 25 bars. The SVG scales with the
+page, its labels with it: on a phone ``gallery.css`` makes them larger (in the SVG's units) and
+hides the ``minor`` hour labels, so the rest neither overlap nor shrink to specks; the margins
+leave room for those larger labels.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-WIDTH, HEIGHT = 960, 170
-_LEFT, _RIGHT, _TOP, _BOTTOM = 34, 6, 8, 22
+WIDTH, HEIGHT = 960, 180
+_LEFT, _RIGHT, _TOP, _BOTTOM = 48, 6, 8, 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +33,7 @@ class Tick:
     x: float
     y: float
     text: str
+    minor: bool = False  # left out where space is short (phones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +72,7 @@ def hourly_plot(
             Bar(x + 1, baseline - height, max(slot - 2, 1), height, local.hour, label, count)
         )
         if local.hour % 3 == 0:
-            x_ticks.append(Tick(x + slot / 2, HEIGHT - 6, f"{local:%H}"))
+            x_ticks.append(Tick(x + slot / 2, HEIGHT - 6, f"{local:%H}", local.hour % 6 != 0))
     y_ticks = [Tick(_LEFT - 4, baseline, "0"), Tick(_LEFT - 4, _TOP + 4, str(top))]
     return HourlyPlot(
         WIDTH,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+import jinja2
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -22,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from ...names import cam_of_frame_key, event_key, is_valid_cam, split_event_key
-from ...web import Accounts, Auth, LoginThrottle, localtime, make_templates
+from ...web import Accounts, Auth, LoginThrottle, browser_zone, localtime, make_templates
 from .._etag import etag_matches
 from ..storage import (
     BlobNotFound,
@@ -52,9 +53,7 @@ def gallery_auth(
     """The login for the gallery: its own page title, back to the gallery after login, and the
     sessions in ``archive``'s index (shared by every node; see ``_sessions``)."""
     sessions = IndexSessions(archive, max_age=session_max_age)
-    return Auth(
-        accounts, templates=_templates(UTC), throttle=throttle, home=HOME, registry=sessions
-    )
+    return Auth(accounts, templates=_templates(), throttle=throttle, home=HOME, registry=sessions)
 
 
 def gallery_routes(
@@ -62,12 +61,13 @@ def gallery_routes(
 ) -> list[BaseRoute]:
     """Routes to mount under ``/``: ``/gallery...``, the login routes, and ``/`` -> gallery.
 
-    ``archive`` may still be closed: it is only used per request. ``tz`` decides where a "day"
-    starts and ends (the index counts
-    per UTC hour, so use a zone whose offset is whole hours); ``page_size`` is thumbnails per page.
-    The app must install :func:`yardcam.web.web_middleware` (sessions + CSRF).
+    ``archive`` may still be closed: it is only used per request. Days and hours are the
+    browser's (the zone ``/_web/time.js`` puts in the ``tz`` cookie), so a frame is listed
+    under the day and hour its shown time says; ``tz`` is the zone without that cookie (no
+    JavaScript, a first visit). ``page_size`` is thumbnails per page. The app must install
+    :func:`yardcam.web.web_middleware` (sessions + CSRF).
     """
-    views = _Views(archive, _templates(tz), tz, page_size)
+    views = _Views(archive, _templates(), tz, page_size)
     guard = auth.required
     return [
         *auth.routes(),
@@ -88,13 +88,20 @@ def gallery_routes(
     ]
 
 
-def _templates(tz: tzinfo) -> Jinja2Templates:
+def _templates() -> Jinja2Templates:
+    """The gallery's pages; their time filters use the page's zone (``tz`` in the context)."""
     templates = make_templates(_HERE / "templates", title="yardcam archive", home=HOME)
     filters = templates.env.filters
-    filters["clock"] = lambda ts: datetime.fromtimestamp(ts, tz).strftime("%H:%M:%S")
-    filters["when"] = lambda ts: datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M:%S %Z")
-    filters["day"] = lambda ts: datetime.fromtimestamp(ts, tz).date().isoformat()
-    filters["localtime"] = lambda ts, part="datetime": localtime(ts, tz, part)
+
+    def moment(context: jinja2.runtime.Context, ts: float) -> datetime:
+        return datetime.fromtimestamp(ts, context["tz"])
+
+    filters["clock"] = jinja2.pass_context(lambda c, ts: f"{moment(c, ts):%H:%M:%S}")
+    filters["when"] = jinja2.pass_context(lambda c, ts: f"{moment(c, ts):%Y-%m-%d %H:%M:%S %Z}")
+    filters["day"] = jinja2.pass_context(lambda c, ts: moment(c, ts).date().isoformat())
+    filters["localtime"] = jinja2.pass_context(
+        lambda c, ts, part="datetime": localtime(ts, c["tz"], part)
+    )
     filters["filesize"] = _filesize
     filters["duration"] = _duration
     filters["event_key"] = lambda frame: event_key(frame.cam, frame.event)
@@ -120,9 +127,15 @@ class _Views:
         self.templates = templates
         self.tz = tz
 
+    def _zone(self, request: Request) -> tzinfo:
+        return browser_zone(request, self.tz)
+
     def _page(
         self, request: Request, name: str, context: dict[str, Any], status: int = 200
     ) -> Response:
+        """Render ``name`` in the request's zone (``tz``: what its times and days are in)."""
+        zone = self._zone(request)
+        context = {**context, "tz": zone, "tz_name": str(zone)}
         return self.templates.TemplateResponse(request, name, context, status_code=status)
 
     def _error(self, request: Request, status: int, message: str) -> Response:
@@ -146,6 +159,7 @@ class _Views:
             return self._error(request, 404, "No such camera.")
         index = self.archive.index
         params = request.query_params
+        zone = self._zone(request)
         try:
             day = date.fromisoformat(params["day"]) if "day" in params else None
             hour = int(params.get("hour", "0"))
@@ -155,9 +169,9 @@ class _Views:
             return self._error(request, 400, "day must be YYYY-MM-DD and hour 0-23.")
         try:
             if day is None:
-                day = await self._last_active_day(index, cam)
-            start, end = self._day_bounds(day)
-            since = max(start, self._day_bounds(day, hour)[0])
+                day = await self._last_active_day(index, cam, zone)
+            start, end = _day_bounds(day, zone)
+            since = max(start, _day_bounds(day, zone, hour)[0])
             counts = await index.counts_per_hour(cam, start, end)
             page = await index.list_frames(
                 cam=cam,
@@ -180,8 +194,8 @@ class _Views:
             "day": day.isoformat(),
             "prev_day": (day - timedelta(days=1)).isoformat(),
             "next_day": (day + timedelta(days=1)).isoformat(),
-            "plot": hourly_plot(counts, start, end, self.tz),
-            "hours": self._group_by_hour(page.frames),
+            "plot": hourly_plot(counts, start, end, zone),
+            "hours": _group_by_hour(page.frames, zone),
             "more": more,
         }
         return self._page(request, "gallery_day.html", context)
@@ -280,31 +294,33 @@ class _Views:
         newer = next((f for f in after.frames if (f.ts, f.id) > me), None)
         return older, newer
 
-    async def _last_active_day(self, index: FrameIndex, cam: str) -> date:
+    async def _last_active_day(self, index: FrameIndex, cam: str, zone: tzinfo) -> date:
         latest = (await index.list_frames(cam=cam, limit=1)).frames
         ts = latest[0].ts if latest else datetime.now(UTC).timestamp()
-        return datetime.fromtimestamp(ts, self.tz).date()
-
-    def _day_bounds(self, day: date, hour: int = 0) -> tuple[float, float]:
-        """``[start, end)`` of a local day (23/25 h on DST days), or from ``hour`` to its end."""
-        start = datetime(day.year, day.month, day.day, hour, tzinfo=self.tz)
-        following = day + timedelta(days=1)
-        end = datetime(following.year, following.month, following.day, tzinfo=self.tz)
-        return start.timestamp(), end.timestamp()
-
-    def _group_by_hour(self, frames: list[FrameRecord]) -> list[_Hour]:
-        groups: list[_Hour] = []
-        for record in frames:
-            hour = datetime.fromtimestamp(record.ts, self.tz).hour
-            if not groups or groups[-1].hour != hour:
-                groups.append(_Hour(hour, []))
-            groups[-1].frames.append(record)
-        return groups
+        return datetime.fromtimestamp(ts, zone).date()
 
     def _unavailable(self, request: Request) -> Response:
         response = self._error(request, 503, "The archive storage is unreachable; retry shortly.")
         response.headers["retry-after"] = "5"
         return response
+
+
+def _day_bounds(day: date, zone: tzinfo, hour: int = 0) -> tuple[float, float]:
+    """``[start, end)`` of a local day (23/25 h on DST days), or from ``hour`` to its end."""
+    start = datetime(day.year, day.month, day.day, hour, tzinfo=zone)
+    following = day + timedelta(days=1)
+    end = datetime(following.year, following.month, following.day, tzinfo=zone)
+    return start.timestamp(), end.timestamp()
+
+
+def _group_by_hour(frames: list[FrameRecord], zone: tzinfo) -> list[_Hour]:
+    groups: list[_Hour] = []
+    for record in frames:
+        hour = datetime.fromtimestamp(record.ts, zone).hour
+        if not groups or groups[-1].hour != hour:
+            groups.append(_Hour(hour, []))
+        groups[-1].frames.append(record)
+    return groups
 
 
 def _image_headers(record: FrameRecord) -> dict[str, str]:

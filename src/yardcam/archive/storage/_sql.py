@@ -25,11 +25,11 @@ SESSION_COLUMNS = "username, remember, created, authenticated, expires"
 class Dialect:
     name: str  # "sqlite" or "postgresql"
     placeholder: str  # "?" or "%s"
-    hour_bucket: str  # an expression giving the UTC hour start (integer seconds) of ``ts``
+    hours_since: str  # the whole hours from ``{p}`` to ``ts`` (never negative here)
 
 
-SQLITE = Dialect("sqlite", "?", "CAST(ts / 3600 AS INTEGER) * 3600")
-POSTGRES = Dialect("postgresql", "%s", "CAST(FLOOR(ts / 3600) AS BIGINT) * 3600")
+SQLITE = Dialect("sqlite", "?", "CAST((ts - {p}) / 3600 AS INTEGER)")
+POSTGRES = Dialect("postgresql", "%s", "CAST(FLOOR((ts - {p}) / 3600) AS BIGINT)")
 
 Query = tuple[str, tuple[Any, ...]]
 
@@ -253,10 +253,14 @@ def list_cams(d: Dialect) -> Query:
 
 
 def counts_per_hour(d: Dialect, cam: str, since: float, until: float) -> Query:
+    """Rows of (hours after ``since``, count): hours counted from ``since``, not from the UTC
+    epoch, so that from a local midnight they are that zone's hours whatever its offset
+    (+05:30, +05:45 too)."""
     return _q(
         d,
-        f"SELECT {d.hour_bucket} AS hour, COUNT(*) FROM frames"
+        f"SELECT {d.hours_since} AS hour, COUNT(*) FROM frames"
         " WHERE cam = {p} AND ts >= {p} AND ts < {p} GROUP BY hour ORDER BY hour",
+        since,
         cam,
         since,
         until,

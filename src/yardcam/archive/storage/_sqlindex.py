@@ -115,7 +115,7 @@ class SqlIndex:
         self, cam: str, since: float, until: float
     ) -> list[tuple[float, int]]:
         rows = await self._all(_sql.counts_per_hour(self.dialect, cam, since, until))
-        return [(float(hour), int(count)) for hour, count in rows]
+        return [(since + 3600 * int(hours), int(count)) for hours, count in rows]
 
     async def oldest_frames(
         self, cam: str, *, before: float | None = None, limit: int = 500

@@ -216,7 +216,11 @@ class FrameIndex(Protocol):
     async def counts_per_hour(
         self, cam: str, since: float, until: float
     ) -> list[tuple[float, int]]:
-        """(UTC hour start, count) for every hour in [since, until) that has frames, ascending."""
+        """(hour start, count) for every hour in [since, until) that has frames, ascending.
+
+        The hours are counted from ``since`` (``since``, ``since + 3600``, ...), so from a
+        local midnight they are the local hours of any zone, +05:30 included.
+        """
         ...
 
     async def existing_frame_ids(self, frame_ids: Sequence[str]) -> set[str]:
