@@ -18,8 +18,10 @@ frame, ~30-35 at 1 %, ~20-25 at 0.5 %; someone close to the camera fills it (100
 4. Light switch: when the changed share of the picture jumps by 20 points from one frame to the
    next (nothing that moves can do that), the background restarts from this frame, except where
    something was moving: there the old background is relit by the light's change around it and
-   learns fast for a while. For a few frames the noise is relearnt where the change is small,
-   while a change three times the limit (someone walking through the new light) still counts.
+   learns fast for a while, during which only a change three times the limit counts there (the
+   guess may be a little off once the mover has gone). For a few frames the noise is relearnt
+   where the change is small, while a change three times the limit (someone walking through
+   the new light) still counts.
 5. Fresh: a pixel that has stayed changed for more than ``_FRESH`` frames (3 s at 10 fps) is a
    change that stays (a light pool brightening as the dusk falls, a parked car), not something
    moving: it stops counting and is learnt into the background at the normal rate.
@@ -197,6 +199,13 @@ class ChangeMeter:
             else:  # at the start nothing is known: everything is learnt, nothing counts
                 np.copyto(restless, changed)
                 fresh[...] = False
+        elif self._relit_left:
+            # Where the background was guessed at the switch, only a strong change counts
+            # until it is learnt: the guess may be a little off once the mover has gone.
+            strong = np.greater(diff, _STRONG * self._limit, out=self._strong)
+            np.greater(self._relit_mask, strong, out=restless)  # here: the weak guesses
+            fresh &= ~restless
+            restless[...] = False
         area = _busiest_window(fresh, self._window, self._sums) if total else 0
         # Learn the background: slowly where something changed, normally elsewhere.
         np.multiply(fresh.view(np.uint8), self._learn_step, out=rate)
