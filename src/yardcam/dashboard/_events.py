@@ -10,6 +10,8 @@ broadcast, so a reconnect never replays what the client already had. A comment l
 The detector calls :meth:`Broadcaster.on_motion` on the loop for every trigger; the message is
 encoded once and handed to each connected client through its own small queue. A client that
 stops reading loses its oldest undelivered events, never slows the detector or other clients.
+Clients take turns (``_turns``) to write: a broadcast wakes them all at once, and clients that
+connected together tick together; each writes in a loop iteration of its own.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..motion import Event, MotionEvent
+from ._turns import Turns
 
 _QUEUE_SIZE = 64
 RING_SIZE = 1024
@@ -43,6 +46,7 @@ class Broadcaster:
         self.last_id = 0
         self.last_motion: dict[str, MotionEvent] = {}  # per camera: the frame /motion.jpg shows
         self.recent: dict[str, OrderedDict[str, Event]] = {}  # per camera, oldest first
+        self.turns = Turns()  # for every client's writes
 
     def __len__(self) -> int:
         return len(self._queues)
@@ -155,6 +159,7 @@ async def event_stream(
                 async with asyncio.timeout_at(min(tick, ping)):
                     message = await queue.get()
             except TimeoutError:
+                await broadcaster.turns.take()
                 now = loop.time()
                 if now >= ping:
                     yield b": keepalive\n\n"
@@ -168,4 +173,5 @@ async def event_stream(
                 if message.id <= sent:
                     continue  # already replayed from the ring
                 if camera is None or message.camera in (None, camera):
+                    await broadcaster.turns.take()
                     yield message.data

@@ -4,6 +4,8 @@ Each viewer waits on the hub for the newest frame after the one it last sent, so
 skips frames instead of queueing them, and never delays the detector or another viewer. Frame
 bytes are sent as they are, never copied or re-encoded per viewer. A viewer may ask for fewer
 frames a second (``?fps=2`` on a metered link); it never gets more than the app's cap.
+Viewers take turns (``_turns``): a new frame wakes them all, and each writes in a loop
+iteration of its own.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from ..camera import FrameHub
+from ._turns import Turns
 
 BOUNDARY = "frame"  # the tutorial's; clients written against it parse this one
 MEDIA_TYPE = f"multipart/x-mixed-replace; boundary={BOUNDARY}"
@@ -36,10 +39,12 @@ def viewer_fps(raw: str | None, cap: float | None) -> float | None:
 
 
 class Viewers:
-    """How many previews are streaming (shown on the dashboard, and proof that they stop)."""
+    """How many previews are streaming (shown on the dashboard, and proof that they stop), and
+    their turns to write (one per app: every camera's viewers share the loop)."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.turns = Turns()
 
 
 async def mjpeg_stream(
@@ -59,6 +64,7 @@ async def mjpeg_stream(
     try:
         while True:
             frame = await hub.next_frame(seq)
+            await viewers.turns.take()
             seq = frame.seq
             sent_at = loop.time()
             if sent_at >= check_at:
