@@ -12,9 +12,9 @@ frame, ~30-35 at 1 %, ~20-25 at 0.5 %; someone close to the camera fills it (100
    ``current / background``. A cloud, the dusk or the camera's gain hunting scales every pixel
    alike and moves ``gain``, not the difference, so it is suppressed.
 3. A watched pixel *changed* when ``|current - gain * background| > max(floor, k * noise)``, where
-   ``noise`` is that pixel's learnt deviation (it rises at once and falls slowly, so a bush that
-   sways now and then stays known as restless), ``floor`` the absolute minimum (default 8 levels)
-   and ``k`` the sensitivity (default 4).
+   ``noise`` is that pixel's learnt deviation while nothing changes it (it rises at once and
+   falls slowly), ``floor`` the absolute minimum (default 8 levels) and ``k`` the sensitivity
+   (default 4).
 4. Light switch: when the changed share of the picture jumps by 20 points from one frame to the
    next (nothing that moves can do that), the background restarts from this frame, except where
    something was moving: there the old background is relit by the light's change around it and
@@ -62,17 +62,15 @@ _GAIN_SAMPLES = 512  # pixels sampled for the median light ratio
 _CELL = 4  # the analysis arrays are padded to a multiple of this on both axes
 _WINDOW = 6  # the window is 1/6 of the picture's width by 1/6 of its height
 _SWITCH_JUMP = 0.2  # a rise in the changed share this big from one frame to the next: light
-_RESTLESS = 1.5  # noise limit (x floor) above which a pixel is restless (foliage), at mid-grey
-_DARK = np.float32(48)  # grey level below which the restless test stops scaling with the light
+_RESTLESS = 1.5  # flicker (x floor / k) above which a pixel is foliage, at mid-grey
+_DARK = np.float32(48)  # grey level below which that test stops scaling with the light
+_NOISY = np.float32(3)  # ...and foliage flickers this many times more than most of the picture
 _FRESH = 30  # frames a pixel may stay changed and still count as moving (3 s at 10 fps)
 _ATTACK = np.float32(0.3)  # how fast a changed pixel's noise learns while settling
 _DECAY = np.float32(0.1)  # a pixel's noise falls this much slower than it rises
-_CALM_LEARN = np.float32(
-    0.05
-)  # the flicker's learning rate, per update (the foliage zone's evidence)
-_CALM_START = np.float32(0.3)  # ...while the model settles, so the zone is known from the start
-_CALM_FALL = np.float32(0.2)
-_NOISY = np.float32(3)  # it falls this much slower than it rises
+_CALM_LEARN = np.float32(0.05)  # the flicker's learning rate per update (every _ZONE_EVERY)...
+_CALM_START = np.float32(0.3)  # ...while the model starts, so the zone is known early
+_CALM_FALL = np.float32(0.2)  # the flicker falls this much slower than it rises
 _SETTLE = 40  # frames of learning only at the start (nothing known yet)...
 _SETTLE_SWITCH = 4  # ...and after a light switch (the background is known, its noise is not)
 _RELIGHT = 30  # frames during which the guessed background (see _relight) learns fast...
@@ -126,8 +124,9 @@ class ChangeMeter:
         """The ``change`` of this frame against the background, then learn from it.
 
         Raises ``ValueError`` for data that is not a decodable JPEG. Every step is a whole-array
-        operation into a preallocated buffer: at 1/8 scale the arithmetic is a few percent of
-        the decode (``benchmarks/motion.py``).
+        operation into a preallocated buffer (the foliage's only over the zone's bounding box,
+        the zone's own upkeep once every ``_ZONE_EVERY`` frames): at 1/8 scale the arithmetic
+        costs a fraction of the decode (``benchmarks/motion.py`` measures both).
         """
         small = simplejpeg.decode_jpeg(
             jpeg,
