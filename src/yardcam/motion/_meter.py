@@ -92,6 +92,12 @@ class ChangeMeter:
     _sums: np.ndarray
     _prev_gain: float  # the light of the frame kept for the flicker; 0: none kept
     _box: tuple[slice, slice] | None  # the foliage zone's bounding box
+    _zone_at: np.ndarray  # the zone's pixels (flat indices), and per pixel of it:
+    _zone_lo: np.ndarray  # the least and...
+    _zone_hi: np.ndarray  # ...the most the background takes around it; buffers:
+    _zone_cur: np.ndarray
+    _zone_above: np.ndarray
+    _zone_below: np.ndarray
     _relit_mask: np.ndarray
     _relit_left: int
     _relit: bool
@@ -271,10 +277,18 @@ class ChangeMeter:
         self._learn_spread()
 
     def _learn_spread(self) -> None:
-        """The range of the background around each pixel of the foliage zone."""
-        if self._box is not None:
-            _spread(self._bg, self._box, self._spread, self._lo, np.minimum)
-            _spread(self._bg, self._box, self._spread, self._hi, np.maximum)
+        """The range of the background around each pixel of the foliage zone, kept for the
+        zone's pixels only (so each frame's test costs what the zone holds)."""
+        if self._box is None:
+            return
+        _spread(self._bg, self._box, self._spread, self._lo, np.minimum)
+        _spread(self._bg, self._box, self._spread, self._hi, np.maximum)
+        at = np.flatnonzero(self._zone)
+        self._zone_at = at
+        self._zone_lo, self._zone_hi = self._lo.ravel()[at], self._hi.ravel()[at]
+        self._zone_cur, self._zone_above, self._zone_below = (
+            np.empty(len(at), np.float32) for _ in range(3)
+        )
 
     def _relight(self, gain: float) -> None:
         """A light switched: the background afresh from this frame, except where something was
@@ -304,17 +318,16 @@ class ChangeMeter:
         """In the foliage zone, the difference to the nearest value the background takes
         within ``_SPREAD`` around the pixel: leaves that sway bring the colours of their
         neighbourhood (leaf, lawn, the mix), a person brings new ones."""
-        box = self._box
-        assert box is not None
-        cur, diff, zone = self._cur[box], self._diff[box], self._zone[box]
-        above, below = self._tmp[box], self._spare[box]
-        np.multiply(self._hi[box], gain, out=above)
+        at, cur = self._zone_at, self._zone_cur
+        above, below = self._zone_above, self._zone_below
+        np.take(self._cur.ravel(), at, out=cur)
+        np.multiply(self._zone_hi, gain, out=above)
         np.subtract(cur, above, out=above)
-        np.multiply(self._lo[box], gain, out=below)
+        np.multiply(self._zone_lo, gain, out=below)
         np.subtract(below, cur, out=below)
         np.maximum(above, below, out=above)
         np.maximum(above, 0, out=above)
-        np.copyto(diff, above, where=zone)
+        np.put(self._diff, at, above)
 
     def _start(self, small: np.ndarray, width: int, height: int) -> None:
         rows, cols = small.shape
