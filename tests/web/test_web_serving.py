@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 import socket
 import ssl
@@ -74,6 +75,14 @@ def running(limits: ServingLimits, tls: TLSFiles | None = None) -> Iterator[tupl
         server.should_exit = True
         thread.join(timeout=20)
         assert not thread.is_alive(), "server did not stop"
+        gc.unfreeze()  # the server froze the heap, this whole test process: give it back
+
+
+def test_what_start_up_built_is_frozen_out_of_full_collections() -> None:
+    gc.unfreeze()
+    with running(ServingLimits()) as (_, port):
+        assert gc.get_freeze_count() > 0
+        assert _get(port).endswith(b"hello")
 
 
 def _connect(port: int) -> socket.socket:
