@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import itertools
 import json
 import os
@@ -83,9 +84,17 @@ def serve(data_dir: Path, port_file: Path, ticks_file: Path, width: int, height:
                 yield Frame(rendered[seq % len(rendered)], time.time(), seq, width, height)
 
     source = Replay()
-    ticks: list[tuple[float, float, float]] = []  # (when, lateness, loop CPU), seconds
-
+    ticks: list[tuple[float, float, float, float]] = []  # (when, late, CPU, run queue), seconds
     iterations: list[tuple[float, float]] = []  # (when, loop CPU) of the longer ones, seconds
+
+    def waited_for_a_core() -> float:
+        """Seconds this thread has been runnable but not running, as the scheduler counts them
+        (0 where /proc does not say): the time neighbours took from it."""
+        try:
+            with open("/proc/thread-self/schedstat", "rb") as stats:
+                return int(stats.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return 0.0
 
     async def probe() -> None:
         loop = asyncio.get_running_loop()
@@ -99,9 +108,10 @@ def serve(data_dir: Path, port_file: Path, ticks_file: Path, width: int, height:
 
         loop._run_once = timed_run_once  # type: ignore[attr-defined]
         while True:
-            start, cpu = loop.time(), time.thread_time()
+            start, cpu, queued = loop.time(), time.thread_time(), waited_for_a_core()
             await asyncio.sleep(TICK)
-            ticks.append((time.time(), loop.time() - start - TICK, time.thread_time() - cpu))
+            late, cpu = loop.time() - start - TICK, time.thread_time() - cpu
+            ticks.append((time.time(), late, cpu, waited_for_a_core() - queued))
 
     settings = DashboardSettings(
         web=WebSettings(secret_key=secrets.token_urlsafe(32), cookie_name="bench"),
@@ -120,6 +130,11 @@ def serve(data_dir: Path, port_file: Path, ticks_file: Path, width: int, height:
         asyncio.run(Server(app, name="bench", tls=(cert_file, key_file)).serve([sock]))
     finally:
         ticks_file.write_text(json.dumps({"ticks": ticks, "iterations": iterations}))
+        ticks.clear()  # the probe's records are no part of the cam's heap
+        iterations.clear()
+        cpu = time.thread_time()
+        gc.collect()  # what a full collection costs the loop thread now
+        ticks_file.with_suffix(".gc").write_text(str(time.thread_time() - cpu))
 
 
 # -- the parent: clients and measurements ------------------------------------------------------
@@ -136,6 +151,7 @@ class Phase:
     max_busy: float  # the loop thread's CPU between two ticks
     p99_busy: float
     max_iteration: float  # the loop thread's CPU in one loop iteration
+    latest: tuple[float, float, float]  # the latest tick: lateness, loop CPU, run-queue wait
 
 
 def _p99(values: list[float]) -> float:
@@ -233,14 +249,16 @@ def main() -> None:
             child.send_signal(signal.SIGINT)
             child.wait(timeout=30)
         probed = json.loads(ticks_file.read_text())
+        full_gc = float(ticks_file.with_suffix(".gc").read_text())
     rounds: list[dict[str, Phase]] = [{} for _ in range(args.rounds)]
     for i, (name, cpu, t0, t1, got) in enumerate(windows):
-        inside = [(late, busy) for ts, late, busy in probed["ticks"] if t0 <= ts <= t1]
-        late = sorted(late * 1e3 for late, _ in inside) or [0.0]
-        busy = sorted(busy * 1e3 for _, busy in inside) or [0.0]
+        inside = [[v * 1e3 for v in tick[1:]] for tick in probed["ticks"] if t0 <= tick[0] <= t1]
+        late = sorted(late for late, _, _ in inside) or [0.0]
+        busy = sorted(busy for _, busy, _ in inside) or [0.0]
         longest = max((s * 1e3 for ts, s in probed["iterations"] if t0 <= ts <= t1), default=0)
+        latest = max(inside, default=[0.0, 0.0, 0.0])
         fps = sum(got) / len(got) / (t1 - t0) if got else None
-        phase = Phase(cpu, fps, late[-1], _p99(late), busy[-1], _p99(busy), longest)
+        phase = Phase(cpu, fps, late[-1], _p99(late), busy[-1], _p99(busy), longest, tuple(latest))
         rounds[i // len(plan)][name] = phase
 
     def best(name: str, column: str) -> float:
@@ -251,19 +269,23 @@ def main() -> None:
         f"\ncam: synthetic {args.size} at {FPS} fps, detector on; each column the best of "
         f"{args.rounds} rounds; load average {load} at the end"
     )
-    print(f"{'':<20}  server fps per       lateness  loop CPU per tick    longest")
-    print(f"{'phase':<20}     CPU  viewer     max    p99       max      p99  iteration")
+    print(f"{'':<18} server fps per     lateness   loop CPU/tick   longest   latest tick: CPU,")
+    print(
+        f"{'phase':<18}    CPU  viewer    max   p99     max   p99  iteration   waiting for a core"
+    )
     for name, _, _ in plan:
         fps = rounds[0][name].fps_per_viewer
         fps_text = f"{max(r[name].fps_per_viewer or 0 for r in rounds):.1f}" if fps else "-"
+        late, busy, queued = min((r[name].latest for r in rounds), key=lambda t: t[0])
         print(
-            f"{name:<20} {best(name, 'cpu') * 100:>6.1f}% {fps_text:>7}  "
-            f"{best(name, 'max_late'):>6.2f} {best(name, 'p99_late'):>6.2f}  "
-            f"{best(name, 'max_busy'):>8.2f} {best(name, 'p99_busy'):>8.2f}  "
-            f"{best(name, 'max_iteration'):>9.2f}"
+            f"{name:<18} {best(name, 'cpu') * 100:>5.1f}% {fps_text:>7} "
+            f"{best(name, 'max_late'):>6.2f} {best(name, 'p99_late'):>5.2f}  "
+            f"{best(name, 'max_busy'):>6.2f} {best(name, 'p99_busy'):>5.2f}  "
+            f"{best(name, 'max_iteration'):>9.2f}   {late:.2f}: {busy:.2f}, {queued:.2f}"
         )
     print("(ms; lateness: of a 1 ms ticker; loop CPU: the loop thread's, between two ticks and in")
-    print(" its longest iteration: poll, then every callback ready)")
+    print(" its longest iteration: poll, then every callback ready; the latest tick of the best")
+    print(" round, the loop's CPU in it and how long the OS kept the loop thread waiting to run)")
     idle, mjpeg, both = (name for name, _, _ in plan)
     per_viewer = sorted((r[mjpeg].cpu - r[idle].cpu) / VIEWERS * 100 for r in rounds)
     per_sse = sorted((r[both].cpu - r[mjpeg].cpu) / SSE_CLIENTS * 100 for r in rounds)
@@ -278,6 +300,7 @@ def main() -> None:
         worst = best(both, column)
         verdict = "met" if worst < 5 else "NOT met"
         print(f"longest stall with every client, {what}: {worst:.2f} ms (< 5 ms: {verdict})")
+    print(f"a full garbage collection in the cam at the end: {full_gc * 1e3:.2f} ms of CPU")
     print("(a shared box: figures are noisy; compare the rows of one run, not runs)")
 
 
