@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -173,3 +174,43 @@ def test_counts_are_singular_for_one() -> None:
     import yardcam.cli._plural
 
     assert doctest.testmod(yardcam.cli._plural).failed == 0
+
+
+def _printed_command(stderr: str, starting: str) -> list[str]:
+    """The hint in ``stderr`` that starts with ``starting``, split as a shell would."""
+    start = stderr.index(f"'{starting}")
+    return shlex.split(stderr[start + 1 : stderr.index("'", start + 1 + len(starting))])
+
+
+def test_hints_repeat_where_the_command_was_pointed_and_work_as_printed(tmp_path: Path) -> None:
+    import doctest
+
+    import yardcam.cli._hints
+
+    assert doctest.testmod(yardcam.cli._hints).failed == 0
+    data = ["--data-dir", str(tmp_path / "front cam")]  # a space: the hint must quote it
+    python = f"{sys.executable} -m yardcam"
+    stdin = "--password-stdin"
+    assert _yardcam("user", "add", "bob", *data, stdin, stdin="first password\n").returncode == 0
+    again = _yardcam("user", "add", "bob", *data, stdin, stdin="other password\n")
+    hint = _printed_command(again.stderr, f"{python} user passwd")
+    assert hint[-2:] == data  # not the default data dir: another cam's logins, or none
+    changed = subprocess.run(
+        [*hint, stdin], input="other password\n", capture_output=True, text=True, timeout=60
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert Accounts(tmp_path / "front cam" / "users.json").verify("bob", "other password")
+
+    missing = _yardcam("token", "revoke", "nobody", *data)
+    listing = subprocess.run(
+        _printed_command(missing.stderr, f"{python} token list"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listing.returncode == 0 and "token create NAME --data-dir" in listing.stderr
+
+    status = _yardcam("status", *data)  # no token: says how to make one for this cam
+    assert status.returncode == 2
+    made = _printed_command(status.stderr, f"{python} token create status")
+    assert made[-4:] == [*data, ">", "~/.yardcam-token"]

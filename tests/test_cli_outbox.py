@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,3 +79,23 @@ def test_drain_with_the_embedded_archive_says_what_to_do(
 ) -> None:
     assert main(["outbox", "drain", "--data-dir", str(tmp_path)]) == 2
     assert "start that and the outbox drains by itself" in capsys.readouterr().err
+
+
+def test_a_running_cam_holds_its_outbox_and_the_refusal_says_how_to_stop_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What 'yardcam run' holds while it runs (see yardcam.run.lock_data_dir).
+    lock = os.open(tmp_path / "yardcam.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(lock, b"4242\n")
+        assert main(["outbox", "retry", "--all", "--data-dir", str(tmp_path)]) == 1
+        # Not "start yardcam run and it drains by itself": it is running.
+        assert main(["outbox", "drain", "--data-dir", str(tmp_path)]) == 1
+    finally:
+        os.close(lock)
+    err = capsys.readouterr().err
+    assert err.count("in use by another yardcam run (pid 4242)") == 2
+    assert "stop that one first (Ctrl-C where it runs, or kill -TERM that pid)" in err
+    # 'yardcam status' as printed fails (it needs an API token): never offered bare.
+    assert "status'" not in err and "drains by itself" not in err

@@ -20,6 +20,7 @@ from yardcam.config import CamConfig
 from yardcam.outbox import Entry, TokenSource, Uploader
 from yardcam.run import open_outbox, outbox_dir
 
+from ._hints import same_place
 from ._plural import counted
 from ._progress import progress_bar
 
@@ -93,12 +94,16 @@ def _when(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
-def _locked(config: CamConfig, prog: str) -> str | None:
+def _locked(config: CamConfig) -> str | None:
     """Take the data directory's lock; the refusal to print if a cam holds it."""
     from yardcam.run import CannotStart, lock_data_dir
 
     try:
-        lock_data_dir(config.data_dir, f"stop it first ('{prog} status' shows what it is doing)")
+        lock_data_dir(
+            config.data_dir,
+            "a running cam sends its outbox by itself; to change it by hand, stop that one "
+            "first (Ctrl-C where it runs, or kill -TERM that pid), then run this again",
+        )
     except CannotStart as exc:
         return str(exc)
     return None
@@ -108,7 +113,7 @@ def _retry(args: argparse.Namespace, config: CamConfig, prog: str) -> int:
     if not args.ids and not args.all:
         print(f"{prog} outbox retry: name frame ids, or --all", file=sys.stderr)
         return 2
-    if (refusal := _locked(config, prog)) is not None:
+    if (refusal := _locked(config)) is not None:
         print(f"{prog} outbox retry: {refusal}", file=sys.stderr)
         return 1
     outbox = open_outbox(config)
@@ -121,16 +126,16 @@ def _retry(args: argparse.Namespace, config: CamConfig, prog: str) -> int:
 
 
 def _drain(args: argparse.Namespace, config: CamConfig, prog: str) -> int:
+    if (refusal := _locked(config)) is not None:
+        print(f"{prog} outbox drain: {refusal}", file=sys.stderr)
+        return 1
     if config.archive_url is None or config.token_file is None:
         print(
             f"{prog} outbox drain: this cam uses its embedded archive, which runs inside "
-            f"'{prog} run': start that and the outbox drains by itself",
+            f"'{prog} run{same_place(args)}': start that and the outbox drains by itself",
             file=sys.stderr,
         )
         return 2
-    if (refusal := _locked(config, prog)) is not None:
-        print(f"{prog} outbox drain: {refusal}", file=sys.stderr)
-        return 1
     return asyncio.run(_send_all(config, args.timeout, prog))
 
 

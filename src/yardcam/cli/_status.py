@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from yardcam import requests
 from yardcam.config import CamConfig
 
+from ._hints import same_place
 from ._plural import counted
 
 LoadConfig = Callable[[argparse.Namespace], CamConfig]
@@ -52,9 +53,11 @@ def _status(args: argparse.Namespace, config: CamConfig, prog: str) -> int:
     if args.token_file is not None:
         token = args.token_file.read_text().strip()
     if not token:
+        place = same_place(args)
         print(
             f"{prog} status: needs an API token: make one with '{prog} token create status "
-            f"--scope read', then pass --token-file FILE or set YARDCAM_API_TOKEN",
+            f"--scope read{place} > ~/.yardcam-token', then run '{prog} status --token-file "
+            f"~/.yardcam-token{place}' (or set YARDCAM_API_TOKEN)",
             file=sys.stderr,
         )
         return 2

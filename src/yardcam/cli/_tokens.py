@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ._hints import same_place
+
 DataDir = Callable[[argparse.Namespace], Path]
 
 
@@ -55,7 +57,10 @@ def _list(args: argparse.Namespace, data: Path, prog: str) -> int:
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(token.created))
         print(f"{token.name}\t{token.scope}\tcreated {created}\tid {token.id}")
     if not tokens:
-        print(f"no API tokens; make one with '{prog} token create NAME'", file=sys.stderr)
+        print(
+            f"no API tokens; make one with '{prog} token create NAME{same_place(args)}'",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -66,7 +71,8 @@ def _revoke(args: argparse.Namespace, data: Path, prog: str) -> int:
         revoke_api_token(data, args.name)
     except KeyError:
         print(
-            f"{prog} token revoke: no token named {args.name!r} ('{prog} token list')",
+            f"{prog} token revoke: no token named {args.name!r} "
+            f"('{prog} token list{same_place(args)}' names them)",
             file=sys.stderr,
         )
         return 2

@@ -16,6 +16,8 @@ from typing import Any
 from yardcam.run import FIRST_LOGIN_FILE
 from yardcam.web import Accounts, read_new_password
 
+from ._hints import same_place
+
 AccountsPath = Callable[[argparse.Namespace], Path]
 
 
@@ -66,9 +68,14 @@ def _command(work: Callable[..., int], accounts_path: AccountsPath, prog: str, *
 def _set(args: argparse.Namespace, accounts: Accounts, *, prog: str, creating: bool) -> int:
     name = args.username
     if creating and name in accounts:
-        raise ValueError(f"{name} exists already; change its password with '{prog} user passwd'")
+        raise ValueError(
+            f"{name} exists already; change its password with "
+            f"'{prog} user passwd {name}{same_place(args)}'"
+        )
     if not creating and name not in accounts:
-        raise ValueError(f"no login {name!r}; create it with '{prog} user add {name}'")
+        raise ValueError(
+            f"no login {name!r}; create it with '{prog} user add {name}{same_place(args)}'"
+        )
     password = read_new_password(name, from_stdin=args.password_stdin)
     accounts.set_password(name, password)
     print(f"login {name} {'created' if creating else 'saved; its open sessions are ended'}")
@@ -94,7 +101,10 @@ def _list(args: argparse.Namespace, accounts: Accounts, *, prog: str) -> int:
     for name in names:
         print(name)
     if not names:
-        print(f"no logins yet; add one with '{prog} user add NAME'", file=sys.stderr)
+        print(
+            f"no logins yet; add one with '{prog} user add NAME{same_place(args)}'",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -102,7 +112,11 @@ def _remove(args: argparse.Namespace, accounts: Accounts, *, prog: str) -> int:
     try:
         accounts.remove(args.username)
     except KeyError:
-        print(f"{prog} user remove: no login {args.username!r}", file=sys.stderr)
+        print(
+            f"{prog} user remove: no login {args.username!r} ('{prog} user list"
+            f"{same_place(args)}' names them)",
+            file=sys.stderr,
+        )
         return 1
     print(f"login {args.username} removed; its open sessions are ended")
     return 0
