@@ -258,3 +258,28 @@ def test_plain_http_beyond_this_box_is_warned_about(host: str, warned: bool) -> 
     warning = plain_http_warning(host)
     assert (warning is not None) == warned
     assert warning is None or "--tls-cert" in warning
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("module", "argv"),
+    [
+        ("obstore", ["serve", "--port", "0", "--blobs", "s3://frames?endpoint=http://127.0.0.1:9"]),
+        (
+            "psycopg",
+            ["token", "create", "--cam", "yard", "--index", "postgresql://a@127.0.0.1:9/y"],
+        ),
+    ],
+)
+def test_the_scaled_stack_without_its_extra_says_what_to_install(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    module: str,
+    argv: list[str],
+) -> None:
+    # As after 'bash scripts/run' (yardcam without extras): the driver cannot be imported.
+    monkeypatch.setitem(sys.modules, module, None)
+    code, _, err = run(capsys, *argv, "--data-dir", str(tmp_path))
+    assert code == 2  # before anything starts, not a traceback from the server's start-up
+    assert f"needs {module}" in err and "pip install 'yardcam[scale]'" in err

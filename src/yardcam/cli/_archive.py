@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import ipaddress
 import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from yardcam.archive import (
     SCOPES,
@@ -36,6 +38,9 @@ from ._plural import counted
 from ._progress import progress_bar
 
 log = logging.getLogger("yardcam.archive")
+
+# The scaled archive's drivers come with the 'scale' extra (pyproject.toml), not by default.
+_DRIVERS = {"s3": "obstore", "postgresql": "psycopg", "postgres": "psycopg"}
 
 
 def _storage_options() -> argparse.ArgumentParser:
@@ -147,11 +152,31 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     return archive
 
 
+def missing_driver(settings: ArchiveSettings) -> str | None:
+    """What to install when a storage URL's driver is missing (None: nothing), said before
+    anything starts: the import would fail only inside the server's start-up, as a traceback.
+    """
+    for url in (settings.blobs, settings.index):
+        scheme = urlsplit(url).scheme
+        module = _DRIVERS.get(scheme)
+        if module is not None and importlib.util.find_spec(module) is None:
+            return (
+                f"{scheme}:// storage needs {module}, which comes with the 'scale' extra: "
+                "pip install 'yardcam[scale]' (in a checkout: .venv/bin/pip install -e '.[scale]')"
+            )
+    return None
+
+
 def _with_archive(args: argparse.Namespace, work: Any) -> int:
     """Open the storage, run ``work(archive)``, report storage failures as a clean exit 1."""
+    settings = settings_from_args(args)
+    if (missing := missing_driver(settings)) is not None:
+        command = " ".join(filter(None, [args.archive_command, getattr(args, "token_command", "")]))
+        print(f"yardcam archive {command}: {missing}", file=sys.stderr)
+        return 2
 
     async def run() -> int:
-        async with Archive(settings_from_args(args)) as archive:
+        async with Archive(settings) as archive:
             result: int = await work(archive)
             return result
 
@@ -185,6 +210,9 @@ def _serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     configure_logging(config.log_format, config.log_level)
     settings = config.settings()
+    if (missing := missing_driver(settings)) is not None:
+        print(f"yardcam archive serve: {missing}", file=sys.stderr)
+        return 2
     tls = (
         None
         if config.tls_cert is None or config.tls_key is None
