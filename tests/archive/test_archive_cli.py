@@ -283,3 +283,12 @@ def test_the_scaled_stack_without_its_extra_says_what_to_install(
     code, _, err = run(capsys, *argv, "--data-dir", str(tmp_path))
     assert code == 2  # before anything starts, not a traceback from the server's start-up
     assert f"needs {module}" in err and "pip install 'yardcam[scale]'" in err
+
+
+def test_a_bad_flag_value_is_reported_under_the_flag_as_typed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "purge", "--max-age", "0.0001", "--data-dir", str(tmp_path))
+    assert code == 2
+    assert "retention.max_age_days = 0.0001 (from flag --max-age)" in err  # not --max-age-days
+    assert not (tmp_path / "index.db").exists()

@@ -20,7 +20,11 @@ class RetentionConfig:
     """``[retention]``: how long the embedded archive keeps each camera's frames."""
 
     max_age_days: float | None = setting(
-        None, help="delete frames older than this (none: keep)", check=at_least(0.001), example=30.0
+        None,
+        help="delete frames older than this (none: keep)",
+        check=at_least(0.001),
+        flag="--max-age",  # yardcam archive's; the cam has no retention flags
+        example=30.0,
     )
     max_bytes: int | None = setting(
         None,
