@@ -164,6 +164,18 @@ def test_truncated_jpeg_is_415(node: Node, jpeg: bytes) -> None:
     assert "truncated" in r.json()["error"]
 
 
+def test_the_frame_under_another_part_name_is_told_where_it_goes(node: Node, jpeg: bytes) -> None:
+    # curl -F file=@frame.jpg: the classic slip, answered with the part name to use.
+    r = requests.post(
+        f"{node.url}/frames",
+        files={"file": ("frame.jpg", jpeg, "image/jpeg")},
+        auth=requests.BearerAuth(node.upload),
+    )
+    assert r.status_code == 400
+    assert r.json()["error"].startswith("part 'file' is a file: send the JPEG as the 'image' part")
+    assert listed(node) == []
+
+
 def test_not_multipart_is_415(node: Node, jpeg: bytes) -> None:
     r = requests.post(
         f"{node.url}/frames",

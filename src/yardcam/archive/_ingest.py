@@ -127,6 +127,13 @@ class _Parts:
             return
         part.value += data[start:end]
         if len(part.value) > _MAX_FIELD_BYTES:
+            if "filename=" in part.headers.get("content-disposition", ""):
+                # Most likely the frame itself, sent under another name (curl -F file=@...).
+                raise ApiError(
+                    400,
+                    f"part {part.name!r} is a file: send the JPEG as the {IMAGE_FIELD!r} part "
+                    f"(curl -F {IMAGE_FIELD}=@frame.jpg); other parts are short text fields",
+                )
             raise ApiError(400, f"field {part.name!r} longer than {_MAX_FIELD_BYTES} bytes")
 
     def _end(self) -> None:
