@@ -1,9 +1,12 @@
+import numpy as np
 import pytest
 import simplejpeg
 from motion_helpers import render, score
+from numpy.lib.stride_tricks import sliding_window_view
 
 from yardcam.camera import Frame, SyntheticScene
 from yardcam.motion import ChangeMeter, EventPhase, MotionDetector
+from yardcam.motion._meter import _busiest_window, _grow, _neighbourhood
 
 
 @pytest.mark.parametrize(
@@ -56,3 +59,33 @@ def test_a_change_that_stays_ends_its_event() -> None:
     assert not any(firing[140:])  # after _FRESH frames (3 s) it no longer counts
     assert detector.event_count == 1
     assert detector.last_event is not None and detector.last_event.phase is EventPhase.END
+
+
+@pytest.mark.parametrize(
+    ("shape", "window"),
+    [((92, 160), (15, 27)), ((136, 240), (23, 40)), ((8, 8), (8, 8)), ((8, 12), (1, 1))],
+)
+def test_the_busiest_window_is_the_most_set_pixels_in_any_window(
+    shape: tuple[int, int], window: tuple[int, int]
+) -> None:
+    rng = np.random.default_rng(sum(shape))
+    for share in (0.0, 0.02, 0.3, 1.0):
+        mask = rng.random(shape) < share
+        mask[rng.integers(shape[0]), :] = True  # a line along the edge of some windows
+        every = sliding_window_view(mask, window).sum(axis=(2, 3))  # each window, counted
+        assert _busiest_window(mask, window) == every.max()
+
+
+@pytest.mark.parametrize("radius", [1, 4, 10])
+def test_a_neighbourhood_is_every_pixel_within_the_radius(radius: int) -> None:
+    rng = np.random.default_rng(radius)
+    values = rng.random((23, 37)).astype(np.float32)
+    padded = np.pad(values, radius, mode="edge")
+    squares = sliding_window_view(padded, (2 * radius + 1,) * 2)
+    assert (_neighbourhood(values, radius, np.minimum) == squares.min(axis=(2, 3))).all()
+    assert (_neighbourhood(values, radius, np.maximum) == squares.max(axis=(2, 3))).all()
+    mask = rng.random((23, 37)) < 0.02
+    grown = np.pad(mask, radius)  # dilation: outside the picture nothing is set
+    expected = sliding_window_view(grown, (2 * radius + 1,) * 2).any(axis=(2, 3))
+    _grow(mask, radius)
+    assert (mask == expected).all()

@@ -89,15 +89,14 @@ class ChangeMeter:
     _share: float
     _window: tuple[int, int]
     _window_area: int
-    _sums: np.ndarray
     _prev_gain: float  # the light of the frame kept for the flicker; 0: none kept
     _box: tuple[slice, slice] | None  # the foliage zone's bounding box
     _zone_at: np.ndarray  # the zone's pixels (flat indices), and per pixel of it:
     _zone_lo: np.ndarray  # the least and...
     _zone_hi: np.ndarray  # ...the most the background takes around it; buffers:
-    _zone_cur: np.ndarray
     _zone_above: np.ndarray
     _zone_below: np.ndarray
+    _zone_zero: np.ndarray
     _relit_mask: np.ndarray
     _relit_left: int
     _relit: bool
@@ -178,7 +177,7 @@ class ChangeMeter:
         # it stops counting and is learnt at the normal rate.
         age = self._age
         age += changed.view(np.uint8)
-        np.minimum(age, _FRESH + 1, out=age)
+        np.minimum(age, self._fresh_cap, out=age)
         age *= changed.view(np.uint8)
         fresh = np.less_equal(age, _FRESH, out=self._fresh)
         fresh &= changed
@@ -211,7 +210,7 @@ class ChangeMeter:
             np.greater(self._relit_mask, strong, out=restless)  # here: the weak guesses
             fresh &= ~restless
             restless[...] = False
-        area = _busiest_window(fresh, self._window, self._sums) if total else 0
+        area = _busiest_window(fresh, self._window) if total else 0
         # Learn the background: slowly where something changed, normally elsewhere.
         np.multiply(fresh.view(np.uint8), self._learn_step, out=rate)
         rate += self._learn
@@ -239,7 +238,7 @@ class ChangeMeter:
         np.maximum(tmp, self._spare, out=tmp)
         noise += tmp
         np.multiply(noise, self._sensitivity, out=self._limit)
-        np.maximum(self._limit, self._floor, out=self._limit)
+        np.maximum(self._limit, self._floor_plane, out=self._limit)
         return 100.0 * area / self._window_area
 
     def _learn_calm(self, gain: float) -> None:
@@ -254,7 +253,7 @@ class ChangeMeter:
         np.multiply(self._prev, np.float32(gain / self._prev_gain), out=flick)
         np.subtract(self._cur, flick, out=flick)
         np.abs(flick, out=flick)
-        np.minimum(flick, self._floor, out=flick)
+        np.minimum(flick, self._floor_plane, out=flick)
         flick -= calm
         learn = _CALM_START if self._settling and not self._relit else _CALM_LEARN
         # Rises faster than it falls: a bush that sways hard now and then stays known.
@@ -286,9 +285,8 @@ class ChangeMeter:
         at = np.flatnonzero(self._zone)
         self._zone_at = at
         self._zone_lo, self._zone_hi = self._lo.ravel()[at], self._hi.ravel()[at]
-        self._zone_cur, self._zone_above, self._zone_below = (
-            np.empty(len(at), np.float32) for _ in range(3)
-        )
+        self._zone_above, self._zone_below = (np.empty(len(at), np.float32) for _ in range(2))
+        self._zone_zero = np.zeros(len(at), np.float32)
 
     def _relight(self, gain: float) -> None:
         """A light switched: the background afresh from this frame, except where something was
@@ -318,16 +316,15 @@ class ChangeMeter:
         """In the foliage zone, the difference to the nearest value the background takes
         within ``_SPREAD`` around the pixel: leaves that sway bring the colours of their
         neighbourhood (leaf, lawn, the mix), a person brings new ones."""
-        at, cur = self._zone_at, self._zone_cur
-        above, below = self._zone_above, self._zone_below
-        np.take(self._cur.ravel(), at, out=cur)
+        at, above, below = self._zone_at, self._zone_above, self._zone_below
+        cur = self._cur.ravel()[at]
         np.multiply(self._zone_hi, gain, out=above)
         np.subtract(cur, above, out=above)
         np.multiply(self._zone_lo, gain, out=below)
         np.subtract(below, cur, out=below)
         np.maximum(above, below, out=above)
-        np.maximum(above, 0, out=above)
-        np.put(self._diff, at, above)
+        np.maximum(above, self._zone_zero, out=above)  # (against a scalar: 4x slower)
+        self._diff.ravel()[at] = above  # (np.put is three times slower)
 
     def _start(self, small: np.ndarray, width: int, height: int) -> None:
         rows, cols = small.shape
@@ -348,6 +345,9 @@ class ChangeMeter:
         self._changed = np.zeros(padded, bool)
         self._noise = np.full(padded, self._floor / self._sensitivity, np.float32)
         self._limit = np.full(padded, self._floor, np.float32)
+        # numpy's minimum and maximum are several times faster against an array than a scalar.
+        self._floor_plane = self._limit.copy()
+        self._fresh_cap = np.full(padded, _FRESH + 1, np.uint8)
         self._restless = np.float32(self._floor * _RESTLESS / self._sensitivity / 128)
         self._calm = np.zeros(padded, np.float32)
         self._prev = np.zeros(padded, np.float32)
@@ -369,48 +369,96 @@ class ChangeMeter:
         self._relit_left = 0
         self._window = (max(1, round(rows / _WINDOW)), max(1, round(cols / _WINDOW)))
         self._window_area = self._window[0] * self._window[1]
-        self._sums = np.zeros((padded[0] + 1, padded[1] + 1), np.int32)
         flat = np.flatnonzero(watched)
         self._sample = flat[:: max(1, len(flat) // _GAIN_SAMPLES)]
         self._size = (width, height)
 
 
-def _busiest_window(mask: np.ndarray, window: tuple[int, int], sums: np.ndarray) -> int:
-    """The most set pixels in any ``window``-sized rectangle of ``mask`` (an integral image)."""
+def _busiest_window(mask: np.ndarray, window: tuple[int, int]) -> int:
+    """The most set pixels in any ``window``-sized rectangle of ``mask``.
+
+    On the flattened array a window's sum is a sum of values ``1`` apart (along a row), then of
+    row sums ``cols`` apart: each is built from sums over 1, 2, 4... steps, so a dozen
+    contiguous additions whatever the window (an integral image's two cumulative sums cost
+    twice as much: ``benchmarks/motion.py``). Sums that wrap from one row into the next are
+    computed too, and left out of the maximum.
+    """
     wr, wc = window
-    np.cumsum(mask, axis=0, dtype=np.int32, out=sums[1:, 1:])
-    np.cumsum(sums[1:, 1:], axis=1, out=sums[1:, 1:])
-    box = sums[wr:, wc:] - sums[:-wr, wc:] - sums[wr:, :-wc] + sums[:-wr, :-wc]
-    return int(box.max())
+    rows, cols = mask.shape
+    # Zeros after the picture, so that every window has its sum (a window holds at most 32,767).
+    flat = np.zeros(rows * cols + (wr - 1) * cols + wc - 1, np.int16)
+    flat[: rows * cols] = mask.ravel()
+    sums = _shifted_sums(_shifted_sums(flat, wc, 1), wr, cols).reshape(rows, cols)
+    return int(sums[: rows - wr + 1, : cols - wc + 1].max())  # sums[r, c]: top left at (r, c)
+
+
+def _shifted_sums(flat: np.ndarray, count: int, step: int) -> np.ndarray:
+    """``out[i] = sum(flat[i + k * step] for k in range(count))``, for each ``i`` where all of
+    them exist, from sums over 1, 2, 4... steps."""
+    total: np.ndarray | None = None
+    offset, span, power = 0, step, flat
+    while True:
+        if count & 1:
+            piece = power[offset:]
+            if total is None:
+                total = piece.copy()
+            else:
+                total = total[: len(piece)]
+                total += piece[: len(total)]
+            offset += span
+        count >>= 1
+        if not count:
+            assert total is not None
+            return total
+        power = power[:-span] + power[span:]
+        span *= 2
 
 
 def _spread(
     src: np.ndarray, box: tuple[slice, slice], radius: int, out: np.ndarray, op: np.ufunc
 ) -> None:
     """``out[box]`` = ``op`` (minimum or maximum) of ``src`` over the square of ``radius``
-    around each pixel, by doubling spans (a few operations per axis, whatever the radius)."""
+    around each pixel (the picture's edges repeated beyond it)."""
     rows, cols = box
     r0, c0 = max(0, rows.start - radius), max(0, cols.start - radius)
-    work = src[r0 : rows.stop + radius, c0 : cols.stop + radius]
-    for axis in (0, 1):
-        n = work.shape[axis]
-        # Pad by the radius on both sides with the edge values, then fold forward spans.
-        work = np.concatenate(
-            [np.take(work, [0] * radius, axis), work, np.take(work, [n - 1] * radius, axis)],
-            axis=axis,
-        )
-        width, span = 2 * radius + 1, 1
-        while span < width:
-            step = min(span, width - span)
-            head = [slice(None)] * 2
-            tail = [slice(None)] * 2
-            head[axis], tail[axis] = slice(0, -step), slice(step, None)
-            op(work[tuple(head)], work[tuple(tail)], out=work[tuple(head)])
-            span += step
-        keep = [slice(None)] * 2
-        keep[axis] = slice(0, n)
-        work = work[tuple(keep)]
+    work = _neighbourhood(src[r0 : rows.stop + radius, c0 : cols.stop + radius], radius, op)
     out[box] = work[rows.start - r0 : rows.stop - r0, cols.start - c0 : cols.stop - c0]
+
+
+def _neighbourhood(src: np.ndarray, radius: int, op: np.ufunc) -> np.ndarray:
+    """``op`` (an idempotent one: minimum, maximum, logical_or) of ``src`` over the square of
+    ``radius`` around each pixel, its edges repeated beyond it.
+
+    On the flattened, edge-padded array the square is ``2 * radius + 1`` neighbours ``1`` apart
+    (a row), then ``width`` apart (a column of those): a few contiguous operations each, five
+    times fewer numpy calls' worth of time than shifting 2-D slices (``benchmarks/motion.py``).
+    """
+    rows, cols = src.shape
+    width, size = cols + 2 * radius, 2 * radius + 1
+    padded = np.empty((rows + 2 * radius, width), src.dtype)
+    padded[radius:-radius, radius:-radius] = src
+    padded[radius:-radius, :radius] = src[:, :1]
+    padded[radius:-radius, -radius:] = src[:, -1:]
+    padded[:radius] = padded[radius]
+    padded[-radius:] = padded[-radius - 1]
+    flat = _sliding(_sliding(padded.ravel(), size, 1, op), size, width, op)
+    # flat[r * width + c] covers the square centred on (r, c); the rest wrapped across rows.
+    out = np.empty(rows * width, src.dtype)
+    out[: len(flat)] = flat
+    return out.reshape(rows, width)[:, :cols]
+
+
+def _sliding(flat: np.ndarray, count: int, step: int, op: np.ufunc) -> np.ndarray:
+    """``op`` over ``count`` values ``step`` apart, for each start where all of them exist:
+    spans of 1, 2, 4... steps, then two overlapping spans (``op`` must be idempotent)."""
+    span, covered = step, 1
+    while covered * 2 <= count:
+        flat = op(flat[:-span], flat[span:])
+        span, covered = span * 2, covered * 2
+    if covered < count:
+        shift = (count - covered) * step
+        flat = op(flat[:-shift], flat[shift:])
+    return flat
 
 
 def _box_sum(values: np.ndarray, radius: int) -> np.ndarray:
@@ -430,8 +478,4 @@ def _box_sum(values: np.ndarray, radius: int) -> np.ndarray:
 
 def _grow(mask: np.ndarray, steps: int) -> None:
     """Dilate a boolean array in place by ``steps`` pixels (a square neighbourhood)."""
-    for _ in range(steps):
-        mask[1:] |= mask[:-1].copy()
-        mask[:-1] |= mask[1:].copy()
-        mask[:, 1:] |= mask[:, :-1].copy()
-        mask[:, :-1] |= mask[:, 1:].copy()
+    mask[...] = _neighbourhood(mask, steps, np.logical_or)
