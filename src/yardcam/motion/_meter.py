@@ -257,7 +257,9 @@ class ChangeMeter:
         flick -= calm
         learn = _CALM_START if self._settling and not self._relit else _CALM_LEARN
         # Rises faster than it falls: a bush that sways hard now and then stays known.
-        flick *= np.where(flick > 0, learn, learn * _CALM_FALL)
+        falling = np.multiply(flick, learn * _CALM_FALL, out=self._rate)  # (scratch here)
+        flick *= learn
+        np.maximum(flick, falling, out=flick)  # learn * x above 0, learn * FALL * x below
         calm += flick
         # Relative to the light there: a bush at night sways with a dimmer contrast.
         lit = np.maximum(self._bg, _DARK) * self._restless
