@@ -14,6 +14,10 @@ from yardcam.dashboard._preview import Viewers, mjpeg_stream
 from yardcam.dashboard._turns import Turns
 
 
+async def always() -> bool:
+    return True
+
+
 def test_doctests() -> None:
     assert doctest.testmod(_turns).failed == 0
 
@@ -67,7 +71,7 @@ async def test_a_waiter_that_left_does_not_hold_up_the_others() -> None:
 
 async def test_viewers_woken_by_one_frame_write_in_different_iterations() -> None:
     hub, viewers, iterations = FrameHub(), Viewers(), Iterations()
-    streams = [mjpeg_stream(hub, viewers, allowed=lambda: True) for _ in range(3)]
+    streams = [mjpeg_stream(hub, viewers, allowed=always) for _ in range(3)]
     heads = [asyncio.ensure_future(anext(stream)) for stream in streams]
     await asyncio.sleep(0)
     written = []
@@ -91,7 +95,7 @@ async def test_sse_clients_woken_by_one_broadcast_write_in_different_iterations(
             camera=None,
             interval=3600,
             keepalive=3600,
-            allowed=lambda: True,
+            allowed=always,
         )
         for _ in range(3)
     ]

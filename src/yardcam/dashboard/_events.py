@@ -159,14 +159,14 @@ async def event_stream(
                 async with asyncio.timeout_at(min(tick, ping)):
                     message = await queue.get()
             except TimeoutError:
-                await broadcaster.turns.take()
                 now = loop.time()
+                if now >= tick and not await allowed():
+                    return
+                await broadcaster.turns.take()  # last: nothing may suspend before the writes
                 if now >= ping:
                     yield b": keepalive\n\n"
                     ping = now + keepalive
                 if now >= tick:
-                    if not await allowed():
-                        return
                     yield sse("state", state(), max(sent, broadcaster.last_id))
                     tick = now + interval
             else:

@@ -64,13 +64,13 @@ async def mjpeg_stream(
     try:
         while True:
             frame = await hub.next_frame(seq)
-            await viewers.turns.take()
             seq = frame.seq
             sent_at = loop.time()
             if sent_at >= check_at:
                 if not await allowed():
                     return
                 check_at = sent_at + _RECHECK
+            await viewers.turns.take()  # last: nothing may suspend between the turn and the write
             yield (
                 f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
                 f"Content-Length: {len(frame.jpeg)}\r\n\r\n"

@@ -28,8 +28,8 @@ rules kept here:
   started: modules, apps and settings live as long as the process, yet a full collection walks
   them all, on the loop's thread. In the cam (~57,000 tracked objects) that took 26-51 ms of
   CPU on the 2-core build box, ten times the loop's 5 ms stall budget, whenever the collector
-  decided it was time; frozen, a full pass walks only what was made since: 3-6 ms after a
-  benchmark run (benchmarks/viewers.py). Garbage is collected first, so none is kept for good.
+  decided it was time; frozen, a full pass walks only what was made since: 1.5-5.5 ms after
+  a benchmark run (benchmarks/viewers.py). Garbage is collected first, so none is kept for good.
 * **accept() failures are logged once per ``log_interval``**, with how many were folded in.
 * **A graceful stop ends streaming responses** (SSE, MJPEG): they see the client "leave" and end
   their body cleanly, so the stop never waits out ``timeout_graceful_shutdown``.
