@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from yardcam.web import Accounts
 
 
@@ -125,6 +127,19 @@ def test_run_on_a_taken_port_says_what_to_do(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port} (Address already in use)" in done.stderr
     assert "--port" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "users.json").exists()  # the first-run login waits for a real start
+
+
+@pytest.mark.parametrize("command", [["run"], ["archive", "serve"]])
+@pytest.mark.parametrize("host", ["192.0.2.1", "no-such-host.invalid"])
+def test_serving_on_an_address_that_is_not_this_boxs_says_which_to_use(
+    tmp_path: Path, command: list[str], host: str
+) -> None:
+    # 192.0.2.1: TEST-NET-1, never a local address; .invalid never resolves (RFC 2606).
+    done = _yardcam(*command, "--data-dir", str(tmp_path), "--host", host, "--port", "0")
+    assert done.returncode == 2, done.stderr
+    assert f"cannot listen on {host}:0" in done.stderr and "Traceback" not in done.stderr
+    assert "not one of this box's: use 127.0.0.1" in done.stderr and "--host" in done.stderr
+    assert "another yardcam" not in done.stderr  # the port is not what is wrong
 
 
 def test_run_refuses_bad_input_before_creating_anything(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import errno
 import fcntl
 import functools
 import logging
@@ -141,9 +142,9 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
     raise_open_file_limit()  # web clients, frames and the index share one descriptor table
     try:  # before the first-run login is made: it is shown once, in the banner
         lock_data_dir(data)
-        cam_socket = _listen(config.host, config.port, "port")
+        cam_socket = listen(config.host, config.port, "port")
         archive_socket = (
-            _listen(config.host, config.archive_port, "archive_port") if embedded else None
+            listen(config.host, config.archive_port, "archive_port") if embedded else None
         )
     except CannotStart as exc:
         print(f"yardcam run: {exc}", file=sys.stderr)
@@ -324,17 +325,30 @@ def lock_data_dir(
     os.write(fd, f"{os.getpid()}\n".encode())
 
 
-def _listen(host: str, port: int, key: str) -> socket.socket:
-    """Bind before announcing anything, so a taken port is one clear line, not a traceback."""
+def listen(host: str, port: int, key: str) -> socket.socket:
+    """Bind before announcing anything, so a taken port is one clear line, not a traceback;
+    the advice follows the reason (a taken port, a privileged one, an address not this box's).
+    ``key`` is the port's configuration key (its flag is the same with dashes); both
+    ``yardcam run`` and ``yardcam archive serve`` listen through here.
+    """
     try:
         return socket.create_server((host, port))
     except OSError as exc:
-        flag = "--" + key.replace("_", "-")
-        raise CannotStart(
-            f"cannot listen on {host}:{port} ({os.strerror(exc.errno or 0)}); is another "
-            f"yardcam running? Stop it, or pick another port ({flag}, or {key} in the "
-            "configuration file)."
-        ) from exc
+        where = f"--{key.replace('_', '-')}, or {key} in the configuration file"
+        if exc.errno == errno.EADDRINUSE:
+            hint = f"is another yardcam running? Stop it, or pick another port ({where})."
+        elif exc.errno == errno.EACCES:
+            hint = f"ports below 1024 need root: pick a higher one ({where})."
+        else:  # EADDRNOTAVAIL, or a host name that does not resolve (gaierror)
+            hint = (
+                "that address is not one of this box's: use 127.0.0.1 (this box only), 0.0.0.0 "
+                "(every network) or one of its own addresses (--host, or host in the "
+                "configuration file)."
+            )
+        # create_server appends the address to strerror; a name lookup's errno is negative.
+        code = exc.errno or 0
+        reason = os.strerror(code) if code > 0 else "no such host name"
+        raise CannotStart(f"cannot listen on {host}:{port} ({reason}); {hint}") from exc
 
 
 async def _report(cameras: list[Camera], uploader: Uploader, every: float = 30.0) -> None:

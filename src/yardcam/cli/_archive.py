@@ -203,8 +203,7 @@ def plain_http_warning(host: str) -> str | None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import socket
-
+    from yardcam.run import CannotStart, listen
     from yardcam.web import Server, raise_open_file_limit
 
     config = config_from_args(args)
@@ -220,14 +219,9 @@ def _serve(args: argparse.Namespace) -> int:
     )
     scheme = "https" if tls else "http"
     try:
-        sock = socket.create_server((config.host, config.port))
-    except OSError as exc:
-        print(
-            f"yardcam archive serve: cannot listen on {config.host}:{config.port} "
-            f"({exc.strerror}); stop what holds that port, or pick another with --port "
-            "(or port in the configuration file)",
-            file=sys.stderr,
-        )
+        sock = listen(config.host, config.port, "port")
+    except CannotStart as exc:
+        print(f"yardcam archive serve: {exc}", file=sys.stderr)
         return 2
     raise_open_file_limit()
     if tls is None and (warning := plain_http_warning(config.host)):
