@@ -375,7 +375,7 @@ async def _report(cameras: list[Camera], uploader: Uploader, every: float = 30.0
 
 
 def _server(app: object, name: str, cert: Path, key: Path, serving: ServingConfig) -> Server:
-    """A server for a socket bound beforehand (see :func:`_listen`); :func:`run` handles the
+    """A server for a socket bound beforehand (see :func:`listen`); :func:`run` handles the
     signals and stops all servers together."""
     return Server(app, name=name, tls=(cert, key), limits=serving.limits(), handle_signals=False)
 

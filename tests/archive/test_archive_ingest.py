@@ -5,12 +5,20 @@ from __future__ import annotations
 import hashlib
 import socket
 from collections.abc import AsyncGenerator
+from pathlib import Path
 
 import pytest
 from python_multipart.multipart import parse_options_header
 from starlette.requests import Request
 
-from archive.helpers import MULTIPART_TYPE, Node, make_jpeg, raw_multipart, raw_upload_head
+from archive.helpers import (
+    MULTIPART_TYPE,
+    Node,
+    make_jpeg,
+    make_settings,
+    raw_multipart,
+    raw_upload_head,
+)
 from yardcam import requests
 from yardcam.archive._api import _BASE_URLS, _BASE_URLS_MAX, _base_url
 from yardcam.archive._errors import ApiError
@@ -246,6 +254,26 @@ def test_oversized_content_length_is_413_before_the_body(node: Node) -> None:
     limit = node.settings.max_frame_bytes
     assert f"max_frame_bytes ({limit} bytes)".encode() in reply
     assert str(limit + MULTIPART_OVERHEAD).encode() not in reply
+
+
+def test_a_full_disk_is_503_saying_what_to_do(
+    tmp_path: Path, request: pytest.FixtureRequest, start_node
+) -> None:
+    from dataclasses import replace
+
+    from disks import tmpfs_or_skip
+
+    settings = make_settings("file+sqlite", tmp_path / "archive", request)
+    with tmpfs_or_skip(tmp_path / "small", "64k") as small:  # ENOSPC from the kernel
+        node = start_node(replace(settings, blobs=f"file://{small}"))
+        big = make_jpeg(640, 480, noise=True)  # ~500 KB of noise: more than the disk holds
+        r = upload(node, big)
+        assert r.status_code == 503 and r.headers["Retry-After"]
+        error = r.json()["error"]
+        assert "No space left on device" in error
+        assert "disk is full: free space there, or keep less with retention" in error
+        assert "max_age_days or max_bytes under [retention]" in error
+        assert listed(node) == []
 
 
 def test_rate_limit_is_429_with_retry_after(settings, start_node, jpeg: bytes) -> None:

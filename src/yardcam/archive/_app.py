@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -27,9 +28,24 @@ from .storage import StorageError
 
 
 async def _storage_unavailable(request: Request, exc: Exception) -> Response:
-    return JSONResponse(
-        {"error": f"storage unavailable: {exc}"}, status_code=503, headers={"Retry-After": "5"}
-    )
+    error = f"storage unavailable: {exc}"
+    if _disk_full(exc):
+        # With the default retention (keep everything) this is where every archive ends: say
+        # what the operator can do; the cam's outbox keeps the frames meanwhile.
+        error += (
+            "; the archive's disk is full: free space there, or keep less with retention "
+            "(max_age_days or max_bytes under [retention] in its configuration)"
+        )
+    return JSONResponse({"error": error}, status_code=503, headers={"Retry-After": "5"})
+
+
+def _disk_full(exc: BaseException | None) -> bool:
+    """Whether a storage failure comes from a full disk or quota (the errno along its causes)."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        exc = exc.__cause__
+    return False
 
 
 def create_app(settings: ArchiveSettings, *, archive: Archive | None = None) -> Starlette:
