@@ -115,3 +115,25 @@ async def test_sse_clients_woken_by_one_broadcast_write_in_different_iterations(
     for stream in streams:
         await stream.aclose()
     assert len(broadcaster) == 0
+
+
+async def test_viewers_and_sse_clients_share_the_loops_turns() -> None:
+    hub, broadcaster, iterations = FrameHub(), Broadcaster(), Iterations()
+    viewer = mjpeg_stream(hub, Viewers(), allowed=always)
+    client = event_stream(
+        broadcaster, dict, camera=None, interval=3600, keepalive=3600, allowed=always
+    )
+    await anext(client)  # the retry line
+    await anext(client)  # the state on connect
+    nexts = [asyncio.ensure_future(anext(stream)) for stream in (viewer, client)]
+    await asyncio.sleep(0)
+    written = []
+    for future in nexts:
+        future.add_done_callback(lambda _: written.append(iterations.count))
+    hub.publish(Frame(b"\xff\xd8one\xff\xd9", ts=0.0, seq=1, width=1, height=1))
+    broadcaster.publish("motion", {"count": 1})
+    await asyncio.gather(*nexts)
+    iterations.stop()
+    assert len(set(written)) == 2  # one write per iteration, whichever kind
+    await viewer.aclose()
+    await client.aclose()

@@ -10,8 +10,9 @@ broadcast, so a reconnect never replays what the client already had. A comment l
 The detector calls :meth:`Broadcaster.on_motion` on the loop for every trigger; the message is
 encoded once and handed to each connected client through its own small queue. A client that
 stops reading loses its oldest undelivered events, never slows the detector or other clients.
-Clients take turns (``_turns``) to write: a broadcast wakes them all at once, and clients that
-connected together tick together; each writes in a loop iteration of its own.
+Clients take turns (``_turns``) with every stream of the loop: a broadcast wakes them all at
+once, and clients that connected together tick together; each writes in a loop iteration of
+its own.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..motion import Event, MotionEvent
-from ._turns import Turns
+from ._turns import take_turn
 
 _QUEUE_SIZE = 64
 RING_SIZE = 1024
@@ -46,7 +47,6 @@ class Broadcaster:
         self.last_id = 0
         self.last_motion: dict[str, MotionEvent] = {}  # per camera: the frame /motion.jpg shows
         self.recent: dict[str, OrderedDict[str, Event]] = {}  # per camera, oldest first
-        self.turns = Turns()  # for every client's writes
 
     def __len__(self) -> int:
         return len(self._queues)
@@ -162,7 +162,7 @@ async def event_stream(
                 now = loop.time()
                 if now >= tick and not await allowed():
                     return
-                await broadcaster.turns.take()  # last: nothing may suspend before the writes
+                await take_turn()  # last: nothing may suspend before the writes
                 if now >= ping:
                     yield b": keepalive\n\n"
                     ping = now + keepalive
@@ -173,5 +173,5 @@ async def event_stream(
                 if message.id <= sent:
                     continue  # already replayed from the ring
                 if camera is None or message.camera in (None, camera):
-                    await broadcaster.turns.take()
+                    await take_turn()
                     yield message.data

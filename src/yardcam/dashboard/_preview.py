@@ -4,8 +4,8 @@ Each viewer waits on the hub for the newest frame after the one it last sent, so
 skips frames instead of queueing them, and never delays the detector or another viewer. Frame
 bytes are sent as they are, never copied or re-encoded per viewer. A viewer may ask for fewer
 frames a second (``?fps=2`` on a metered link); it never gets more than the app's cap.
-Viewers take turns (``_turns``): a new frame wakes them all, and each writes in a loop
-iteration of its own.
+Viewers take turns (``_turns``) with every stream of the loop: a new frame wakes them all,
+and each writes in a loop iteration of its own.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from ..camera import FrameHub
-from ._turns import Turns
+from ._turns import take_turn
 
 BOUNDARY = "frame"  # the tutorial's; clients written against it parse this one
 MEDIA_TYPE = f"multipart/x-mixed-replace; boundary={BOUNDARY}"
@@ -39,12 +39,10 @@ def viewer_fps(raw: str | None, cap: float | None) -> float | None:
 
 
 class Viewers:
-    """How many previews are streaming (shown on the dashboard, and proof that they stop), and
-    their turns to write (one per app: every camera's viewers share the loop)."""
+    """How many previews are streaming (shown on the dashboard, and proof that they stop)."""
 
     def __init__(self) -> None:
         self.count = 0
-        self.turns = Turns()
 
 
 async def mjpeg_stream(
@@ -70,7 +68,7 @@ async def mjpeg_stream(
                 if not await allowed():
                     return
                 check_at = sent_at + _RECHECK
-            await viewers.turns.take()  # last: nothing may suspend between the turn and the write
+            await take_turn()  # last: nothing may suspend between the turn and the write
             yield (
                 f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
                 f"Content-Length: {len(frame.jpeg)}\r\n\r\n"

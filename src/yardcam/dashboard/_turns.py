@@ -8,12 +8,14 @@ same iteration before it polls again: 20 viewers each TLS-encrypting and sending
 for 4-7 ms (benchmarks/viewers.py, which measures the loop's CPU per iteration). A stream that
 takes a turn before it writes is let go in an iteration of its own, in the order it asked, so
 whatever else is ready runs between two writes; the cost is one more loop iteration per write
-(a poll that finds nothing, microseconds).
+(a poll that finds nothing, microseconds). Every stream of a loop shares its turns
+(:func:`take_turn`): the loop is what they share.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections import deque
 
 
@@ -52,3 +54,16 @@ class Turns:
                 break
         if self._waiting:
             asyncio.get_running_loop().call_soon(self._next)
+
+
+_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Turns] = weakref.WeakKeyDictionary()
+
+
+async def take_turn() -> None:
+    """Wait for the caller's turn among every stream of the running loop (see the module doc);
+    take it right before writing, with nothing awaited in between."""
+    loop = asyncio.get_running_loop()
+    turns = _BY_LOOP.get(loop)
+    if turns is None:
+        turns = _BY_LOOP[loop] = Turns()
+    await turns.take()
