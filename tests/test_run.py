@@ -289,3 +289,18 @@ def test_a_data_dir_that_cannot_be_made_is_a_clear_error() -> None:
     assert done.returncode == 2, done.stderr
     assert f"cannot use {data} as the data directory" in done.stderr
     assert "--data-dir DIR" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_banner_says_when_the_dashboards_threshold_wins_over_the_flag(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    # What the dashboard saved before the restart (POST /config, the slider).
+    (data / "state.json").write_text('{"cameras": {"yard": {"threshold": 30}}, "version": 1}')
+    args = ["--data-dir", str(data), "--port", "0", "--archive-port", "0", "--threshold", "7"]
+    proc, text = start_yardcam_run(args, tmp_path / "run.log")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0
+    assert (
+        f"camera 'yard' from synthetic at 10 fps, threshold 30 as set on the dashboard (kept in "
+        f"{data / 'state.json'}, over --threshold and the configuration file)"
+    ) in text

@@ -235,7 +235,7 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
         asyncio.create_task(server.serve(sockets=[sock]), name="server") for server, sock in servers
     ]
 
-    _announce(config, cameras, archive_url, password, data, command)
+    _announce(config, cameras, archive_url, password, data, command, sources)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -387,12 +387,22 @@ def _announce(
     password: str | None,
     data: Path,
     command: str,
+    sources: Mapping[str, str],
 ) -> None:
     where = "localhost" if config.host in ("127.0.0.1", "::1") else config.host
-    lines = [
-        f"yardcam: camera '{c.name}' from {redact_url(c.config.source)} at {c.config.fps:g} fps"
-        for c in cameras
-    ]
+    lines = []
+    for i, c in enumerate(cameras):
+        line = (
+            f"yardcam: camera '{c.name}' from {redact_url(c.config.source)} at {c.config.fps:g} fps"
+        )
+        if sources.get(f"camera[{i}].threshold") == "state":
+            # The dashboard's saved threshold wins over --threshold and the file: without this
+            # line a flag given now would be ignored without a word.
+            line += (
+                f", threshold {c.config.threshold:g} as set on the dashboard (kept in "
+                f"{data / 'state.json'}, over --threshold and the configuration file)"
+            )
+        lines.append(line)
     lines += [
         f"  dashboard  https://{where}:{config.port}/",
         f"  archive    {archive_url}",
