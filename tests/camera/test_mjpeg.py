@@ -140,6 +140,32 @@ async def test_not_a_stream_is_a_source_error(serve_app) -> None:
                 await anext(frames)
 
 
+async def test_a_refused_stream_says_what_to_do(serve_app, tmp_path) -> None:
+    # Another yardcam's /stream.jpg without a token, or with one it no longer accepts.
+    async def locked(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("login required", status_code=401)
+
+    server = serve_app(Starlette(routes=[Route("/stream.jpg", locked)]))
+    token = tmp_path / "front-cam-token"
+    token.write_text("ycam_revoked\n")
+    for source, message in [
+        (
+            MjpegSource(server.url + "/stream.jpg"),
+            "it needs a token; for another yardcam, make a read token there ('yardcam token "
+            "create NAME --scope read') and give its file as source_token_file",
+        ),
+        (
+            MjpegSource(server.url + "/stream.jpg", token_file=token),
+            f"the token in {token} was refused (revoked, or made on another cam)",
+        ),
+    ]:
+        async with contextlib.aclosing(source.frames()) as frames:
+            with pytest.raises(SourceError) as refused:
+                await anext(frames)
+        assert str(refused.value).startswith("MJPEG stream answered 401 Unauthorized: ")
+        assert message in str(refused.value)
+
+
 async def test_camera_offline_is_a_retrying_state() -> None:
     with socket.socket() as probe:  # a port that was free a moment ago: nobody listens there
         probe.bind(("127.0.0.1", 0))

@@ -157,9 +157,7 @@ class MjpegSource:
             response = await session.get(self.url, stream=True, **options)
             try:
                 if response.status_code != 200:
-                    raise SourceError(
-                        f"MJPEG stream answered {response.status_code} {response.reason}"
-                    )
+                    raise SourceError(self._refused(response.status_code, response.reason))
                 parser = MjpegParser(
                     boundary_from_content_type(response.headers.get("Content-Type", ""))
                 )
@@ -176,3 +174,24 @@ class MjpegSource:
             finally:
                 await response.aclose()
         raise SourceError("MJPEG stream ended")
+
+    def _refused(self, status: int, reason: str) -> str:
+        """What the stream's refusal means for whoever set this source up (the hub retries, so
+        this line is what they see in the log and on the dashboard's offline banner)."""
+        said = f"MJPEG stream answered {status} {reason}"
+        if status == 401 and self.token_file is None:
+            return (
+                f"{said}: it needs a token; for another yardcam, make a read token there "
+                "('yardcam token create NAME --scope read') and give its file as "
+                "source_token_file"
+            )
+        if status == 401:
+            return (
+                f"{said}: the token in {self.token_file} was refused (revoked, or made on "
+                "another cam); make a new read token on that cam"
+            )
+        if status == 403:
+            return f"{said}: the token in {self.token_file} may not read the stream"
+        if status == 404:
+            return f"{said}: no stream at that path (another yardcam serves /stream.jpg)"
+        return said
