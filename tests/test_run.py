@@ -113,6 +113,8 @@ def test_run_serves_dashboard_and_archives_motion(running_box) -> None:
         assert "Access-Control-Allow-Origin" not in other.headers
         assert state["trigger_count"] >= 1
         assert state["last_motion"]["count"] >= 1
+        # The embedded gallery at the host this client used (127.0.0.1), not a fixed localhost.
+        assert re.fullmatch(r"https://127\.0\.0\.1:\d+/gallery", state["gallery"]), state
 
 
 def test_a_second_run_on_the_same_data_dir_is_refused(running_box, tmp_path: Path) -> None:

@@ -217,7 +217,8 @@ async def _main(config: CamConfig, command: str, sources: Mapping[str, str]) -> 
         accounts=accounts,
         data_dir=data,
         name="yardcam" if len(cameras) > 1 else f"yardcam · {first.name}",
-        gallery_url=f"https://localhost:{config.archive_port}/gallery" if embedded else None,
+        # {host}: the name each browser used for the dashboard (localhost, the LAN address).
+        gallery_url=f"https://{{host}}:{config.archive_port}/gallery" if embedded else None,
         ca_file=own_cert if cert == own_cert else None,
     )
     cam_app = create_app(

@@ -64,6 +64,30 @@ def test_snapshot_before_the_first_frame_is_503(
         assert status["archive"] is None and status["source"]["online"] is False
 
 
+def test_the_embedded_gallery_is_linked_at_the_host_the_browser_used(
+    serve_app: Callable[..., Running],
+    tls_files: TLSFiles,
+    client_ssl_context: ssl.SSLContext,
+    tmp_path: Path,
+) -> None:
+    # yardcam run --host 0.0.0.0: a phone opens https://192.168.1.20:8443/, and its motion
+    # events must link to that box's gallery, not to the phone's own localhost.
+    settings = cam_settings(tmp_path, gallery_url="https://{host}:8444/gallery")
+    feed = CameraFeed("backyard", FrameHub(), MotionDetector())
+    server = serve_app(create_app([feed], settings), tls=tls_files)
+    with httpx.Client(base_url=server.url, verify=client_ssl_context) as client:
+        log_in(client)
+        for host, gallery in [
+            ("192.168.1.20:8443", "https://192.168.1.20:8444/gallery"),
+            ("yardcam.lan", "https://yardcam.lan:8444/gallery"),
+            ("[fd00::20]:8443", "https://[fd00::20]:8444/gallery"),
+        ]:
+            assert client.get("/status", headers={"host": host}).json()["gallery"] == gallery
+            page = client.get("/", headers={"host": host}).text  # what dashboard.js links to
+            assert json.dumps(gallery)[1:-1] in page
+        assert client.get("/status").json()["gallery"] == "https://127.0.0.1:8444/gallery"
+
+
 @pytest.mark.parametrize("path", ["/stream.jpg", "/stream.mjpg", "/cameras/backyard/stream.jpg"])
 def test_stream_is_mjpeg_with_boundary_frame(client: httpx.Client, path: str) -> None:
     with client.stream("GET", path) as response:

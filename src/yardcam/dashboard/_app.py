@@ -234,9 +234,12 @@ class _Cam:
             "last_change": round(d.last_change, 2),
         }
 
-    def status_of(self, feed: CameraFeed, *, events: bool = False) -> dict[str, Any]:
+    def status_of(
+        self, feed: CameraFeed, *, events: bool = False, request: Request | None = None
+    ) -> dict[str, Any]:
         """``events``: with the recent motion events (first load, ``/status``), not in the
-        state ticks, which only need the counters."""
+        state ticks, which only need the counters. ``request``: whose host the gallery link
+        names (see :meth:`gallery_url`)."""
         extra = {"events": self.broadcaster.recent_events(feed.name)} if events else {}
         return {
             **extra,
@@ -245,9 +248,19 @@ class _Cam:
             "history": list(self.watches[feed.name].changes)[-8:],
             "viewers": {"preview": self.viewers.count, "events": len(self.broadcaster)},
             "cameras": [self.camera_status(f) for f in self.feeds.values()],
-            "gallery": self.settings.gallery_url,
+            "gallery": self.gallery_url(request),
             "now": time.time(),
         }
+
+    def gallery_url(self, request: Request | None) -> str | None:
+        """The gallery's address as the asking browser can reach it: ``{host}`` in the setting
+        (the embedded archive, on this very box) becomes the host name the request came to, so
+        a phone on the LAN is not sent to its own ``localhost``."""
+        url = self.settings.gallery_url
+        if url is None or "{host}" not in url:
+            return url
+        host = (request.url.hostname if request is not None else None) or "localhost"
+        return url.replace("{host}", f"[{host}]" if ":" in host else host)
 
     # -- endpoints --------------------------------------------------------------------------
 
@@ -259,7 +272,7 @@ class _Cam:
             "prefix": "" if feed is self.first else f"/cameras/{quote(feed.name)}",
             "initial": json.dumps(
                 {
-                    **self.status_of(feed, events=True),
+                    **self.status_of(feed, events=True, request=request),
                     "history": list(self.watches[feed.name].changes),
                     "prefix": "" if feed is self.first else f"/cameras/{quote(feed.name)}",
                 },
@@ -278,7 +291,7 @@ class _Cam:
         return Response(render(self.metrics_registry), media_type=CONTENT_TYPE)
 
     async def status(self, request: Request) -> Response:
-        return JSONResponse(self.status_of(self.feed(request), events=True))
+        return JSONResponse(self.status_of(self.feed(request), events=True, request=request))
 
     async def snapshot(self, request: Request) -> Response:
         feed = self.feed(request)

@@ -43,7 +43,9 @@ class DashboardSettings:
     pushed the instant it fires). ``preview_fps``: cap on the live preview's frame rate per
     viewer, to spare a small box's uplink; None sends every new frame (a viewer may ask for less
     with ``?fps=``). ``keepalive``: seconds between SSE comments that keep proxies from closing
-    an idle stream. ``gallery_url``: the archive's gallery, for links from motion events.
+    an idle stream. ``gallery_url``: the archive's gallery, for links from motion events;
+    ``{host}`` in it stands for the host name each browser reached the dashboard at (an
+    archive on the same box: ``https://{host}:8444/gallery``).
     ``ca_file``: the certificate a client must trust to reach this cam over https (the
     self-signed ``DATA/tls/cert.pem`` when the cam made its own; None for a certificate that
     clients trust already), for the ``curl --cacert`` line the API tokens page prints.
