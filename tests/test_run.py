@@ -306,3 +306,14 @@ def test_the_banner_says_when_the_dashboards_threshold_wins_over_the_flag(tmp_pa
         f"camera 'yard' from synthetic at 10 fps, threshold 30 as set on the dashboard (kept in "
         f"{data / 'state.json'}, over --threshold and the configuration file)"
     ) in text
+
+
+def test_the_banner_names_a_host_a_browser_can_open() -> None:
+    import doctest
+
+    import yardcam.run
+
+    # 'yardcam run --host 0.0.0.0' printed https://0.0.0.0:8443/, which no phone can open.
+    assert doctest.testmod(yardcam.run).failed == 0
+    assert yardcam.run.browse_host("0.0.0.0") not in ("0.0.0.0", "")
+    assert yardcam.run.browse_host("fd00::20") == "[fd00::20]"

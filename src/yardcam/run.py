@@ -381,6 +381,24 @@ def _server(app: object, name: str, cert: Path, key: Path, serving: ServingConfi
     return Server(app, name=name, tls=(cert, key), limits=serving.limits(), handle_signals=False)
 
 
+def browse_host(host: str) -> str:
+    """The host name to print in a URL for a server bound to ``host``: ``localhost`` for the
+    loopback, and for every address (0.0.0.0) this box's name, as the rest of the LAN reaches
+    it (the self-signed certificate holds it, and NAME.local): no browser elsewhere can open
+    0.0.0.0.
+
+    >>> browse_host("127.0.0.1"), browse_host("192.168.1.20")
+    ('localhost', '192.168.1.20')
+    >>> browse_host("0.0.0.0") == socket.gethostname()
+    True
+    """
+    if host in ("127.0.0.1", "::1", "localhost"):
+        return "localhost"
+    if host in ("0.0.0.0", "::", ""):
+        return socket.gethostname()
+    return f"[{host}]" if ":" in host else host
+
+
 def _announce(
     config: CamConfig,
     cameras: list[Camera],
@@ -390,7 +408,7 @@ def _announce(
     command: str,
     sources: Mapping[str, str],
 ) -> None:
-    where = "localhost" if config.host in ("127.0.0.1", "::1") else config.host
+    where = browse_host(config.host)
     lines = []
     for i, c in enumerate(cameras):
         line = (
