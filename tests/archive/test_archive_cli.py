@@ -208,6 +208,17 @@ def test_storage_failure_is_a_clean_error(tmp_path: Path, capsys) -> None:
     assert "storage error" in err
 
 
+@pytest.mark.timeout(60)
+def test_serve_on_storage_it_cannot_open_is_one_clear_line(tmp_path: Path, capsys) -> None:
+    index = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=1"  # nobody listens there
+    code, _, err = run(
+        capsys, "serve", "--port", "0", "--data-dir", str(tmp_path), "--index", index
+    )
+    assert code == 1  # not a traceback from the server's start-up, exit 3
+    assert err.startswith("yardcam archive serve: storage error: postgresql: connection failed")
+    assert "check the blobs and index URLs (--blobs, --index, or the configuration file)" in err
+
+
 def test_serve_banner_never_shows_the_index_password() -> None:
     from yardcam.config import redact_url
 
@@ -292,3 +303,22 @@ def test_a_bad_flag_value_is_reported_under_the_flag_as_typed(
     assert code == 2
     assert "retention.max_age_days = 0.0001 (from flag --max-age)" in err  # not --max-age-days
     assert not (tmp_path / "index.db").exists()
+
+
+def test_a_bad_expiry_says_what_is_accepted(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as refused:
+        run(
+            capsys,
+            "token",
+            "create",
+            "--cam",
+            "yard",
+            "--expires",
+            "3y",
+            "--data-dir",
+            str(tmp_path),
+        )
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --expires: expected a lifetime (90m, 12h, 30d, 8w) or an instant" in err
+    assert "invalid parse_expiry value" not in err

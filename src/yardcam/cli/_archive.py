@@ -34,6 +34,7 @@ from yardcam.logs import configure_logging
 from yardcam.names import is_valid_cam
 
 from . import _users
+from ._hints import same_place
 from ._plural import counted
 from ._progress import progress_bar
 
@@ -86,6 +87,15 @@ def _parse_since(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _expiry(text: str) -> float:
+    """``parse_expiry`` for argparse, which shows only an ArgumentTypeError's own words (a
+    ValueError became "invalid parse_expiry value")."""
+    try:
+        return parse_expiry(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _cam(text: str) -> str:
     if not is_valid_cam(text):
         raise argparse.ArgumentTypeError("cam names are 1-64 letters, digits, '_' or '-'")
@@ -115,7 +125,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     create.add_argument("--cam", type=_cam, help="the cam it is for (required for upload)")
     create.add_argument("--scope", choices=SCOPES, default="upload")
     create.add_argument(
-        "--expires", type=parse_expiry, help="a lifetime (90m, 12h, 30d, 8w) or an instant"
+        "--expires", type=_expiry, help="a lifetime (90m, 12h, 30d, 8w) or an instant"
     )
     create.set_defaults(func=_token_create)
     listing = token.add_parser("list", parents=[common], help="list tokens (never the secrets)")
@@ -170,8 +180,8 @@ def missing_driver(settings: ArchiveSettings) -> str | None:
 def _with_archive(args: argparse.Namespace, work: Any) -> int:
     """Open the storage, run ``work(archive)``, report storage failures as a clean exit 1."""
     settings = settings_from_args(args)
+    command = " ".join(filter(None, [args.archive_command, getattr(args, "token_command", "")]))
     if (missing := missing_driver(settings)) is not None:
-        command = " ".join(filter(None, [args.archive_command, getattr(args, "token_command", "")]))
         print(f"yardcam archive {command}: {missing}", file=sys.stderr)
         return 2
 
@@ -183,8 +193,16 @@ def _with_archive(args: argparse.Namespace, work: Any) -> int:
     try:
         return asyncio.run(run())
     except StorageError as exc:
-        print(f"yardcam archive: storage error: {exc}", file=sys.stderr)
+        print(
+            f"yardcam archive {command}: storage error: {exc}; check the blobs and index URLs "
+            "(--blobs, --index, or the configuration file) and that what they name is running",
+            file=sys.stderr,
+        )
         return 1
+
+
+async def _nothing(archive: Archive) -> int:
+    return 0
 
 
 def plain_http_warning(host: str) -> str | None:
@@ -209,9 +227,10 @@ def _serve(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     configure_logging(config.log_format, config.log_level)
     settings = config.settings()
-    if (missing := missing_driver(settings)) is not None:
-        print(f"yardcam archive serve: {missing}", file=sys.stderr)
-        return 2
+    # Storage that cannot be opened (a driver missing, the database down, a wrong URL) is one
+    # clear line and exit 1 here; inside the server's start-up it was a traceback.
+    if (failed := _with_archive(args, _nothing)) != 0:
+        return failed
     tls = (
         None
         if config.tls_cert is None or config.tls_key is None
@@ -289,7 +308,11 @@ def _token_list(args: argparse.Namespace) -> int:
 def _token_revoke(args: argparse.Namespace) -> int:
     async def work(archive: Archive) -> int:
         if not await archive.index.revoke_token(args.token_id):
-            print(f"yardcam archive token revoke: no token {args.token_id!r}", file=sys.stderr)
+            print(
+                f"yardcam archive token revoke: no token {args.token_id!r} ('yardcam archive "
+                f"token list{same_place(args)}' shows the ids)",
+                file=sys.stderr,
+            )
             return 1
         # Running nodes trust a token they checked for token_ttl seconds (one index read saved
         # per upload); say so, so nobody takes a second of grace for a failed revocation.
