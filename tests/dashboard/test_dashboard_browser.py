@@ -117,3 +117,44 @@ def test_dashboard_tells_the_truth(
         ) as thief:
             assert thief.get("/status").status_code == 401
         browser.close()
+
+
+@pytest.mark.browser
+def test_each_cameras_page_shows_only_its_own_motion(
+    serve_app: Any, tls_files: Any, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from dashboard.dashboard_support import SteerableSource, cam_settings
+    from yardcam.camera import FrameHub
+    from yardcam.dashboard import CameraFeed, create_app
+    from yardcam.motion import MotionDetector
+
+    sources = {"front": SteerableSource(), "back": SteerableSource()}
+    feeds = [CameraFeed(name, FrameHub(), MotionDetector()) for name in sources]
+    tasks = [
+        t
+        for f in feeds
+        for t in (lambda f=f: f.hub.run(sources[f.name]), lambda f=f: f.detector.run(f.hub))
+    ]
+    server = serve_app(create_app(feeds, cam_settings(tmp_path), tasks=tasks), tls=tls_files)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_context(ignore_https_errors=True).new_page()
+        missing: list[str] = []
+        page.on("response", lambda r: r.status == 404 and missing.append(r.url))
+        _log_in(page, server.url)  # the first camera's page, on /events: every camera's stream
+        expect(page.locator("#link-state")).to_have_text("Updates: connected")
+        back = page.locator('.tile[data-camera="back"] .tile-state')
+        sources["back"].moving.set()  # motion on the other camera only
+        expect(back).to_have_text(re.compile(r"^[1-9]\d* triggers$"))
+        sources["back"].moving.clear()
+        expect(page.locator("#trigger-count")).to_have_text("0")
+        expect(page.locator("#recent li")).to_have_count(0)
+        expect(page.locator("#motion")).not_to_have_class(re.compile(r"\blit\b"))
+        sources["front"].moving.set()  # its own camera's motion still shows
+        expect(page.locator("#recent li").first).to_contain_text("peak")
+        expect(page.locator("#recent li img").first).to_have_js_property("naturalWidth", WIDTH)
+        sources["front"].moving.clear()
+        browser.close()
+    assert not missing, missing  # the other camera's thumbnails, asked at this page's paths

@@ -156,9 +156,12 @@
   function connect() {
     const events = new EventSource(`${prefix}/events`);
     events.addEventListener("state", (e) => { showState(JSON.parse(e.data)); text("link-state", "Updates: connected"); });
-    events.addEventListener("motion", (e) => showMotion(JSON.parse(e.data)));
-    events.addEventListener("event", (e) => showEvent(JSON.parse(e.data)));
-    events.addEventListener("source", (e) => showSource(JSON.parse(e.data)));
+    // The first camera's page listens on /events, which carries every camera's messages
+    // (scripts watch them all there): this page shows only its own camera's.
+    const mine = (show) => (e) => { const data = JSON.parse(e.data); if (!data.camera || data.camera === camera) show(data); };
+    events.addEventListener("motion", mine(showMotion));
+    events.addEventListener("event", mine(showEvent));
+    events.addEventListener("source", mine(showSource));
     events.onerror = async () => {
       text("link-state", "Updates: connection lost; reconnecting…");
       if (events.readyState !== EventSource.CLOSED) return;  // the browser retries by itself
