@@ -244,3 +244,12 @@ def test_hints_repeat_where_the_command_was_pointed_and_work_as_printed(tmp_path
     assert status.returncode == 2
     made = _printed_command(status.stderr, f"{python} token create status")
     assert made[-4:] == [*data, ">", "~/.yardcam-token"]
+
+
+def test_status_with_a_token_file_that_is_not_there_says_how_to_make_it(tmp_path: Path) -> None:
+    missing = tmp_path / "status-token"
+    done = _yardcam("status", "--data-dir", str(tmp_path), "--token-file", str(missing))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"cannot read the token file {missing} (No such file or directory)" in done.stderr
+    made = _printed_command(done.stderr, f"{sys.executable} -m yardcam token create status")
+    assert made[-4:] == ["--data-dir", str(tmp_path), ">", str(missing)]

@@ -50,10 +50,20 @@ def register(subparsers: Any, load: LoadConfig, *, prog: str, parents: list[Any]
 
 def _status(args: argparse.Namespace, config: CamConfig, prog: str) -> int:
     token = os.environ.get("YARDCAM_API_TOKEN")
+    place = same_place(args)
     if args.token_file is not None:
-        token = args.token_file.read_text().strip()
+        try:
+            token = args.token_file.read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not a token"
+            print(
+                f"{prog} status: cannot read the token file {args.token_file} ({why}); make "
+                f"one with '{prog} token create status --scope read{place} > "
+                f"{args.token_file}'",
+                file=sys.stderr,
+            )
+            return 2
     if not token:
-        place = same_place(args)
         print(
             f"{prog} status: needs an API token: make one with '{prog} token create status "
             f"--scope read{place} > ~/.yardcam-token', then run '{prog} status --token-file "
