@@ -253,3 +253,13 @@ def test_status_with_a_token_file_that_is_not_there_says_how_to_make_it(tmp_path
     assert f"cannot read the token file {missing} (No such file or directory)" in done.stderr
     made = _printed_command(done.stderr, f"{sys.executable} -m yardcam token create status")
     assert made[-4:] == ["--data-dir", str(tmp_path), ">", str(missing)]
+
+
+def test_user_commands_on_a_data_dir_that_cannot_be_made_say_so() -> None:
+    data = "/proc/yardcam-nowhere/data"  # /proc takes no new directories, even from root
+    for command in (["user", "list"], ["archive", "user", "list"]):
+        done = _yardcam(*command, "--data-dir", data)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert f"cannot use {data} as the data directory (No such file or directory)" in (
+            done.stderr
+        )

@@ -18,7 +18,7 @@ import pytest
 
 from archive.helpers import make_jpeg, storage_args, store_frame, unique_cam
 from yardcam import requests
-from yardcam.archive import Archive, ArchiveSettings
+from yardcam.archive import Archive, ArchiveSettings, export_zip
 from yardcam.cli import main
 from yardcam.cli._archive import plain_http_warning, register, settings_from_args
 
@@ -322,3 +322,31 @@ def test_a_bad_expiry_says_what_is_accepted(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "argument --expires: expected a lifetime (90m, 12h, 30d, 8w) or an instant" in err
     assert "invalid parse_expiry value" not in err
+
+
+def test_export_to_a_path_it_cannot_write_says_so_and_leaves_nothing(
+    settings: ArchiveSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cam = unique_cam("cli")
+
+    async def seed() -> None:
+        async with Archive(settings) as archive:
+            await store_frame(archive, cam, 1000.0, make_jpeg(seed=1))
+
+    asyncio.run(seed())
+    target = tmp_path / "exports"
+    target.mkdir()
+    for out, reason in [
+        (target, f"{target} is a directory: name the zip file, e.g. {target / 'frames.zip'}"),
+        (target / "no" / "x.zip", f"no directory {target / 'no'}: make it first"),
+    ]:
+        code, _, err = run(capsys, "export", "--cam", cam, str(out), *storage_args(settings))
+        assert code == 2 and reason in err and "Traceback" not in err
+
+    async def export_over_a_directory() -> None:  # what the check above keeps users from
+        async with Archive(settings) as archive:
+            with pytest.raises(IsADirectoryError):
+                await export_zip(archive, cam, target)
+
+    asyncio.run(export_over_a_directory())
+    assert list(tmp_path.rglob("*.part")) == []  # it left exports.part before

@@ -102,5 +102,9 @@ async def export_zip(
     finally:
         manifest.close()
     await asyncio.to_thread(zf.close)
-    temp.replace(out)
+    try:
+        temp.replace(out)
+    except OSError:
+        temp.unlink(missing_ok=True)  # never a stray OUT.part next to what could not be made
+        raise
     return count

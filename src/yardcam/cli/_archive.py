@@ -332,11 +332,23 @@ def _purge(args: argparse.Namespace) -> int:
     return _with_archive(args, work)
 
 
+def _not_a_zip_path(out: Path) -> str | None:
+    """Why ``out`` cannot become the zip (None: it can), said before any frame is read."""
+    if out.is_dir():
+        return f"{out} is a directory: name the zip file, e.g. {out / 'frames.zip'}"
+    if not out.parent.is_dir():
+        return f"no directory {out.parent}: make it first, or write the zip elsewhere"
+    return None
+
+
 def _export(args: argparse.Namespace) -> int:
     """Refuses, creating nothing, an archive that is not there (opening an embedded one would
     make an empty one) and a cam the archive has never seen (most likely a typo); an empty zip
     only for a known cam with no frames in ``--since``/``--until``.
     """
+    if (unwritable := _not_a_zip_path(args.out)) is not None:
+        print(f"yardcam archive export: {unwritable}", file=sys.stderr)
+        return 2
     settings = settings_from_args(args)
     index_file = sqlite_path(settings.index)
     if index_file is not None and not index_file.exists():
@@ -357,10 +369,20 @@ def _export(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        with progress_bar("frames") as bar:
-            count = await export_zip(
-                archive, args.cam, args.out, since=args.since, until=args.until, progress=bar
+        try:
+            with progress_bar("frames") as bar:
+                count = await export_zip(
+                    archive, args.cam, args.out, since=args.since, until=args.until, progress=bar
+                )
+        except StorageError:
+            raise  # the archive's side: _with_archive says so
+        except OSError as exc:  # the zip's side: a full or read-only disk
+            print(
+                f"yardcam archive export: cannot write {args.out} ({exc.strerror or exc}); "
+                "give a path on a disk with room that this user may write to",
+                file=sys.stderr,
             )
+            return 1
         print(f"exported {counted(count, 'frame')} to {args.out}")
         return 0
 

@@ -55,7 +55,15 @@ def register(
 def _command(work: Callable[..., int], accounts_path: AccountsPath, prog: str, **kw: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
         path = accounts_path(args)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(
+                f"{prog} user {args.user_command}: cannot use {path.parent} as the data "
+                f"directory ({exc.strerror}); give one this user may write to: --data-dir DIR",
+                file=sys.stderr,
+            )
+            return 2
         try:
             return work(args, Accounts(path), prog=prog, **kw)
         except ValueError as exc:
