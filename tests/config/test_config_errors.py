@@ -171,3 +171,15 @@ def test_source_credentials_need_an_http_source(tmp_path: Path) -> None:
     )
     loaded = load_cam_config({"data_dir": tmp_path}, config_file=config, environ={})
     assert loaded.config.cameras[0].source_token_file == token
+
+
+def test_an_unreadable_default_file_is_not_blamed_on_a_flag(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")  # the data dir lies under a file: its yardcam.toml cannot be read
+    data = blocker / "data"
+    for load in (load_cam_config, load_archive_config):
+        with pytest.raises(ConfigError) as caught:
+            load({"data_dir": data}, environ={})
+        message = str(caught.value)
+        assert "(from the data directory): cannot be read (Not a directory)" in message
+        assert "flag --config" not in message and "check the data directory (--data-dir)" in message

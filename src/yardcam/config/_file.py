@@ -24,12 +24,21 @@ def read_toml(path: Path, *, required: bool) -> dict[str, Any] | None:
             ) from None
         return None
     except OSError as exc:
+        if required:
+            raise ConfigError(
+                "--config",
+                str(path),
+                "flag --config",
+                f"cannot be read ({exc.strerror})",
+                "check the path and its permissions",
+            ) from exc
+        # The data directory's own file, looked for without being asked: not a flag's fault.
         raise ConfigError(
-            "--config",
+            "config file",
             str(path),
-            "flag --config",
+            "the data directory",
             f"cannot be read ({exc.strerror})",
-            "check the path and its permissions",
+            "check the data directory (--data-dir) and its permissions",
         ) from exc
     try:
         return tomllib.loads(text)
