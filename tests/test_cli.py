@@ -263,3 +263,14 @@ def test_user_commands_on_a_data_dir_that_cannot_be_made_say_so() -> None:
         assert f"cannot use {data} as the data directory (No such file or directory)" in (
             done.stderr
         )
+
+
+def test_the_archive_groups_hints_are_spelled_as_yardcam_was_run(tmp_path: Path) -> None:
+    # After 'bash scripts/run' yardcam is .venv/bin/yardcam, not on the PATH; here: python -m.
+    data = ["--data-dir", str(tmp_path)]
+    missing = _yardcam("archive", "user", "passwd", "carol", *data, "--password-stdin")
+    hint = _printed_command(missing.stderr, f"{sys.executable} -m yardcam archive user add")
+    assert hint[-3:] == ["carol", *data]
+    unknown = _yardcam("archive", "token", "revoke", "nope", *data)
+    listing = _printed_command(unknown.stderr, f"{sys.executable} -m yardcam archive token list")
+    assert subprocess.run(listing, capture_output=True, timeout=60).returncode == 0

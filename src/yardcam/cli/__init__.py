@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     _tokens.register(sub, _cam_data_dir, prog=invoked_as(), parents=[common])
     _status.register(sub, _cam_config, prog=invoked_as(), parents=[common])
     _outbox.register(sub, _cam_config, prog=invoked_as(), parents=[common])
-    _archive.register(sub)
+    _archive.register(sub, prog=f"{invoked_as()} archive")
     return parser
 
 

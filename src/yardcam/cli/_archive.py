@@ -102,10 +102,12 @@ def _cam(text: str) -> str:
     return text
 
 
-def register(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``archive`` command group to a top-level CLI's subparsers."""
+def register(subparsers: Any, *, prog: str = "yardcam archive") -> argparse.ArgumentParser:
+    """Add the ``archive`` command group to a top-level CLI's subparsers; ``prog``: how the
+    printed hints spell the group (``.venv/bin/yardcam archive`` when that is how it ran)."""
     common = _storage_options()
     archive = subparsers.add_parser("archive", help="the archive service (off-site frame store)")
+    archive.set_defaults(archive_prog=prog)
     sub = archive.add_subparsers(dest="archive_command", required=True)
 
     serve = sub.add_parser("serve", parents=[common], help="run an archive node")
@@ -137,7 +139,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     _users.register(
         sub,
         lambda args: settings_from_args(args).accounts_path,
-        prog="yardcam archive",
+        prog=prog,
         what="an archive node's gallery",
         parents=[common],
     )
@@ -309,7 +311,7 @@ def _token_revoke(args: argparse.Namespace) -> int:
     async def work(archive: Archive) -> int:
         if not await archive.index.revoke_token(args.token_id):
             print(
-                f"yardcam archive token revoke: no token {args.token_id!r} ('yardcam archive "
+                f"yardcam archive token revoke: no token {args.token_id!r} ('{args.archive_prog} "
                 f"token list{same_place(args)}' shows the ids)",
                 file=sys.stderr,
             )
