@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -99,3 +100,23 @@ def test_a_running_cam_holds_its_outbox_and_the_refusal_says_how_to_stop_it(
     assert "stop that one first (Ctrl-C where it runs, or kill -TERM that pid)" in err
     # 'yardcam status' as printed fails (it needs an API token): never offered bare.
     assert "status'" not in err and "drains by itself" not in err
+
+
+def test_a_drain_that_gives_up_says_the_frames_wait_and_what_to_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on: the archive is down
+        probe.bind(("127.0.0.1", 0))
+        url = f"https://127.0.0.1:{probe.getsockname()[1]}/frames"
+    token = tmp_path / "token"
+    token.write_text("yc_000000000000_unused")
+    data = tmp_path / "data"
+    _fill(data, 2)
+    config = tmp_path / "yardcam.toml"
+    config.write_text(f'data_dir = "{data}"\narchive_url = "{url}"\ntoken_file = "{token}"\n')
+    assert main(["outbox", "drain", "--config", str(config), "--timeout", "0.5"]) == 1
+    err = capsys.readouterr().err
+    assert "gave up after 0.5 s without progress; archive unreachable" in err
+    assert f"the frames stay queued: once {url} answers" in err
+    assert f"outbox drain --config {config}' again, or start the cam" in err
+    assert len(Outbox(data / "cam" / "outbox")) == 2

@@ -136,10 +136,12 @@ def _drain(args: argparse.Namespace, config: CamConfig, prog: str) -> int:
             file=sys.stderr,
         )
         return 2
-    return asyncio.run(_send_all(config, args.timeout, prog))
+    again = f"{prog} outbox drain{same_place(args)}"
+    return asyncio.run(_send_all(config, args.timeout, prog, again))
 
 
-async def _send_all(config: CamConfig, timeout: float, prog: str) -> int:
+async def _send_all(config: CamConfig, timeout: float, prog: str, again: str) -> int:
+    """Send the outbox; ``again``: the command that does it once more, for the give-up line."""
     assert config.archive_url is not None and config.token_file is not None
     outbox = open_outbox(config)
     total = len(outbox)
@@ -172,8 +174,10 @@ async def _send_all(config: CamConfig, timeout: float, prog: str) -> int:
     print(f"sent {stats['sent']}, dead-lettered {stats['dead_lettered']}, {left} still pending")
     if left:
         print(
-            f"{prog} outbox drain: gave up after {timeout:g} s without progress; archive "
-            f"{stats['state']}: {stats['last_error']}",
+            f"{prog} outbox drain: gave up after {timeout:g} s "
+            f"without progress; archive {stats['state']}: {stats['last_error']}; the frames "
+            f"stay queued: once {config.archive_url} answers (archive_url and token_file in "
+            f"the configuration), run '{again}' again, or start the cam",
             file=sys.stderr,
         )
         return 1
