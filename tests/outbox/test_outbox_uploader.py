@@ -310,7 +310,11 @@ async def test_submit_never_blocks_and_counts_what_it_cannot_take(
 
 
 async def test_a_missing_token_is_the_rejected_state(
-    stub: ArchiveStub, archive: Running, make_uploader: Callable[..., Uploader], token_file: Path
+    stub: ArchiveStub,
+    archive: Running,
+    make_uploader: Callable[..., Uploader],
+    token_file: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     token_file.unlink()
     uploader = make_uploader(archive.url)
@@ -320,6 +324,9 @@ async def test_a_missing_token_is_the_rejected_state(
         await until(lambda: uploader.stats()["state"] == "token rejected")
         assert "token file" in str(uploader.stats()["last_error"])
         assert stub.requests == []
+        # The log names the file, not the archive, which was never asked.
+        assert f"uploader: cannot read the token file {token_file}" in caplog.text
+        assert "the archive rejected the token" not in caplog.text
         token_file.write_text("good-token")
         await drained(uploader)
     assert_archived_once(stub, [frame], uploader.outbox)

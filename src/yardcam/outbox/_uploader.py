@@ -598,11 +598,12 @@ class Uploader:
             except TokenUnavailable as exc:
                 self._current_tokens[cam] = None
                 self._set_error("upload", str(exc))
-                self._pause()
+                # Not the archive's doing: it was never asked. Say what to fix, here.
+                self._pause(f"{exc}; it is read again without a restart")
 
-    def _pause(self) -> None:
+    def _pause(self, why: str = "the archive rejected the token") -> None:
         if self._resumed.is_set():
-            log.error("uploader: the archive rejected the token; uploads paused")
+            log.error("uploader: %s; uploads paused", why)
         self._state = UploadState.TOKEN_REJECTED
         self._resumed.clear()
         self._paused.set()
