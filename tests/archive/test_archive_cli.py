@@ -350,3 +350,14 @@ def test_export_to_a_path_it_cannot_write_says_so_and_leaves_nothing(
 
     asyncio.run(export_over_a_directory())
     assert list(tmp_path.rglob("*.part")) == []  # it left exports.part before
+
+
+def test_retention_flags_only_where_retention_applies(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser(prog="yardcam")
+    register(parser.add_subparsers(dest="command", required=True))
+    data = ["--data-dir", str(tmp_path)]
+    for command in (["serve"], ["purge"], ["config", "show"]):
+        assert parser.parse_args(["archive", *command, *data, "--max-age", "2"]).max_age == 2
+    for command in (["export", "--cam", "yard", "out.zip"], ["token", "list"], ["user", "list"]):
+        with pytest.raises(SystemExit):  # was accepted, then ignored: a setting that did nothing
+            parser.parse_args(["archive", *command, *data, "--max-age", "2"])

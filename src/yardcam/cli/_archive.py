@@ -54,9 +54,16 @@ def _storage_options() -> argparse.ArgumentParser:
     )
     common.add_argument("--blobs", help="blob store URL: file:///dir or s3://bucket?endpoint=...")
     common.add_argument("--index", help="index URL: sqlite:///path.db or postgresql://...")
-    common.add_argument("--max-age", type=float, help="retention: max frame age in days")
-    common.add_argument("--max-bytes", type=int, help="retention: max bytes per cam")
     return common
+
+
+def _retention_options() -> argparse.ArgumentParser:
+    """Only for the commands that apply retention (serve, purge) or show it (config show):
+    elsewhere the flags were accepted and silently ignored."""
+    retention = argparse.ArgumentParser(add_help=False)
+    retention.add_argument("--max-age", type=float, help="retention: max frame age in days")
+    retention.add_argument("--max-bytes", type=int, help="retention: max bytes per cam")
+    return retention
 
 
 def config_from_args(args: argparse.Namespace) -> ArchiveConfig:
@@ -76,7 +83,10 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
     flags["max_frame_bytes"] = getattr(args, "max_frame_bytes", None)
     flags["log_format"] = getattr(args, "log_format", None)
     flags["log_level"] = getattr(args, "log_level", None)
-    flags["retention"] = {"max_age_days": args.max_age, "max_bytes": args.max_bytes}
+    flags["retention"] = {
+        "max_age_days": getattr(args, "max_age", None),
+        "max_bytes": getattr(args, "max_bytes", None),
+    }
     return flags
 
 
@@ -106,11 +116,12 @@ def register(subparsers: Any, *, prog: str = "yardcam archive") -> argparse.Argu
     """Add the ``archive`` command group to a top-level CLI's subparsers; ``prog``: how the
     printed hints spell the group (``.venv/bin/yardcam archive`` when that is how it ran)."""
     common = _storage_options()
+    retention = [common, _retention_options()]
     archive = subparsers.add_parser("archive", help="the archive service (off-site frame store)")
     archive.set_defaults(archive_prog=prog)
     sub = archive.add_subparsers(dest="archive_command", required=True)
 
-    serve = sub.add_parser("serve", parents=[common], help="run an archive node")
+    serve = sub.add_parser("serve", parents=retention, help="run an archive node")
     serve.add_argument("--host", help="address to serve on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to serve on (default 8750)")
     serve.add_argument("--tls-cert", type=Path, help="PEM certificate chain (enables HTTPS)")
@@ -147,12 +158,12 @@ def register(subparsers: Any, *, prog: str = "yardcam archive") -> argparse.Argu
     config = sub.add_parser("config", help="the node's effective configuration")
     show = config.add_subparsers(dest="config_command", required=True).add_parser(
         "show",
-        parents=[common],
+        parents=retention,
         help="print every setting with its source (secrets masked)",
     )
     show.set_defaults(func=_config_show)
 
-    purge_cmd = sub.add_parser("purge", parents=[common], help="apply retention once")
+    purge_cmd = sub.add_parser("purge", parents=retention, help="apply retention once")
     purge_cmd.set_defaults(func=_purge)
 
     export = sub.add_parser("export", parents=[common], help="write a cam's frames to a zip")
