@@ -274,3 +274,13 @@ def test_the_archive_groups_hints_are_spelled_as_yardcam_was_run(tmp_path: Path)
     unknown = _yardcam("archive", "token", "revoke", "nope", *data)
     listing = _printed_command(unknown.stderr, f"{sys.executable} -m yardcam archive token list")
     assert subprocess.run(listing, capture_output=True, timeout=60).returncode == 0
+
+
+def test_token_create_of_a_taken_name_says_how_to_free_it(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    assert _yardcam("token", "create", "ha", *data).returncode == 0
+    again = _yardcam("token", "create", "ha", *data)
+    assert again.returncode == 2 and "a token named 'ha' exists" in again.stderr
+    revoke = _printed_command(again.stderr, f"{sys.executable} -m yardcam token revoke")
+    assert subprocess.run(revoke, capture_output=True, timeout=60).returncode == 0
+    assert _yardcam("token", "create", "ha", *data).returncode == 0

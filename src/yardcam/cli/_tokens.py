@@ -38,8 +38,15 @@ def register(subparsers: Any, data_dir: DataDir, *, prog: str, parents: list[Any
 
 
 def _create(args: argparse.Namespace, data: Path, prog: str) -> int:
-    from yardcam.dashboard import create_api_token
+    from yardcam.dashboard import create_api_token, list_api_tokens
 
+    if any(token.name == args.name for token in list_api_tokens(data)):
+        print(
+            f"{prog} token create: a token named {args.name!r} exists; revoke it first "
+            f"('{prog} token revoke {args.name}{same_place(args)}') or pick another name",
+            file=sys.stderr,
+        )
+        return 2
     try:
         print(create_api_token(data, args.name, args.scope))
     except ValueError as exc:
