@@ -10,7 +10,7 @@ import secrets
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -201,9 +201,19 @@ def test_day_timeline_and_hourly_plot(serve_app: Serve, seeded: Seeded) -> None:
     assert "08:00-09:00: 3 frames" in html and "13:00-14:00: 2 frames" in html
     assert "07:00-08:00: 0 frames" in html and html.count("<rect") == 24
     assert 'href="?day=2026-11-19"' in html and 'href="?day=2026-11-21"' in html
+    assert "Frames archived per hour" in html  # what is counted: what the archive has
     assert f'href="?day={DAY}&amp;hour=8"' in html  # a bar leads to its hour
     assert "No frames on 2026-11-21" in empty and "0 frames" in empty
     assert re.findall(r"/gallery/frames/([0-9a-z]+)/thumb", hour13) == [yard[3].id, yard[4].id]
+
+
+def test_no_link_to_a_day_that_has_not_come(serve_app: Serve, seeded: Seeded) -> None:
+    server = serve_app(gallery_app(seeded.archive))
+    today = datetime.now(UTC).date()
+    with logged_in(server) as client:
+        html = client.get(f"/gallery/cams/yard?day={today.isoformat()}").text
+    assert f'href="?day={(today - timedelta(days=1)).isoformat()}"' in html
+    assert 'rel="next"' not in html
 
 
 def test_day_in_another_time_zone(serve_app: Serve, seeded: Seeded) -> None:

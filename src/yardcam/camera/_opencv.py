@@ -23,7 +23,8 @@ def _cv2() -> Any:
         import cv2
     except ImportError as exc:
         raise InvalidSource(
-            "this source needs OpenCV, which is not installed: pip install 'yardcam[opencv]'"
+            "this source needs OpenCV, which is not installed: in a checkout run "
+            ".venv/bin/pip install -e '.[opencv]' (elsewhere: pip install 'yardcam[opencv]')"
         ) from exc
     return cv2
 

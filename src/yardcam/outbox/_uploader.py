@@ -301,7 +301,7 @@ class Uploader:
                     await self._progress.wait()
         if self._in_flight:
             log.warning(
-                "uploader: %d uploads cut at stop; they stay pending and go out on the next start",
+                "uploader: uploads cut at stop: %d; they stay pending and go out on the next start",
                 self._in_flight,
             )
         for task in running:

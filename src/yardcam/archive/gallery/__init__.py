@@ -1,5 +1,5 @@
 """The archive's gallery for people: cameras, motion events (a flipbook each), a day timeline,
-full frames, triggers per hour.
+full frames, frames archived per hour.
 
 Mounted by the archive app::
 

@@ -189,11 +189,13 @@ class _Views:
         if page.next_cursor:
             query = {"day": day.isoformat(), "hour": hour, "cursor": page.next_cursor}
             more = f"?{urlencode(query)}"
+        today = datetime.now(zone).date()
         context = {
             "cam": cam,
             "day": day.isoformat(),
             "prev_day": (day - timedelta(days=1)).isoformat(),
-            "next_day": (day + timedelta(days=1)).isoformat(),
+            # No link into the future: nothing is there yet.
+            "next_day": None if day >= today else (day + timedelta(days=1)).isoformat(),
             "plot": hourly_plot(counts, start, end, zone),
             "hours": _group_by_hour(page.frames, zone),
             "more": more,
