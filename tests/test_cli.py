@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import errno
 import os
 import shlex
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from yardcam.cli import build_parser
 from yardcam.web import Accounts
 
 
@@ -284,3 +286,19 @@ def test_token_create_of_a_taken_name_says_how_to_free_it(tmp_path: Path) -> Non
     revoke = _printed_command(again.stderr, f"{sys.executable} -m yardcam token revoke")
     assert subprocess.run(revoke, capture_output=True, timeout=60).returncode == 0
     assert _yardcam("token", "create", "ha", *data).returncode == 0
+
+
+def test_every_help_page_fits_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setattr(sys, "argv", [".venv/bin/yardcam"])  # hints quote the command as run
+    pages, parsers = {}, [build_parser()]
+    while parsers:
+        parser = parsers.pop()
+        pages[parser.prog] = parser.format_help()
+        for action in parser._actions:  # the subcommands' parsers
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+    assert len(pages) > 20 and "yardcam run" in pages
+    for prog, text in pages.items():
+        long = [line for line in text.splitlines() if len(line) > 100]
+        assert not long, f"{prog} --help: {long}"

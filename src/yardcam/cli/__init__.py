@@ -80,12 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         parents=[common],
         help="cameras + motion detection + dashboard + embedded archive, in one process",
-        description="Defaults: the synthetic backyard, dashboard on https://localhost:8443/, "
-        "embedded archive + gallery on https://localhost:8444/. Several cameras: [[camera]] "
+        description="Defaults: the synthetic backyard, dashboard on https://localhost:8443/,\n"
+        "embedded archive + gallery on https://localhost:8444/. Several cameras: [[camera]]\n"
         "tables in the configuration file; the camera flags below set the first one.",
         epilog="examples:\n  yardcam run --source device:0 --host 0.0.0.0\n"
-        "  yardcam run --archive-url https://archive.example.net/frames --token-file "
-        "/etc/yardcam/archive-token\n  yardcam run --log-format json   # under systemd",
+        "  yardcam run --archive-url https://archive.example.net/frames \\\n"
+        "              --token-file /etc/yardcam/archive-token\n"
+        "  yardcam run --log-format json   # under systemd",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_run_flags(run)
