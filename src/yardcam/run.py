@@ -113,7 +113,7 @@ class Camera:
                 per_second=config.archive_per_second, every_frame=config.archive_every_frame
             ),
         )
-        return cls(config, source, FrameHub(), detector)
+        return cls(config, source, FrameHub(name=config.name), detector)
 
 
 def run(

@@ -105,7 +105,7 @@ async def test_run_retries_with_backoff_reports_state_and_ends_with_the_source()
 
 async def test_restart_waits_grow_while_failing_and_reset_once_streaming(caplog) -> None:
     def waits() -> list[float]:
-        found = [r.args[1] for r in caplog.records if r.msg.startswith("frame source failed")]
+        found = [r.args[2] for r in caplog.records if "frame source failed" in r.msg]
         caplog.clear()
         return found  # type: ignore[return-value]
 
@@ -140,3 +140,21 @@ async def test_a_crashing_source_is_a_state_not_a_crash(caplog) -> None:
     assert not task.done()
     await stop(task)
     assert "frame source crashed" in caplog.text
+
+
+async def test_the_log_names_the_camera_whose_source_failed(caplog) -> None:
+    # With two cameras, "frame source failed" alone does not say which one to go and look at.
+    hubs = [
+        FrameHub(name=name, backoff=Backoff(base=0.001, cap=0.001)) for name in ("front", "back")
+    ]
+    tasks = [
+        asyncio.create_task(hubs[0].run(Flaky(failures=1))),
+        asyncio.create_task(hubs[1].run(Broken())),
+    ]
+    while hubs[1].failures < 1:
+        await asyncio.sleep(0)
+    await tasks[0]
+    await stop(tasks[1])
+    failed = [r.getMessage() for r in caplog.records if "frame source" in r.msg]
+    assert "camera front: frame source failed (camera unplugged); retrying in 0.0 s" in failed
+    assert any(m.startswith("camera back: frame source crashed") for m in failed)

@@ -24,7 +24,7 @@ class FrameHub:
     ``state`` is ``"starting"``, ``"streaming"``, ``"retrying: <reason>"`` or ``"ended"``;
     ``failures`` counts the source's failed runs. A failed source is restarted after
     ``backoff`` (0.5 s doubling to 30 s, jittered, by default), counted from the last time it
-    streamed.
+    streamed. ``name`` is the camera's, so that with several cameras the log says which failed.
 
     >>> hub = FrameHub()
     >>> hub.publish(Frame(b"jpeg", ts=0.0, seq=7, width=1, height=1))
@@ -32,7 +32,8 @@ class FrameHub:
     7
     """
 
-    def __init__(self, *, backoff: Backoff | None = None) -> None:
+    def __init__(self, *, name: str = "camera", backoff: Backoff | None = None) -> None:
+        self.name = name
         self.latest: Frame | None = None
         self.state: str = "starting"
         self.failures: int = 0
@@ -82,7 +83,7 @@ class FrameHub:
             except Exception as exc:
                 reason = str(exc) or type(exc).__name__
                 if not isinstance(exc, OSError):
-                    log.exception("frame source crashed; retrying")
+                    log.exception("camera %s: frame source crashed; retrying", self.name)
             else:
                 self.state = "ended"
                 return
@@ -90,5 +91,7 @@ class FrameHub:
             in_a_row += 1
             delay = self._backoff.delay(in_a_row)
             self.state = f"retrying: {reason}"
-            log.warning("frame source failed (%s); retrying in %.1f s", reason, delay)
+            log.warning(
+                "camera %s: frame source failed (%s); retrying in %.1f s", self.name, reason, delay
+            )
             await asyncio.sleep(delay)
