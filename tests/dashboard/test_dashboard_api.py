@@ -289,6 +289,28 @@ def test_control_checks_the_origin_on_the_handshake(
         assert refused.value.response.status_code == 403
 
 
+def test_reset_zeroes_the_shown_count_but_never_the_triggers_counter(
+    cam_server: CamServer, client: httpx.Client, client_ssl_context: ssl.SSLContext
+) -> None:
+    # yardcam_triggers_total is a Prometheus counter: if it went down, Prometheus would take it
+    # for a restart and rate() would be wrong. 'reset' is for the count /status shows.
+    def triggers_metric() -> float:
+        line = 'yardcam_triggers_total{camera="backyard"} '
+        text = client.get("/metrics").text
+        return float(next(s for s in text.splitlines() if s.startswith(line))[len(line) :])
+
+    cam_server.source.moving.set()
+    wait_for(lambda: triggers_metric() >= 2, "2 triggers")
+    cam_server.source.moving.clear()
+    before = triggers_metric()
+    cookie = f"yardcam_cam={client.cookies['yardcam_cam']}"
+    with control_socket(cam_server.url, client_ssl_context, cookie=cookie) as ws:
+        ws.send(json.dumps({"cmd": "reset"}))
+        assert json.loads(ws.recv(timeout=10))["ok"]
+    assert client.get("/status").json()["triggers"] < before
+    assert triggers_metric() >= before
+
+
 def test_healthz_and_metrics(
     cam_server: CamServer, client: httpx.Client, client_ssl_context: ssl.SSLContext
 ) -> None:

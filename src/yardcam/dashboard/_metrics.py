@@ -50,7 +50,7 @@ class _CamCollector(Collector):
             name, d = [w.feed.name], w.feed.detector
             frames.add_metric(name, d.frame_count)
             skipped.add_metric(name, d.skipped)
-            triggers.add_metric(name, d.trigger_count)
+            triggers.add_metric(name, d.triggers_total)  # not trigger_count: 'reset' zeroes that
             fps.add_metric(name, w.fps)
             change.add_metric(name, d.last_change)
             threshold.add_metric(name, d.threshold)

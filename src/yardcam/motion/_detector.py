@@ -70,7 +70,11 @@ class MotionDetector:
         self.meter = ChangeMeter(zones=zones, masks=masks, **measure)
         self.grouper = EventGrouper(gap=gap, cooldown=cooldown, policy=policy)
         self.frame_count = 0
-        self.trigger_count = 0  # frames handed to subscribe() callbacks
+        self.trigger_count = 0  # frames handed to subscribe() callbacks; the dashboard may reset it
+        # The same count, never reset: what /metrics exports as a counter (a Prometheus counter
+        # that goes down reads as a restart, and rate() over it is wrong) and what wait_motion
+        # watches (after a reset, trigger_count may come back to the value a waiter saw).
+        self.triggers_total = 0
         self.event_count = 0  # events started
         self.skipped = 0  # frames published while the detector was busy with an earlier one
         self.bad_frames = 0
@@ -120,8 +124,8 @@ class MotionDetector:
 
     async def wait_motion(self) -> MotionEvent:
         """The next trigger (the newest one, if several fire before this waiter runs)."""
-        count = self.trigger_count
-        while self.trigger_count == count or self._last_trigger is None:
+        count = self.triggers_total
+        while self.triggers_total == count or self._last_trigger is None:
             await self._fired.wait()
         return self._last_trigger
 
@@ -156,6 +160,7 @@ class MotionDetector:
                 _call_each(self._event_subscribers, step)
                 continue
             self.trigger_count += 1
+            self.triggers_total += 1
             trigger = MotionEvent(
                 frame=step.frame,
                 ts=step.frame.ts,
