@@ -12,7 +12,7 @@ import simplejpeg
 from motion_helpers import score
 
 from yardcam.camera import Frame, SyntheticScene
-from yardcam.motion import MotionDetector
+from yardcam.motion import Event, EventPhase, MotionDetector
 
 SMALL = {"width": 640, "height": 360}
 EVERY_NUISANCE = {"gusts": True, "dusk": True, "switch": True, "requality": True}
@@ -106,3 +106,19 @@ def test_a_sudden_global_light_change_is_not_motion() -> None:
         scene.jpeg(59), colorspace="GRAY", min_height=45, min_width=80
     )[..., 0]
     assert (np.abs(small.astype(int) - reference) > 8).mean() > 0.5
+
+
+def test_the_best_frame_of_a_near_crossing_shows_the_walker_wholly_in_view() -> None:
+    # Someone near the camera saturates change at 100 while still half out of the picture; the
+    # best frame (the dashboard's thumbnail, the gallery's cover) must show all of them.
+    scene = SyntheticScene(seed=0, **SMALL)
+    detector = MotionDetector()
+    ended: list[Event] = []
+    detector.subscribe_events(lambda e: e.phase is EventPhase.END and ended.append(e))
+    score(scene, detector, 310)
+    detector.end_event(31.0)
+    crossings = scene.crossings(310)
+    assert len(ended) == len(crossings) == 2
+    for event, crossing in zip(ended, crossings, strict=True):
+        assert event.peak_change == 100  # saturated: the first frame at 100 is still entering
+        assert crossing.inside <= event.best.seq < crossing.leaves

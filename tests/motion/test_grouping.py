@@ -134,3 +134,19 @@ def test_a_policy_says_what_is_wrong(per_second: float) -> None:
 def test_negative_times_are_refused(option: str, value: float) -> None:
     with pytest.raises(ValueError, match=option):
         MotionDetector(**{option: value})
+
+
+def test_among_frames_of_equal_change_the_best_is_where_the_most_moved() -> None:
+    detector = MotionDetector(min_frames=1)
+    notices: list[Event] = []
+    detector.subscribe_events(notices.append)
+    for seq, (change, moved) in enumerate(
+        [(40, 50), (100, 300), (100, 800), (100, 500), (90, 900)]
+    ):
+        detector.decide(frame(seq), change, moved)
+    detector.end_event(10.0)
+    (end,) = ends(notices)
+    assert (end.best.seq, end.peak_change) == (
+        2,
+        100,
+    )  # not 1, the first at 100; not 4, less change

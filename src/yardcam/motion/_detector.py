@@ -132,17 +132,19 @@ class MotionDetector:
     def process(self, frame: Frame) -> MotionEvent | None:
         """Measure ``frame`` on the calling thread and decide; the trigger for this very frame
         if it was handed on."""
-        return self.decide(frame, self.meter.measure(frame.jpeg, frame.width, frame.height))
+        change = self.meter.measure(frame.jpeg, frame.width, frame.height)
+        return self.decide(frame, change, self.meter.moved)
 
-    def decide(self, frame: Frame, change: float) -> MotionEvent | None:
+    def decide(self, frame: Frame, change: float, moved: int = 0) -> MotionEvent | None:
         """Account for a measured frame and publish what follows from it; the trigger for this
-        very frame if it was handed on (a best frame handed on at an event's end is another)."""
+        very frame if it was handed on (a best frame handed on at an event's end is another).
+        ``moved`` (``ChangeMeter.moved``) picks the best frame among frames of equal change."""
         self.frame_count += 1
         self.last_change = change
         above = change > self._threshold
         self._streak = self._streak + 1 if above else 0
         fires = above and (self.grouper.running or self._streak >= self.min_frames)
-        steps = self.grouper.step(frame, change, fires)
+        steps = self.grouper.step(frame, change, fires, moved)
         self.firing = self.grouper.joined
         return self._publish(steps, frame)
 
@@ -201,7 +203,7 @@ class MotionDetector:
                 self.bad_frames += 1
                 log.warning("cannot measure frame %d: %s", frame.seq, exc)
                 continue
-            self.decide(frame, change)
+            self.decide(frame, change, self.meter.moved)  # (the meter is idle until the next)
 
 
 def _call_each(callbacks: Sequence[Callable[[Any], None]], item: object) -> None:

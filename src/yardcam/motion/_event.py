@@ -46,7 +46,8 @@ class Event:
     name in front (``"<cam>-<id>"``) it is the archive's id of the event's first frame, which is
     always archived. ``start``/``end`` are the capture times of its first and latest triggered
     frames; ``frames`` counts its triggered frames, ``archived`` those handed to the triggers'
-    subscribers; ``best`` is the frame with the highest change (``peak_change``).
+    subscribers; ``best`` is the frame with the highest change (``peak_change``), the one where
+    the most moved among equals (``_grouping`` says why).
     """
 
     id: str

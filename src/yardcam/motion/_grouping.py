@@ -5,7 +5,9 @@ The rules, in capture time (``Frame.ts``):
 * An event starts at a frame that fires while no event runs, unless it falls within
   ``cooldown`` seconds of the moment the previous event was closed.
 * Every later frame that fires joins it: ``end`` moves to it, ``frames`` grows, and the frame
-  with the highest change is its ``best``.
+  with the highest change is its ``best``; among frames of equal change, the one where the most
+  moved (``ChangeMeter.moved``): ``change`` saturates at 100 for someone near the camera, and
+  the first frame at 100 shows them half out of the picture, the fullest one all of them.
 * It ends at the first frame that comes more than ``gap`` seconds after its last firing frame,
   whether that frame fires or not (if it does, it starts the next event, cooldown permitting),
   or when :meth:`EventGrouper.close` is called.
@@ -47,6 +49,7 @@ class _Running:
     archived: int
     peak_change: float
     best: Frame
+    best_moved: int
     best_kept: bool
     last_kept: float
     last_notice: float
@@ -90,8 +93,9 @@ class EventGrouper:
         run = self._running
         return None if run is None else run.snapshot(EventPhase.UPDATE)
 
-    def step(self, frame: Frame, change: float, fires: bool) -> list[Event | Keep]:
-        """Account for one measured frame; what to publish, in order."""
+    def step(self, frame: Frame, change: float, fires: bool, moved: int = 0) -> list[Event | Keep]:
+        """Account for one measured frame (``moved``: ``ChangeMeter.moved``); what to publish,
+        in order."""
         out: list[Event | Keep] = []
         run, ts = self._running, frame.ts
         self.joined = False
@@ -104,7 +108,7 @@ class EventGrouper:
             if ts < self._quiet_until:
                 return out
             event_id = f"{round(ts * 1000)}-{frame.seq}"
-            run = _Running(event_id, ts, ts, 1, 1, change, frame, True, ts, ts)
+            run = _Running(event_id, ts, ts, 1, 1, change, frame, moved, True, ts, ts)
             self._running, self.joined = run, True
             out.append(run.snapshot(EventPhase.START))
             out.append(Keep(frame, change, event_id))
@@ -112,8 +116,8 @@ class EventGrouper:
         self.joined = True
         run.frames += 1
         run.end = max(run.end, ts)
-        if change > run.peak_change:
-            run.peak_change, run.best, run.best_kept = change, frame, False
+        if (change, moved) > (run.peak_change, run.best_moved):
+            run.peak_change, run.best, run.best_moved, run.best_kept = change, frame, moved, False
         if self.policy.every_frame or ts - run.last_kept >= self.policy.interval:
             run.archived += 1
             run.last_kept = ts

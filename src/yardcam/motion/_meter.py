@@ -36,6 +36,11 @@ frame, ~30-35 at 1 %, ~20-25 at 0.5 %; someone close to the camera fills it (100
    colour is one the bush and its surroundings already show.
 7. ``change = 100 * (most fresh changed pixels in any window) / (window area)``.
 
+Besides ``change``, :attr:`ChangeMeter.moved` is the number of fresh changed pixels in the whole
+picture for the frame just measured: ``change`` saturates at 100 for someone near the camera,
+whether half of them is in view or all of them, and ``moved`` tells those frames apart (the
+detector takes an event's best frame by ``(change, moved)``).
+
 The background follows the scene at ``learn`` per frame where nothing changed and at the much
 slower ``learn_changed`` where something did. The first 40 frames (and a change of frame size,
 which restarts the model) only learn, and measure 0.
@@ -124,6 +129,7 @@ class ChangeMeter:
         self._learn_step = np.float32(learn_changed - learn)
         self._floor, self._sensitivity = np.float32(floor), np.float32(sensitivity)
         self._size: tuple[int, int] | None = None
+        self.moved = 0  # fresh changed pixels in the last frame measured (the module doc)
 
     def measure(self, jpeg: bytes, width: int, height: int) -> float:
         """The ``change`` of this frame against the background, then learn from it.
@@ -140,6 +146,7 @@ class ChangeMeter:
             min_height=-(-height // self.scale),
             min_width=-(-width // self.scale),
         )
+        self.moved = 0
         if self._size != (width, height):
             self._start(small[..., 0], width, height)
             return 0.0
@@ -211,6 +218,8 @@ class ChangeMeter:
             fresh &= ~restless
             restless[...] = False
         area = _busiest_window(fresh, self._window) if total else 0
+        if area:
+            self.moved = int(np.count_nonzero(fresh))
         # Learn the background: slowly where something changed, normally elsewhere.
         np.multiply(fresh.view(np.uint8), self._learn_step, out=rate)
         rate += self._learn
