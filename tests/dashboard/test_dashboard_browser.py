@@ -158,3 +158,40 @@ def test_each_cameras_page_shows_only_its_own_motion(
         sources["front"].moving.clear()
         browser.close()
     assert not missing, missing  # the other camera's thumbnails, asked at this page's paths
+
+
+@pytest.mark.browser
+def test_the_first_load_asks_only_for_the_thumbnails_it_shows(
+    serve_app: Any, tls_files: Any, tmp_path: Path
+) -> None:
+    # The server keeps 20 recent events; the page shows 10 and must not fetch the other ten.
+    import numpy as np
+    import simplejpeg
+    from playwright.sync_api import expect, sync_playwright
+
+    from dashboard.dashboard_support import HEIGHT, cam_settings
+    from yardcam.camera import Frame, FrameHub
+    from yardcam.dashboard import CameraFeed, create_app
+    from yardcam.motion import MotionDetector
+
+    detector = MotionDetector(min_frames=1, gap=0.5)
+    feed = CameraFeed("yard", FrameHub(), detector)
+    server = serve_app(create_app([feed], cam_settings(tmp_path)), tls=tls_files)
+    jpeg = simplejpeg.encode_jpeg(np.full((HEIGHT, WIDTH, 3), 128, np.uint8))
+    for n in range(14):  # fourteen one-frame events, each ended by the next one
+        detector.decide(Frame(jpeg, ts=float(n), seq=n, width=WIDTH, height=HEIGHT), 50.0)
+    detector.end_event(20.0)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_context(ignore_https_errors=True).new_page()
+        thumbnails: list[str] = []
+        page.on("request", lambda r: "/motion/" in r.url and thumbnails.append(r.url))
+        _log_in(page, server.url)
+        expect(page.locator("#link-state")).to_have_text("Updates: connected")
+        expect(page.locator("#recent li")).to_have_count(10)
+        expect(page.locator("#recent li img").first).to_have_js_property("naturalWidth", WIDTH)
+        expect(page.locator("#recent li img").last).to_have_js_property("naturalWidth", WIDTH)
+        first = page.locator("#recent li").first.get_attribute("id")
+        browser.close()
+    assert first == "event-13000-13"  # the newest on top
+    assert len(thumbnails) == 10, thumbnails

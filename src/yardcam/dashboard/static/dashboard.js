@@ -13,6 +13,7 @@
   const when = (ts) => window.yardcamTime.format(ts);
   const text = (id, value) => { $(id).textContent = value === null || value === undefined ? "–" : value; };
   const HISTORY = 60;  // seconds on the plot
+  const RECENT = 10;  // event rows shown (the server keeps more: its /status lists 20)
   let samples = (initial.history || []).map(([ts, change]) => ({ ts, change }));
   let threshold = initial.threshold;
   let online = false;
@@ -135,7 +136,7 @@
       what.className = "what";
       row.append(img, what);
       $("recent").prepend(row);
-      while ($("recent").children.length > 10) $("recent").lastElementChild.remove();
+      while ($("recent").children.length > RECENT) $("recent").lastElementChild.remove();
     }
     $("recent-empty").hidden = true;
     row.querySelector("img").src = `${prefix}/motion/${encodeURIComponent(e.id)}.jpg?seq=${e.best_seq}`;
@@ -218,7 +219,8 @@
     link.querySelector("a").href = `${gallery}/cams/${encodeURIComponent(camera)}/events`;
     link.hidden = false;
   }
-  (initial.events || []).slice().reverse().forEach(showEvent);
+  // Newest first: only the rows shown, or each hidden one would fetch its thumbnail first.
+  (initial.events || []).slice(0, RECENT).reverse().forEach(showEvent);
   $("motion").classList.remove("lit");
   showState(initial);
   const preview = $("preview");
