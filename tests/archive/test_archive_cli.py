@@ -29,6 +29,17 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def seed(settings: ArchiveSettings, cam: str, *stamps: float) -> None:
+    """One frame of ``cam`` per capture time in ``stamps``, stored in the archive."""
+
+    async def store() -> None:
+        async with Archive(settings) as archive:
+            for number, ts in enumerate(stamps, 1):
+                await store_frame(archive, cam, ts, make_jpeg(seed=number))
+
+    asyncio.run(store())
+
+
 def test_register_adds_the_archive_group() -> None:
     parser = argparse.ArgumentParser(prog="yardcam")
     register(parser.add_subparsers(dest="command", required=True))
@@ -98,12 +109,7 @@ def test_purge_and_export_commands(
 ) -> None:
     cam = unique_cam("cli")
 
-    async def seed() -> None:
-        async with Archive(settings) as archive:
-            await store_frame(archive, cam, 1000.0, make_jpeg(seed=1))
-            await store_frame(archive, cam, 4e9, make_jpeg(seed=2))  # far future: kept
-
-    asyncio.run(seed())
+    seed(settings, cam, 1000.0, 4e9)  # the second in the far future: kept
     out_zip = tmp_path / "frames.zip"
     code, out, err = run(capsys, "export", "--cam", cam, str(out_zip), *storage_args(settings))
     assert code == 0 and "exported 2 frames" in out
@@ -136,12 +142,7 @@ def test_export_refuses_an_archive_or_a_cam_that_is_not_there(
     assert not missing.exists() and not out_zip.exists()
 
     settings = ArchiveSettings.for_data_dir(tmp_path / "archive")
-
-    async def seed() -> None:
-        async with Archive(settings) as archive:
-            await store_frame(archive, "yard", 1_700_000_000.0, make_jpeg(seed=1))
-
-    asyncio.run(seed())
+    seed(settings, "yard", 1_700_000_000.0)
     data = ["--data-dir", str(settings.data_dir)]
     code, _, err = run(capsys, "export", *data, "--cam", "yrad", str(out_zip))
     assert code == 2 and "no cam 'yrad'; its cams: yard" in err and not out_zip.exists()
@@ -157,12 +158,7 @@ def test_exported_frames_are_dated_with_their_capture_time(
 ) -> None:
     settings = ArchiveSettings.for_data_dir(tmp_path / "archive")
     taken = 1_700_000_122.0  # even: a zip entry keeps seconds in steps of 2
-
-    async def seed() -> None:
-        async with Archive(settings) as archive:
-            await store_frame(archive, "yard", taken, make_jpeg(seed=1))
-
-    asyncio.run(seed())
+    seed(settings, "yard", taken)
     out_zip = tmp_path / "out.zip"
     started = time.time()
     code, _, _ = run(
@@ -328,12 +324,7 @@ def test_export_to_a_path_it_cannot_write_says_so_and_leaves_nothing(
     settings: ArchiveSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cam = unique_cam("cli")
-
-    async def seed() -> None:
-        async with Archive(settings) as archive:
-            await store_frame(archive, cam, 1000.0, make_jpeg(seed=1))
-
-    asyncio.run(seed())
+    seed(settings, cam, 1000.0)
     target = tmp_path / "exports"
     target.mkdir()
     for out, reason in [
