@@ -349,7 +349,7 @@ def test_hourly_plot_on_a_daylight_saving_day() -> None:
 def test_gallery_in_chromium(serve_app: Serve, seeded: Seeded) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from web.websupport import launch_chromium
+    from web.websupport import launch_chromium, submit_login
 
     server = serve_app(gallery_app(seeded.archive))
     last = seeded.frames["y5"][0]
@@ -357,9 +357,7 @@ def test_gallery_in_chromium(serve_app: Serve, seeded: Seeded) -> None:
         browser = launch_chromium(playwright)
         page = browser.new_page()
         page.goto(server.url + "/gallery/")
-        page.fill("input[name=username]", "owner")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        submit_login(page)
         thumb = page.locator(f'img[src="/gallery/frames/{last.id}/thumb.jpg"]')
         expect(thumb).to_be_visible()
         # (Polling via expect: page-side eval would be refused by our own CSP, rightly.)
@@ -385,7 +383,7 @@ def test_gallery_in_chromium(serve_app: Serve, seeded: Seeded) -> None:
 def test_event_flipbook_in_chromium(serve_app: Serve, eventful: Seeded) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from web.websupport import launch_chromium
+    from web.websupport import launch_chromium, submit_login
 
     server = serve_app(gallery_app(eventful.archive))
     frames = {label: record for label, (record, _) in eventful.frames.items()}
@@ -393,9 +391,7 @@ def test_event_flipbook_in_chromium(serve_app: Serve, eventful: Seeded) -> None:
         browser = launch_chromium(playwright)
         page = browser.new_page()
         page.goto(server.url + "/gallery/")
-        page.fill("input[name=username]", "owner")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        submit_login(page)
         page.click(".cam a >> nth=0")  # a cam opens on its events
         expect(page.locator(".events li")).to_have_count(2)
         page.locator(".events a").last.click()  # the early event

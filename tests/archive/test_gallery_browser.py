@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 
 from archive.helpers import make_jpeg, store_frame
 from serving import Running
-from web.websupport import CHEAP, PASSWORD, launch_chromium
+from web.websupport import CHEAP, PASSWORD, launch_chromium, submit_login
 from yardcam.archive import Archive, ArchiveSettings
 from yardcam.archive.gallery import gallery_auth, gallery_routes
 from yardcam.web import Accounts, WebSettings, web_middleware
@@ -95,9 +95,7 @@ def log_in(page: Any, url: str, target: str) -> None:
     from playwright.sync_api import expect
 
     page.goto(url + target)
-    page.fill("input[name=username]", "owner")
-    page.fill("input[name=password]", "not the password")
-    page.click("form.login button[type=submit]")
+    submit_login(page, "not the password")
     expect(page.locator("form.login .error")).to_have_text("Wrong username or password.")
     assert page.url.endswith("/login?next=" + target.replace("?", "%3F").replace("=", "%3D"))
     page.fill("input[name=password]", PASSWORD)

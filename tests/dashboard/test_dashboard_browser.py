@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from dashboard.dashboard_support import GALLERY, WIDTH, CamServer
-from web.websupport import PASSWORD, launch_chromium
+from web.websupport import launch_chromium, submit_login
 
 ARTIFACTS = Path(
     os.environ.get("YARDCAM_TEST_ARTIFACTS")
@@ -27,9 +27,7 @@ ARTIFACTS = Path(
 def _log_in(page: Any, url: str) -> None:
     page.goto(url + "/")
     assert page.url.startswith(url + "/login")
-    page.fill("input[name=username]", "owner")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.login button[type=submit]")
+    submit_login(page)
 
 
 @pytest.mark.browser

@@ -26,7 +26,7 @@ from dashboard.conftest import log_in
 from dashboard.dashboard_support import cam_settings
 from dashboard.test_dashboard_browser import ARTIFACTS
 from serving import Running, TLSFiles
-from web.websupport import PASSWORD, launch_chromium
+from web.websupport import PASSWORD, launch_chromium, submit_login
 from yardcam import requests
 from yardcam.camera import FrameHub
 from yardcam.dashboard import CameraFeed, create_api_token, create_app, list_api_tokens
@@ -77,9 +77,7 @@ def test_tokens_page_in_a_browser(token_cam: TokenCam) -> None:
         page.on("pageerror", lambda e: problems.append(str(e)))
 
         page.goto(url + "/")
-        page.fill("input[name=username]", "owner")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("form.login button[type=submit]")
+        submit_login(page)
         page.click("nav a[href='/account/tokens']")  # the dashboard's menu leads there
         expect(page.locator("#no-tokens")).to_be_visible()
 

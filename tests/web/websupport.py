@@ -83,6 +83,13 @@ CHROMIUM_ARGS = [
 ]
 
 
+def submit_login(page: Any, password: str = PASSWORD) -> None:
+    """Type ``owner``'s login into the login form on ``page`` (either app's) and send it."""
+    page.fill("input[name=username]", "owner")
+    page.fill("input[name=password]", password)
+    page.click("form.login button[type=submit]")
+
+
 def launch_chromium(playwright: Any) -> Any:
     """Debian's chromium (never a downloaded browser), headless."""
     return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
